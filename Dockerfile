@@ -1,0 +1,24 @@
+# Herald: one image for the scheduler, the workers and the web app.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    HERALD_DATA_DIR=/data HERALD_WEB_HOST=0.0.0.0
+
+RUN useradd --create-home --uid 10001 herald && mkdir /data && chown herald /data
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY herald herald
+COPY platforms platforms
+COPY media media
+COPY store store
+COPY content_queue content_queue
+COPY scheduler scheduler
+COPY tasks tasks
+COPY web web
+COPY simulator simulator
+COPY celeryconfig.py .
+RUN pip install --no-cache-dir '.[postgres]'
+
+USER herald
+EXPOSE 8600
+CMD ["herald", "web"]

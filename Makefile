@@ -1,0 +1,57 @@
+# Herald: `make run` starts everything on an embedded default; `make test` runs every test.
+# Both create .venv and install what they need.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint bench bench-quick chaos install install-dev browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/herald up
+
+# The browser tests need Debian's Chromium; install it when we can (root with apt), else
+# those tests skip and say why.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "no $(CHROMIUM): browser tests will be skipped"; fi; \
+	fi
+
+test: install-dev browser
+	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy herald platforms media store content_queue scheduler tasks web simulator celeryconfig.py
+
+bench: install-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: install-dev
+	$(BIN)/python -m bench --quick
+
+chaos: install-dev
+	$(BIN)/python -m bench.chaos $(CHAOS_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

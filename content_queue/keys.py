@@ -1,0 +1,49 @@
+"""Every Redis key Herald uses, spelled once. All live under ``herald:`` (or a test prefix)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "herald"
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def due(self) -> str:
+        """ZSET delivery id → due time (epoch seconds). What the scheduler claims from."""
+        return f"{self.prefix}:due"
+
+    @property
+    def inflight(self) -> str:
+        """ZSET delivery id → lease expiry (epoch seconds). Claimed, not yet acknowledged."""
+        return f"{self.prefix}:inflight"
+
+    def payload(self, delivery_id: int) -> str:
+        """STRING: the publish-ready payload (JSON) of one delivery."""
+        return f"{self.prefix}:payload:{delivery_id}"
+
+    def photo(self, sha256: str) -> str:
+        """STRING: a stripped photo's bytes, content-addressed, shared by every delivery using it."""
+        return f"{self.prefix}:photo:{sha256}"
+
+    @property
+    def photo_refs(self) -> str:
+        """HASH sha256 → number of staged payloads referencing the photo (de-duplication)."""
+        return f"{self.prefix}:photo-refs"
+
+    @property
+    def wake(self) -> str:
+        """Pub/sub channel: "something earlier may be due" (new post, retry, reaped lease)."""
+        return f"{self.prefix}:wake"
+
+    @property
+    def epoch(self) -> str:
+        """STRING: set when the queue was (re)built from SQL; its absence means Redis lost data."""
+        return f"{self.prefix}:epoch"
+
+    def channel_rate(self, channel_id: int) -> str:
+        """STRING: per-channel "not before" time (epoch seconds) after a rate limit."""
+        return f"{self.prefix}:rate:{channel_id}"

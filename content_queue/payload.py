@@ -1,0 +1,43 @@
+"""The publish-ready payload of one delivery, as staged in Redis."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    sha256: str
+    mime_type: str
+    width: int
+    height: int
+    alt_text: str = ""
+    filename: str = "photo.jpg"
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Everything a worker needs to publish one (post, channel), except credentials (those
+    stay encrypted in SQL) and photo bytes (staged once per photo under their hash)."""
+
+    delivery_id: int
+    post_id: str
+    post_version: int
+    channel_id: int
+    platform: str
+    text: str
+    due: float  # epoch seconds
+    idempotency_key: str
+    language: str | None = None
+    photos: tuple[PhotoRef, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Payload:
+        d = json.loads(raw)
+        d["photos"] = tuple(PhotoRef(**p) for p in d.get("photos", ()))
+        return cls(**d)

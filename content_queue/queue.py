@@ -1,0 +1,174 @@
+"""The Redis content queue: due set, payloads, staged photos, in-flight leases.
+
+Atomic steps are Lua scripts (``content_queue.scripts``), registered once per client.
+Everything here can be lost with Redis and rebuilt from SQL (``scheduler.rebuild``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+import redis
+
+from content_queue import scripts
+from content_queue.keys import Keys
+from content_queue.payload import Payload
+from herald.errors import QueueError
+
+log = logging.getLogger(__name__)
+
+#: Seconds a claimed delivery stays in flight before the reaper hands it out again.
+DEFAULT_LEASE_SECONDS = 30.0
+
+
+class ContentQueue:
+    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+        self.redis = client
+        self.keys = keys or Keys()
+        self._claim = client.register_script(scripts.CLAIM_DUE)
+        self._reap = client.register_script(scripts.REAP_EXPIRED)
+        self._release = client.register_script(scripts.RELEASE)
+        self._stage = client.register_script(scripts.STAGE)
+        self._requeue = client.register_script(scripts.REQUEUE)
+        self._extend = client.register_script(scripts.EXTEND)
+
+    @classmethod
+    def from_url(cls, url: str, keys: Keys | None = None) -> ContentQueue:
+        return cls(redis.Redis.from_url(url), keys)
+
+    # -- staging ---------------------------------------------------------------------------
+
+    def stage(
+        self,
+        payload: Payload,
+        photos: dict[str, bytes] | None = None,
+        *,
+        respect_inflight: bool = True,
+        wake: bool = True,
+    ) -> bool:
+        """Store ``payload`` and put its delivery on the due set at ``payload.due``.
+
+        ``photos`` maps sha256 → bytes for the payload's photos; only those Redis lacks are
+        sent. Returns False if the delivery was left alone because it is in flight.
+        """
+        shas = [p.sha256 for p in payload.photos]
+        try:
+            result = cast(
+                list[Any],
+                self._stage(
+                    keys=[self.keys.due, self.keys.payload(payload.delivery_id), self.keys.photo_refs,
+                          self.keys.inflight],
+                    args=[payload.to_json(), repr(payload.due), payload.delivery_id,
+                          "1" if respect_inflight else "0", self.keys.photo(""), *shas],
+                ),
+            )
+            missing = [m.decode() if isinstance(m, bytes) else str(m) for m in result[1:]]
+            if missing:
+                if photos is None or any(m not in photos for m in missing):
+                    raise QueueError(f"photos {missing} are not staged and were not supplied")
+                pipe = self.redis.pipeline(transaction=False)
+                for sha in missing:
+                    pipe.set(self.keys.photo(sha), photos[sha], nx=True)
+                pipe.execute()
+            if wake:
+                self.wake()
+            return bool(result[0])
+        except redis.RedisError as e:
+            raise QueueError(f"staging delivery {payload.delivery_id} failed: {e}") from e
+
+    def wake(self) -> None:
+        """Tell schedulers something earlier may be due."""
+        self.redis.publish(self.keys.wake, b"1")
+
+    # -- scheduler side --------------------------------------------------------------------
+
+    def claim_due(self, *, now: float | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                  limit: int = 500) -> list[int]:
+        now = time.time() if now is None else now
+        ids = cast(list[bytes], self._claim(keys=[self.keys.due, self.keys.inflight],
+                                            args=[repr(now), repr(now + lease_seconds), limit]))
+        return [int(i) for i in ids]
+
+    def reap_expired(self, *, now: float | None = None, limit: int = 1000) -> list[int]:
+        now = time.time() if now is None else now
+        ids = cast(list[bytes], self._reap(keys=[self.keys.inflight, self.keys.due], args=[repr(now), limit]))
+        if ids:
+            log.warning("reaped %d expired leases", len(ids), extra={"delivery_ids": [int(i) for i in ids]})
+        return [int(i) for i in ids]
+
+    def next_due(self) -> float | None:
+        """Epoch seconds of the earliest due delivery, or None when nothing is queued."""
+        first = self.redis.zrange(self.keys.due, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    def next_lease_expiry(self) -> float | None:
+        first = self.redis.zrange(self.keys.inflight, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    # -- worker side -----------------------------------------------------------------------
+
+    def payload(self, delivery_id: int) -> Payload | None:
+        raw = self.redis.get(self.keys.payload(delivery_id))
+        return Payload.from_json(cast(bytes, raw)) if raw is not None else None
+
+    def photos(self, shas: Sequence[str]) -> dict[str, bytes]:
+        if not shas:
+            return {}
+        values = self.redis.mget([self.keys.photo(s) for s in shas])
+        return {s: cast(bytes, v) for s, v in zip(shas, values, strict=True) if v is not None}
+
+    def extend_lease(self, delivery_id: int, seconds: float) -> bool:
+        return bool(self._extend(keys=[self.keys.inflight], args=[delivery_id, repr(time.time() + seconds)]))
+
+    def hold_inflight(self, delivery_id: int, until: float) -> None:
+        """Keep a delivery in flight until ``until`` (another worker holds it under a live lease)."""
+        self.redis.zadd(self.keys.inflight, {str(delivery_id): until})
+
+    def requeue(self, delivery_id: int, due: float) -> None:
+        self._requeue(keys=[self.keys.inflight, self.keys.due], args=[delivery_id, repr(due)])
+        self.wake()
+
+    def release(self, delivery_id: int, photo_shas: Iterable[str] | None = None) -> None:
+        """Forget a finished delivery and release its photos."""
+        shas = list(photo_shas) if photo_shas is not None else None
+        if shas is None:
+            p = self.payload(delivery_id)
+            shas = [ph.sha256 for ph in p.photos] if p else []
+        self._release(
+            keys=[self.keys.due, self.keys.inflight, self.keys.payload(delivery_id), self.keys.photo_refs],
+            args=[self.keys.photo(""), delivery_id, *shas],
+        )
+
+    # -- inspection and recovery -----------------------------------------------------------
+
+    def is_known(self, delivery_ids: Sequence[int]) -> list[bool]:
+        """For each id: is it on the due set or in flight?"""
+        pipe = self.redis.pipeline(transaction=False)
+        for i in delivery_ids:
+            pipe.zscore(self.keys.due, i)
+            pipe.zscore(self.keys.inflight, i)
+        res = pipe.execute()
+        return [res[2 * k] is not None or res[2 * k + 1] is not None for k in range(len(delivery_ids))]
+
+    def counts(self) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(self.keys.due)
+        pipe.zcard(self.keys.inflight)
+        due, inflight = pipe.execute()
+        return {"due": int(due), "inflight": int(inflight)}
+
+    def epoch(self) -> str | None:
+        v = self.redis.get(self.keys.epoch)
+        return cast(bytes, v).decode() if v is not None else None
+
+    def set_epoch(self, value: str) -> None:
+        self.redis.set(self.keys.epoch, value)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.redis.ping())
+        except redis.RedisError:
+            return False

@@ -1,0 +1,179 @@
+"""From SQL to Redis: build a delivery's payload, stage it, and rebuild the queue after loss.
+
+SQL is the source of truth; everything this module writes to Redis can be written again, so
+staging is idempotent (``ContentQueue.stage`` counts photo references once per payload).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from content_queue.payload import Payload, PhotoRef
+from content_queue.queue import ContentQueue
+from store import states
+from store.db import Database
+from store.models import Delivery, PhotoBlob, Post, PostPhoto, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Rows read per round trip when rebuilding.
+REBUILD_CHUNK = 500
+
+
+def to_epoch(dt: datetime) -> float:
+    """Naive UTC → epoch seconds."""
+    return dt.replace(tzinfo=UTC).timestamp()
+
+
+def from_epoch(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
+
+def text_for(post: Post, channel_id: int) -> str:
+    for v in post.variants:
+        if v.channel_id == channel_id:
+            return v.text
+    return post.text
+
+
+def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payload, dict[str, bytes]]]:
+    """Payloads for ``delivery_ids`` with the bytes of their photos, read from SQL."""
+    if not delivery_ids:
+        return []
+    rows = (
+        s.execute(
+            select(Delivery)
+            .where(Delivery.id.in_(delivery_ids))
+            .options(
+                selectinload(Delivery.post).selectinload(Post.variants),
+                selectinload(Delivery.post).selectinload(Post.photos).selectinload(PostPhoto.blob),
+                selectinload(Delivery.channel),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    out = []
+    for d in rows:
+        post = d.post
+        refs = tuple(
+            PhotoRef(
+                sha256=p.sha256,
+                mime_type=p.blob.mime_type,
+                width=p.blob.width,
+                height=p.blob.height,
+                alt_text=p.alt_text,
+                filename=p.original_name,
+            )
+            for p in post.photos
+        )
+        payload = Payload(
+            delivery_id=d.id,
+            post_id=post.id,
+            post_version=post.version,
+            channel_id=d.channel_id,
+            platform=d.channel.platform,
+            text=text_for(post, d.channel_id),
+            due=to_epoch(d.due_at),
+            idempotency_key=d.idempotency_key,
+            language=post.language,
+            photos=refs,
+        )
+        out.append((payload, {p.sha256: p.blob.data for p in post.photos}))
+    return out
+
+
+def photo_bytes(s: Session, shas: Sequence[str]) -> dict[str, bytes]:
+    rows = s.execute(select(PhotoBlob.sha256, PhotoBlob.data).where(PhotoBlob.sha256.in_(shas))).all()
+    return {sha: data for sha, data in rows}
+
+
+def stage_deliveries(db: Database, queue: ContentQueue, delivery_ids: Sequence[int], *, wake: bool = True) -> int:
+    """Stage the given deliveries (read from SQL) into Redis. Returns how many were put on the
+    due set (deliveries already in flight are left alone)."""
+    staged = 0
+    for i in range(0, len(delivery_ids), REBUILD_CHUNK):
+        with db.session() as s:
+            built = build_payloads(s, delivery_ids[i : i + REBUILD_CHUNK])
+        for payload, photos in built:
+            staged += queue.stage(payload, photos, wake=False)
+    if wake and staged:
+        queue.wake()
+    return staged
+
+
+def _pending_ids(s: Session, *, due_before: datetime | None, after_id: int) -> list[tuple[int, str, datetime | None]]:
+    q = select(Delivery.id, Delivery.state, Delivery.lease_expires_at).where(
+        Delivery.state.in_((states.QUEUED, states.PUBLISHING)), Delivery.id > after_id
+    )
+    if due_before is not None:
+        q = q.where(Delivery.due_at <= due_before)
+    rows = s.execute(q.order_by(Delivery.id).limit(REBUILD_CHUNK)).all()
+    return [(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+
+def reconcile_queue(db: Database, queue: ContentQueue, *, horizon_seconds: float | None = None) -> int:
+    """Make Redis hold every delivery SQL says is pending.
+
+    ``queued`` rows missing from Redis are staged; ``publishing`` rows missing from Redis (their
+    in-flight entry was lost) are staged due at their SQL lease expiry, so that the claim that
+    follows takes them over and reconciles. With ``horizon_seconds`` only rows due before
+    now + horizon are checked (the cheap periodic check); without it, all (after Redis loss).
+    Returns how many deliveries were put back.
+    """
+    due_before = utcnow() + timedelta(seconds=horizon_seconds) if horizon_seconds is not None else None
+    restored = 0
+    after = 0
+    while True:
+        with db.session() as s:
+            rows = _pending_ids(s, due_before=due_before, after_id=after)
+        if not rows:
+            break
+        after = rows[-1][0]
+        known = queue.is_known([r[0] for r in rows])
+        missing = [r for r, k in zip(rows, known, strict=True) if not k]
+        if not missing:
+            continue
+        with db.session() as s:
+            built = build_payloads(s, [r[0] for r in missing])
+        lease_by_id = {r[0]: r[2] for r in missing if r[1] == states.PUBLISHING}
+        for payload, photos in built:
+            lease = lease_by_id.get(payload.delivery_id)
+            if lease is not None:
+                payload = Payload(**{**payload.__dict__, "due": max(payload.due, to_epoch(lease))})
+            restored += queue.stage(payload, photos, wake=False)
+    if restored:
+        log.warning("restored %d deliveries to the content queue from SQL", restored)
+        queue.wake()
+    return restored
+
+
+def ensure_queue(db: Database, queue: ContentQueue, *, horizon_seconds: float) -> int:
+    """The scheduler's consistency check: a full rebuild when Redis lost its data (no epoch
+    marker), else a check of what is due soon."""
+    if queue.epoch() is None:
+        t0 = time.monotonic()
+        n = reconcile_queue(db, queue)
+        queue.set_epoch(uuid.uuid4().hex)
+        log.info("content queue rebuilt from SQL: %d deliveries in %.3f s", n, time.monotonic() - t0)
+        return n
+    return reconcile_queue(db, queue, horizon_seconds=horizon_seconds)
+
+
+__all__ = [
+    "build_payloads",
+    "ensure_queue",
+    "from_epoch",
+    "photo_bytes",
+    "reconcile_queue",
+    "stage_deliveries",
+    "text_for",
+    "to_epoch",
+]

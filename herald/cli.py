@@ -1,0 +1,363 @@
+"""``herald``: the command line. Every command goes through the service layer; none publishes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperCommand
+
+from herald.errors import HeraldError, InputError
+from herald.logs import setup_logging
+from herald.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(help="Herald: social media campaign scheduler.", no_args_is_help=True, add_completion=False)
+channel_app = typer.Typer(help="Channels: one account on one platform.", no_args_is_help=True)
+post_app = typer.Typer(help="Posts: queue, list, cancel.", no_args_is_help=True)
+app.add_typer(channel_app, name="channel")
+app.add_typer(post_app, name="post")
+
+#: Exit code for bad input (the message names the problem; nothing was queued).
+EXIT_BAD_INPUT = 2
+
+
+class _KeepArgs(TyperCommand):
+    """Remembers the raw arguments so repeated options can be paired in the order given
+    (each ``--alt`` belongs to the ``--photo`` before it)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["raw_args"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _service() -> Any:
+    from herald.runtime import service
+
+    return service()
+
+
+def _emit(rows: list[dict[str, Any]], fmt: str, columns: list[str]) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    widths = {c: max([len(c)] + [len(_cell(r.get(c))) for r in rows]) for c in columns}
+    widths = {c: min(w, 60) for c, w in widths.items()}
+    typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in rows:
+        typer.echo("  ".join(_cell(r.get(c))[: widths[c]].ljust(widths[c]) for c in columns))
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, dict):
+        return ",".join(f"{k}:{x}" for k, x in v.items())
+    return str(v).replace("\n", " ")
+
+
+@app.callback()
+def _main() -> None:
+    s = get_settings()
+    setup_logging(s.log_level if os.environ.get("HERALD_LOG_LEVEL") else "WARNING", s.log_format)
+
+
+# -- setup -------------------------------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from herald.runtime import database
+
+    database().migrate()
+    typer.echo("database is at the newest schema")
+
+
+# -- channels ----------------------------------------------------------------------------------
+
+
+@channel_app.command("add")
+def channel_add(
+    name: Annotated[str, typer.Argument(help="A short name, e.g. korea-x")],
+    platform: Annotated[str, typer.Option("--platform", help="x, mastodon, ...")],
+    credential: Annotated[list[str], typer.Option("--credential", help="KEY=VALUE, repeatable")] = [],  # noqa: B006
+    base_url: Annotated[str | None, typer.Option("--base-url", help="override the platform's API root")] = None,
+    option: Annotated[list[str], typer.Option("--option", help="KEY=VALUE channel option")] = [],  # noqa: B006
+) -> None:
+    """Add a channel. Credentials are encrypted at rest and never shown again."""
+    try:
+        creds = _pairs(credential, "credential")
+        opts = _pairs(option, "option")
+        cid = _service().add_channel(name, platform, creds, base_url=base_url, options=opts)
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    typer.echo(f"channel {name} ({platform}) added")
+    typer.echo(str(cid))
+
+
+@channel_app.command("list")
+def channel_list(fmt: Annotated[str, typer.Option("--format")] = "table") -> None:
+    """List channels (credential names only, never values)."""
+    _emit(_service().list_channels(), fmt, ["id", "name", "platform", "base_url", "paused", "credentials"])
+
+
+@channel_app.command("resume")
+def channel_resume(name: str) -> None:
+    """Unpause a channel (after fixing its credentials) and requeue its held posts."""
+    try:
+        n = _service().resume_channel(name)
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    typer.echo(f"channel {name} resumed; {n} held deliveries requeued")
+
+
+def _pairs(items: list[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(what, f"expected KEY=VALUE, got {item.split('=')[0]!r}")
+        out[key.strip()] = value
+    return out
+
+
+# -- posts -------------------------------------------------------------------------------------
+
+
+@post_app.command("add", cls=_KeepArgs)
+def post_add(
+    ctx: typer.Context,
+    channel: Annotated[list[str], typer.Option("--channel", help="channel name, repeatable")],
+    text: Annotated[str, typer.Option("--text", help="the post's text")] = "",
+    text_for: Annotated[list[str], typer.Option("--text-for", help="NAME=TEXT for one channel")] = [],  # noqa: B006
+    photo: Annotated[list[Path], typer.Option("--photo", help="photo file, repeatable (≤ 4)")] = [],  # noqa: B006
+    alt: Annotated[list[str], typer.Option("--alt", help="alt text for the --photo before it")] = [],  # noqa: B006
+    at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time, e.g. 2026-12-01T09:00+09:00")] = None,
+    now: Annotated[bool, typer.Option("--now", help="publish as soon as possible")] = False,
+    campaign: Annotated[str | None, typer.Option("--campaign")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="ISO 639-1, e.g. ko")] = None,
+) -> None:
+    """Queue a post. Prints the new post id as the last line."""
+    from herald.service import PhotoInput, PostRequest
+
+    try:
+        if at is None and not now:
+            raise InputError("at", "give --at TIME or --now")
+        if at is not None and now:
+            raise InputError("at", "give either --at or --now, not both")
+        when = _parse_time(at) if at is not None else None
+        alts = _pair_alts(ctx.meta.get("raw_args", []), len(photo), alt)
+        photos = [PhotoInput(data=_read_photo(p), filename=p.name, alt_text=a) for p, a in zip(photo, alts, strict=True)]
+        req = PostRequest(channels=channel, text=text, text_for=_pairs(text_for, "text-for"), photos=photos,
+                          at=when, campaign=campaign, language=language)
+        post_id = _service().add_post(req)
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    typer.echo(post_id)
+
+
+def _parse_time(value: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError("at", f"{value!r} is not an ISO 8601 time (e.g. 2026-12-01T09:00:00+09:00)") from None
+    if dt.tzinfo is None:
+        raise InputError("at", f"{value!r} has no time zone; add one, e.g. {value}+09:00 or {value}Z")
+    return dt
+
+
+def _read_photo(path: Path) -> bytes:
+    try:
+        if not path.is_file():
+            raise InputError("photo", f"{path.name!r} is not a file")
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError("photo", f"cannot read {path.name!r}: {e.strerror}") from None
+
+
+def _pair_alts(raw: list[str], n_photos: int, alts: list[str]) -> list[str]:
+    """Give each photo the ``--alt`` that follows it (before the next ``--photo``)."""
+    if not raw:
+        return (alts + [""] * n_photos)[:n_photos] if len(alts) <= n_photos else _too_many_alts()
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        tok = raw[i]
+        name, eq, val = tok.partition("=")
+        if name == "--photo":
+            out.append("")
+            i += 1 if eq else 2
+            continue
+        if name == "--alt":
+            value = val if eq else (raw[i + 1] if i + 1 < len(raw) else "")
+            if not out or out[-1] != "":
+                if not out:
+                    raise InputError("alt", "--alt must follow the --photo it describes")
+                raise InputError("alt", "two --alt for one --photo")
+            out[-1] = value
+            i += 1 if eq else 2
+            continue
+        i += 1
+    if len(out) != n_photos:  # options given in a form we did not parse: fall back to order
+        return (alts + [""] * n_photos)[:n_photos]
+    return out
+
+
+def _too_many_alts() -> list[str]:
+    raise InputError("alt", "more --alt than --photo")
+
+
+@post_app.command("list")
+def post_list(
+    fmt: Annotated[str, typer.Option("--format")] = "table",
+    campaign: Annotated[str | None, typer.Option("--campaign")] = None,
+) -> None:
+    """List posts with the state of each delivery."""
+    _emit(_service().list_posts(campaign=campaign), fmt, ["id", "scheduled_at", "campaign", "deliveries", "text"])
+
+
+@post_app.command("cancel")
+def post_cancel(post_id: str) -> None:
+    """Cancel whatever of a post has not gone out yet."""
+    try:
+        res = _service().cancel_post(post_id)
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    typer.echo(f"cancelled {len(res['cancelled'])} deliveries")
+    if res["too_late"]:
+        typer.echo(f"{len(res['too_late'])} already publishing or done; see `herald log --format table`")
+
+
+# -- log and stats -----------------------------------------------------------------------------
+
+
+@app.command("log")
+def delivery_log(
+    fmt: Annotated[str, typer.Option("--format")] = "table",
+    campaign: Annotated[str | None, typer.Option("--campaign")] = None,
+    channel: Annotated[str | None, typer.Option("--channel")] = None,
+    status: Annotated[str | None, typer.Option("--status")] = None,
+) -> None:
+    """The delivery log: one record per (post, channel)."""
+    try:
+        rows = _service().delivery_log(campaign=campaign, channel=channel, status=status)
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    _emit(rows, fmt, ["post_id", "channel", "platform", "status", "scheduled_at", "published_at", "attempts",
+                      "remote_url", "error"])
+
+
+@app.command()
+def stats(fmt: Annotated[str, typer.Option("--format")] = "table") -> None:
+    """Success rates per campaign and platform."""
+    rows = _service().stats()
+    _emit(rows, fmt, ["campaign", "platform", "published", "failed", "uncertain", "queued", "success_rate"])
+
+
+@app.command()
+def check(
+    channel: Annotated[list[str], typer.Option("--channel")],
+    text: Annotated[str, typer.Option("--text")] = "",
+    photo: Annotated[list[Path], typer.Option("--photo")] = [],  # noqa: B006
+    fmt: Annotated[str, typer.Option("--format")] = "table",
+) -> None:
+    """Does this draft fit each channel? Queues nothing; exit 1 if any does not fit."""
+    from herald.service import PhotoInput
+
+    try:
+        rows = _service().check(channel, text, [PhotoInput(_read_photo(p), p.name) for p in photo])
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    _emit(rows, fmt, ["channel", "platform", "fits", "count", "limit", "unit", "problems"])
+    if not all(r["fits"] for r in rows):
+        raise typer.Exit(1)
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c")] = None,
+    pool: Annotated[str, typer.Option("--pool", help="prefork or threads")] = "prefork",
+) -> None:
+    """Run a Celery worker that publishes due deliveries."""
+    from tasks import app as celery_app
+
+    n = concurrency or get_settings().worker_concurrency
+    celery_app.worker_main(["worker", "--loglevel", get_settings().log_level, "-c", str(n), "-P", pool,
+                            "-Q", "herald", "--without-gossip", "--without-mingle"])
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the dispatcher: claim due deliveries and hand them to the workers."""
+    from herald.runtime import build_dispatcher
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    d = build_dispatcher()
+    _stop_on_signals(d.stop)
+    d.run()
+
+
+def _stop_on_signals(stop: Any) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("received signal %d; stopping", signum)
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@app.command()
+def web(
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+) -> None:
+    """Run the web app."""
+    import uvicorn
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    uvicorn.run("web.app:create_app", factory=True, host=host or s.web_host, port=port or s.web_port,
+                log_level="warning")
+
+
+@app.command()
+def up(
+    sandbox: Annotated[bool, typer.Option("--sandbox/--no-sandbox", help="run the local platform sandbox")] = True,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+) -> None:
+    """Everything in one, in the foreground: embedded Redis (unless HERALD_REDIS_URL is set),
+    database migration, the sandbox, the scheduler, a worker and the web app."""
+    from herald.up import run_all
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    sys.exit(run_all(sandbox=sandbox, port=port))
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    threading.current_thread().name = "herald"
+    main()

@@ -1,0 +1,95 @@
+"""Herald's one error tree. Every error Herald raises on purpose descends from ``HeraldError``.
+
+::
+
+    HeraldError
+    ├── InputError            bad input from a person; names the field; nothing was changed
+    │   └── PhotoError        a photo was refused (corrupt, too large, not an image, ...)
+    ├── ConfigError           settings that cannot work (missing secret key in production, ...)
+    ├── PlatformError         a platform call failed; carries platform, HTTP status, platform message
+    │   ├── RetryableError    try again later: 5xx, 429, timeout before sending; ``retry_after`` seconds
+    │   ├── PermanentError    the platform refused: invalid, duplicate, forbidden; do not retry
+    │   │   └── AuthError     credentials expired or revoked: pause the channel
+    │   └── UncertainError    the request may have been applied (sent, no answer): reconcile first
+    ├── QueueError            the Redis content queue misbehaved
+    └── StoreError            the SQL store misbehaved
+        └── StateConflict     a compare-and-set on a delivery lost the race
+
+This module imports nothing from Herald so that every room, including ``platforms`` and
+``media``, may import it.
+"""
+
+from __future__ import annotations
+
+
+class HeraldError(Exception):
+    """Root of every error Herald raises on purpose."""
+
+
+class InputError(HeraldError):
+    """Bad input. ``field`` names what was wrong (``text``, ``photo``, ``channel``, ``at`` ...)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class PhotoError(InputError):
+    """A photo was refused; the message names the file and the reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("photo", message)
+
+
+class ConfigError(HeraldError):
+    """Settings that cannot work."""
+
+
+class PlatformError(HeraldError):
+    """A platform call failed.
+
+    ``platform`` is the connector's registry key, ``status`` the HTTP status if one came back,
+    ``detail`` the platform's own message (never a credential).
+    """
+
+    def __init__(self, platform: str, detail: str, *, status: int | None = None) -> None:
+        prefix = f"{platform}: HTTP {status}: " if status is not None else f"{platform}: "
+        super().__init__(prefix + detail)
+        self.platform = platform
+        self.detail = detail
+        self.status = status
+
+
+class RetryableError(PlatformError):
+    """Nothing was published; try again, not before ``retry_after`` seconds if given."""
+
+    def __init__(
+        self, platform: str, detail: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(platform, detail, status=status)
+        self.retry_after = retry_after
+
+
+class PermanentError(PlatformError):
+    """The platform refused the post; retrying the same request cannot succeed."""
+
+
+class AuthError(PermanentError):
+    """The channel's credentials were refused (expired, revoked, wrong)."""
+
+
+class UncertainError(PlatformError):
+    """The request went out but no answer came back: it may or may not have been applied."""
+
+
+class QueueError(HeraldError):
+    """The Redis content queue failed or holds something it should not."""
+
+
+class StoreError(HeraldError):
+    """The SQL store failed."""
+
+
+class StateConflict(StoreError):
+    """A delivery was not in the state a transition expected (another actor got there first)."""

@@ -1,0 +1,428 @@
+"""The service layer: what the CLI and the web app may do. They only queue; they never publish.
+
+Every function validates everything first and writes nothing until all input is known to be
+good, so bad input changes nothing. SQL is written (and committed) before Redis is staged; if
+staging fails the scheduler's consistency check stages it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from content_queue import ContentQueue
+from content_queue.staging import stage_deliveries, text_for, to_epoch
+from herald.errors import ConfigError, InputError, QueueError
+from herald.secret import Secret
+from media import CleanPhoto, ingest_photo
+from platforms import PhotoInfo, Problem, connector_class
+from store import states
+from store.crypto import CredentialBox
+from store.db import Database
+from store.deliveries import cancel_post as cancel_deliveries
+from store.models import Campaign, Channel, Delivery, PhotoBlob, Post, PostPhoto, PostVariant, utcnow
+
+log = logging.getLogger(__name__)
+
+#: A time this far in the past is still "now" (a person typing, clocks a little apart).
+PAST_GRACE_SECONDS = 60
+MAX_PHOTOS_PER_POST = 4
+MAX_NAME_CHARS = 100
+
+
+@dataclass(frozen=True)
+class PhotoInput:
+    data: bytes
+    filename: str
+    alt_text: str = ""
+    credit: str | None = None
+
+
+@dataclass(frozen=True)
+class PostRequest:
+    channels: Sequence[str]
+    text: str
+    text_for: dict[str, str] = field(default_factory=dict)
+    photos: Sequence[PhotoInput] = ()
+    at: datetime | None = None  # aware or naive UTC; None means now
+    campaign: str | None = None
+    language: str | None = None
+    created_by: str | None = None
+
+
+class Herald:
+    """The service layer over one store and one content queue."""
+
+    def __init__(self, db: Database, queue: ContentQueue, box: CredentialBox) -> None:
+        self.db = db
+        self.queue = queue
+        self.box = box
+
+    # -- channels --------------------------------------------------------------------------
+
+    def add_channel(
+        self,
+        name: str,
+        platform: str,
+        credentials: dict[str, str],
+        *,
+        base_url: str | None = None,
+        options: dict[str, str] | None = None,
+    ) -> int:
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_CHARS or any(ch.isspace() for ch in name):
+            raise InputError("name", f"channel name must be 1–{MAX_NAME_CHARS} characters without spaces")
+        cls = connector_class(platform)
+        unknown = sorted(set(credentials) - set(cls.credential_keys))
+        if unknown:
+            raise InputError(
+                "credential",
+                f"{platform} does not use credential(s) {', '.join(unknown)}; "
+                f"it needs {', '.join(cls.credential_keys)}",
+            )
+        missing = [k for k in cls.credential_keys if not credentials.get(k, "").strip()]
+        if missing:
+            raise InputError("credential", f"{platform} needs credential(s): {', '.join(missing)}")
+        if base_url is not None and not base_url.startswith(("http://", "https://")):
+            raise InputError("base_url", f"base URL must start with http:// or https://, got {base_url!r}")
+        sealed = self.box.seal({k: Secret(v.strip()) for k, v in credentials.items()})
+        try:
+            with self.db.session() as s:
+                ch = Channel(name=name, platform=platform, base_url=base_url, credentials_encrypted=sealed,
+                             options=dict(options or {}), slots={})
+                s.add(ch)
+                s.flush()
+                return ch.id
+        except IntegrityError:
+            raise InputError("name", f"a channel named {name!r} already exists") from None
+
+    def list_channels(self) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            rows = s.execute(select(Channel).order_by(Channel.name)).scalars().all()
+            return [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "platform": c.platform,
+                    "base_url": c.base_url,
+                    "paused": c.paused_at is not None,
+                    "pause_reason": c.pause_reason,
+                    # Which credentials are set, never their values.
+                    "credentials": sorted(self.box.open(c.credentials_encrypted)),
+                }
+                for c in rows
+            ]
+
+    def set_channel_base_url(self, name: str, base_url: str | None) -> None:
+        with self.db.session() as s:
+            ch = s.execute(select(Channel).where(Channel.name == name)).scalar_one_or_none()
+            if ch is None:
+                raise InputError("channel", f"unknown channel {name!r}")
+            ch.base_url = base_url
+
+    def resume_channel(self, name: str) -> int:
+        """Unpause a channel and put its held deliveries back on the queue."""
+        with self.db.session() as s:
+            ch = s.execute(select(Channel).where(Channel.name == name)).scalar_one_or_none()
+            if ch is None:
+                raise InputError("channel", f"unknown channel {name!r}")
+            ch.paused_at = None
+            ch.pause_reason = None
+            held = s.execute(
+                select(Delivery).where(Delivery.channel_id == ch.id, Delivery.state == states.HELD)
+            ).scalars().all()
+            ids = []
+            for d in held:
+                d.state = states.QUEUED
+                d.due_at = max(d.due_at, utcnow())
+                ids.append(d.id)
+        self._stage(ids)
+        return len(ids)
+
+    # -- posts -----------------------------------------------------------------------------
+
+    def add_post(self, req: PostRequest, *, now: datetime | None = None) -> str:
+        """Validate and queue a post; returns its id. Raises InputError naming every problem."""
+        now = now or utcnow()
+        due = self._due(req.at, now)
+        if not req.channels:
+            raise InputError("channel", "at least one channel is needed")
+        if len(req.photos) > MAX_PHOTOS_PER_POST:
+            raise InputError("photo", f"at most {MAX_PHOTOS_PER_POST} photos per post; got {len(req.photos)}")
+        names = list(dict.fromkeys(req.channels))
+        with self.db.session() as s:
+            chans = {c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(names))).scalars()}
+            unknown = [n for n in names if n not in chans]
+            if unknown:
+                known = sorted(s.execute(select(Channel.name)).scalars())
+                raise InputError(
+                    "channel",
+                    f"unknown channel(s): {', '.join(unknown)}"
+                    + (f" (known: {', '.join(known)})" if known else " (no channels yet: `herald channel add`)"),
+                )
+            campaign_id = self._campaign_id(s, req.campaign) if req.campaign else None
+            for ch in chans.values():
+                s.expunge(ch)
+        stray = sorted(set(req.text_for) - set(names))
+        if stray:
+            raise InputError("text-for", f"text given for channel(s) not in this post: {', '.join(stray)}")
+        for ch in chans.values():
+            self._check_credentials(ch)
+        photos = [self._ingest(p, i) for i, p in enumerate(req.photos, 1)]
+        problems = self._validate(names, chans, req, photos)
+        if problems:
+            raise InputError("post", "; ".join(f"{chan}: {p.message}" for chan, p in problems))
+
+        with self.db.session() as s:
+            post = Post(
+                campaign_id=campaign_id,
+                text=req.text,
+                language=req.language,
+                scheduled_at=due,
+                created_by=req.created_by,
+            )
+            s.add(post)
+            s.flush()
+            for name, text in req.text_for.items():
+                s.add(PostVariant(post_id=post.id, channel_id=chans[name].id, text=text))
+            for i, (p, inp) in enumerate(zip(photos, req.photos, strict=True)):
+                if s.get(PhotoBlob, p.sha256) is None:
+                    s.add(PhotoBlob(sha256=p.sha256, data=p.data, mime_type=p.mime_type, width=p.width,
+                                    height=p.height, size=len(p.data)))
+                    s.flush()
+                s.add(PostPhoto(post_id=post.id, position=i, sha256=p.sha256, alt_text=inp.alt_text,
+                                credit=inp.credit, original_name=p.original_name))
+            deliveries = [
+                Delivery(post_id=post.id, channel_id=chans[n].id, state=states.QUEUED, due_at=due,
+                         idempotency_key=f"herald-{uuid.uuid4().hex}")
+                for n in names
+            ]
+            s.add_all(deliveries)
+            s.flush()
+            post_id = post.id
+            ids = [d.id for d in deliveries]
+        self._stage(ids)
+        log.info("post %s queued for %s on %s", post_id, due.isoformat(), ", ".join(names),
+                 extra={"post_id": post_id, "delivery_ids": ids})
+        return post_id
+
+    def check(self, channels: Sequence[str], text: str, photos: Sequence[PhotoInput] = ()) -> list[dict[str, Any]]:
+        """For each channel: does this draft fit? Nothing is queued."""
+        with self.db.session() as s:
+            chans = {c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(channels))).scalars()}
+            for ch in chans.values():
+                s.expunge(ch)
+        unknown = [n for n in channels if n not in chans]
+        if unknown:
+            raise InputError("channel", f"unknown channel(s): {', '.join(unknown)}")
+        clean = [self._ingest(p, i) for i, p in enumerate(photos, 1)]
+        out = []
+        for n in channels:
+            cls = connector_class(chans[n].platform)
+            tc = cls.count_text(text)
+            problems = cls.validate(text, [_info(p, inp) for p, inp in zip(clean, photos, strict=True)])
+            out.append({"channel": n, "platform": cls.name, "fits": not problems, "count": tc.count,
+                        "limit": tc.limit, "unit": tc.unit, "problems": [p.message for p in problems]})
+        return out
+
+    def cancel_post(self, post_id: str) -> dict[str, list[int]]:
+        """Cancel what has not gone out yet. Deliveries already publishing or done are reported,
+        not touched: "too late" is an answer, not an error."""
+        with self.db.session() as s:
+            if s.get(Post, post_id) is None:
+                raise InputError("post", f"unknown post {post_id!r}")
+            cancelled, late = cancel_deliveries(s, post_id)
+        for i in cancelled:
+            self.queue.release(i)
+        return {"cancelled": cancelled, "too_late": late}
+
+    def list_posts(self, *, campaign: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            q = (
+                select(Post)
+                .options(selectinload(Post.deliveries).selectinload(Delivery.channel), selectinload(Post.photos),
+                         selectinload(Post.campaign))
+                .order_by(Post.scheduled_at.desc())
+                .limit(limit)
+            )
+            if campaign:
+                q = q.join(Campaign).where(Campaign.name == campaign)
+            return [
+                {
+                    "id": p.id,
+                    "text": p.text,
+                    "campaign": p.campaign.name if p.campaign else None,
+                    "scheduled_at": _iso(p.scheduled_at),
+                    "photos": len(p.photos),
+                    "deliveries": {d.channel.name: d.state for d in p.deliveries},
+                }
+                for p in s.execute(q).scalars()
+            ]
+
+    def delivery_log(
+        self,
+        *,
+        campaign: str | None = None,
+        channel: str | None = None,
+        status: str | None = None,
+        post_id: str | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """One record per (post, channel): what went out where and when, or why not."""
+        if status is not None and status not in states.ALL:
+            raise InputError("status", f"unknown status {status!r}; one of {', '.join(states.ALL)}")
+        with self.db.session() as s:
+            q = (
+                select(Delivery, Post, Channel, Campaign.name)
+                .join(Post, Delivery.post_id == Post.id)
+                .join(Channel, Delivery.channel_id == Channel.id)
+                .outerjoin(Campaign, Post.campaign_id == Campaign.id)
+                .order_by(Post.scheduled_at.desc(), Delivery.id)
+                .limit(limit)
+            )
+            if campaign:
+                q = q.where(Campaign.name == campaign)
+            if channel:
+                q = q.where(Channel.name == channel)
+            if status:
+                q = q.where(Delivery.state == status)
+            if post_id:
+                q = q.where(Delivery.post_id == post_id)
+            rows = s.execute(q).all()
+            variants = {
+                (v.post_id, v.channel_id): v.text
+                for v in s.execute(
+                    select(PostVariant).where(PostVariant.post_id.in_({r[1].id for r in rows}))
+                ).scalars()
+            }
+            out = []
+            for d, p, ch, camp in rows:
+                out.append(
+                    {
+                        "post_id": p.id,
+                        "delivery_id": d.id,
+                        "campaign": camp,
+                        "channel": ch.name,
+                        "platform": ch.platform,
+                        "status": d.state,
+                        "text": variants.get((p.id, ch.id), p.text),
+                        "scheduled_at": _iso(p.scheduled_at),
+                        "due_at": _iso(d.due_at),
+                        "published_at": _iso(d.published_at),
+                        "lateness_seconds": (d.published_at - p.scheduled_at).total_seconds()
+                        if d.published_at
+                        else None,
+                        "remote_id": d.remote_id,
+                        "remote_url": d.remote_url,
+                        "attempts": d.attempts,
+                        "error": d.last_error,
+                    }
+                )
+            return out
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Success rates per campaign and platform."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(Campaign.name, Channel.platform, Delivery.state, func.count())
+                .select_from(Delivery)
+                .join(Post, Delivery.post_id == Post.id)
+                .join(Channel, Delivery.channel_id == Channel.id)
+                .outerjoin(Campaign, Post.campaign_id == Campaign.id)
+                .group_by(Campaign.name, Channel.platform, Delivery.state)
+            ).all()
+        table: dict[tuple[str | None, str], dict[str, int]] = {}
+        for camp, platform, state, n in rows:
+            table.setdefault((camp, platform), {})[state] = int(n)
+        out = []
+        for (camp, platform), counts in sorted(table.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
+            done = sum(counts.get(k, 0) for k in (states.PUBLISHED, states.FAILED, states.UNCERTAIN))
+            out.append({"campaign": camp, "platform": platform, **counts,
+                        "success_rate": round(counts.get(states.PUBLISHED, 0) / done, 4) if done else None})
+        return out
+
+    def queue_health(self) -> dict[str, Any]:
+        try:
+            counts = self.queue.counts()
+            ok = True
+        except Exception:
+            counts, ok = {}, False
+        return {"redis": ok, **counts}
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _stage(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        try:
+            stage_deliveries(self.db, self.queue, ids)
+        except (QueueError, Exception) as e:  # Redis down: SQL has it; the scheduler will stage it
+            log.warning("could not stage deliveries %s in Redis (%s); the scheduler will restore them", ids, e)
+
+    def _due(self, at: datetime | None, now: datetime) -> datetime:
+        if at is None:
+            return now
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC).replace(tzinfo=None)
+        if at < now - timedelta(seconds=PAST_GRACE_SECONDS):
+            raise InputError(
+                "at",
+                f"{at.isoformat()}Z is in the past (now is {now.replace(microsecond=0).isoformat()}Z); "
+                "use --now to post immediately",
+            )
+        return max(at, now)
+
+    def _campaign_id(self, s: Any, name: str) -> int:
+        c = s.execute(select(Campaign).where(Campaign.name == name)).scalar_one_or_none()
+        if c is None:
+            c = Campaign(name=name)
+            s.add(c)
+            s.flush()
+        return int(c.id)
+
+    def _check_credentials(self, ch: Channel) -> None:
+        try:
+            creds = self.box.open(ch.credentials_encrypted)
+        except ConfigError as e:
+            raise InputError("credential", f"channel {ch.name}: {e}") from None
+        cls = connector_class(ch.platform)
+        missing = [k for k in cls.credential_keys if not creds.get(k)]
+        if missing:
+            raise InputError("credential", f"channel {ch.name} is missing credential(s): {', '.join(missing)}")
+
+    def _ingest(self, p: PhotoInput, index: int) -> CleanPhoto:
+        return ingest_photo(p.data, p.filename)
+
+    def _validate(
+        self, names: list[str], chans: dict[str, Channel], req: PostRequest, photos: list[CleanPhoto]
+    ) -> list[tuple[str, Problem]]:
+        infos = [_info(p, inp) for p, inp in zip(photos, req.photos, strict=True)]
+        out: list[tuple[str, Problem]] = []
+        for n in names:
+            text = req.text_for.get(n, req.text)
+            for problem in connector_class(chans[n].platform).validate(text, infos):
+                out.append((n, problem))
+        return out
+
+
+def _info(p: CleanPhoto, inp: PhotoInput) -> PhotoInfo:
+    return PhotoInfo(mime_type=p.mime_type, size=len(p.data), width=p.width, height=p.height, alt_text=inp.alt_text)
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z") if dt else None
+
+
+def epoch_of(dt: datetime) -> float:
+    return to_epoch(dt)
+
+
+__all__ = ["Herald", "PhotoInput", "PostRequest", "text_for"]

