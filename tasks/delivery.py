@@ -241,6 +241,13 @@ class Deliverer:
                       channel.name, extra=fields)
             return states.FAILED
         except PermanentError as e:
+            if c.takeover:
+                # An earlier try may have gone out and the look-up did not find it: a refusal
+                # now (a duplicate, typically) is no proof of failure. A person must look.
+                self._final(c, payload, states.UNCERTAIN,
+                            f"refused after an earlier try whose outcome is unknown, so it may already be "
+                            f"published: {e}", e.status, t0)
+                return states.UNCERTAIN
             self._final(c, payload, states.FAILED, str(e), e.status, t0)
             log.error("delivery %s failed: %s", c.delivery_id, e, extra=fields)
             return states.FAILED

@@ -1,0 +1,1 @@
+"""Benchmarks and chaos runs. Figures are ratios measured in the same run (shared, noisy machines)."""

@@ -1,0 +1,194 @@
+"""A private Herald for benchmarks and chaos runs: its own redis-server (killable, restartable,
+with or without AOF), its own database, the platform simulator, and real worker and scheduler
+processes started from the same commands an operator uses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+HERALD = str(Path(sys.executable).parent / "herald")
+
+MASTODON_TOKEN = "bench-mastodon-token-0001"
+X_CREDS = {
+    "api_key": "bench-x-key-0001",
+    "api_secret": "bench-x-secret-0001",
+    "access_token": "bench-x-token-0001",
+    "access_token_secret": "bench-x-token-secret-0001",
+}
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+@dataclass
+class Cluster:
+    """Start with ``start()``, stop with ``stop()`` (or use as a context manager)."""
+
+    workdir: Path | None = None
+    db_url: str | None = None
+    appendonly: bool = False
+    lease_seconds: float = 3.0
+    worker_concurrency: int = 8
+    worker_pool: str = "threads"
+    log_level: str = "WARNING"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.schedulers: list[subprocess.Popen[bytes]] = []
+        self.redis_server: Any = None
+        self.sim: Any = None
+        self.herald: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Cluster:
+        from herald.runtime import EmbeddedRedis, free_port
+        from herald.settings import reset_settings
+        from simulator import Simulator
+
+        if self.workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="herald-bench-")
+            self.workdir = Path(self._tmp.name)
+        self.redis_port = free_port()
+        self.redis_server = EmbeddedRedis(self.workdir / "redis", port=self.redis_port,
+                                          appendonly=self.appendonly).start()
+        self.redis_url = self.redis_server.url
+        self.env = {
+            **os.environ,
+            "HERALD_ENV": "test",
+            "HERALD_DATA_DIR": str(self.workdir / "var"),
+            "HERALD_DATABASE_URL": self.db_url or f"sqlite:///{self.workdir / 'herald.db'}",
+            "HERALD_REDIS_URL": self.redis_url,
+            "HERALD_SECRET_KEY": "bench-secret-key-" + "7" * 32,
+            "HERALD_LEASE_SECONDS": str(self.lease_seconds),
+            "HERALD_RETRY_BASE_SECONDS": "0.3",
+            "HERALD_RETRY_MAX_SECONDS": "3",
+            "HERALD_MAX_ATTEMPTS": "12",
+            "HERALD_CONSISTENCY_INTERVAL_SECONDS": "2",
+            "HERALD_LOG_LEVEL": self.log_level,
+            **self.extra_env,
+        }
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith("HERALD_")})
+        reset_settings()
+        from herald.runtime import service
+
+        self.herald = service()
+        self.sim = Simulator().start()
+        self.sim.add_account("mastodon", username="bench", access_token=MASTODON_TOKEN)
+        self.sim.add_account("x", username="bench", **X_CREDS)
+        self.herald.add_channel("m", "mastodon", {"access_token": MASTODON_TOKEN}, base_url=self.sim.url_for("mastodon"))
+        self.herald.add_channel("x", "x", dict(X_CREDS), base_url=self.sim.url_for("x"))
+        return self
+
+    def __enter__(self) -> Cluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        for p in self.schedulers + self.workers:
+            _terminate(p)
+        self.schedulers.clear()
+        self.workers.clear()
+        if self.sim is not None:
+            self.sim.stop()
+        if self.redis_server is not None:
+            self.redis_server.stop()
+        if self.herald is not None:
+            self.herald.db.dispose()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    # -- processes -------------------------------------------------------------------------
+
+    def _log(self, name: str) -> Any:
+        assert self.workdir is not None
+        return (self.workdir / f"{name}.log").open("ab")
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-P", self.worker_pool,
+             "-c", str(self.worker_concurrency), "-Q", "herald", "--without-gossip", "--without-mingle",
+             "--loglevel", self.log_level, "-n", f"w{len(self.workers)}@%h"],
+            cwd=ROOT, env=self.env, stdout=self._log(f"worker{len(self.workers)}"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.workers.append(p)
+        return p
+
+    def start_scheduler(self) -> subprocess.Popen[bytes]:
+        p = subprocess.Popen([HERALD, "scheduler"], cwd=ROOT, env=self.env,
+                             stdout=self._log(f"scheduler{len(self.schedulers)}"), stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        self.schedulers.append(p)
+        return p
+
+    def kill_worker(self, index: int = 0) -> None:
+        """SIGKILL the worker's whole process group (no graceful shutdown, no acks)."""
+        p = self.workers[index]
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+    def restart_worker(self, index: int = 0) -> None:
+        self.kill_worker(index)
+        self.workers.pop(index)
+        self.start_worker()
+
+    def restart_redis(self, *, keep_data: bool) -> None:
+        """Kill redis-server with SIGKILL and start it again on the same port; with AOF
+        (``appendonly``) the data survives, without it Redis comes back empty."""
+        from herald.runtime import EmbeddedRedis
+
+        self.redis_server.kill()
+        assert self.workdir is not None
+        if not keep_data:
+            for f in (self.workdir / "redis").glob("*"):
+                if f.is_file():
+                    f.unlink()
+                else:
+                    for g in f.glob("*"):
+                        g.unlink()
+        self.redis_server = EmbeddedRedis(self.workdir / "redis", port=self.redis_port,
+                                          appendonly=self.appendonly).start()
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url)
+
+    def logs(self) -> str:
+        assert self.workdir is not None
+        return "".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("*.log")))
+
+
+def _terminate(p: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    if p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()

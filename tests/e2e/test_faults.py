@@ -1,0 +1,128 @@
+"""Platform faults through the whole system: retryable ones are retried with backoff that
+honours the platform's reset time; permanent ones fail at once with the platform's message;
+uncertain ones are reconciled and never posted twice; secrets never reach the logs."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from herald.service import PostRequest
+from simulator import Fault
+from store.models import Attempt, Delivery
+from tests.e2e.conftest import ALL_SECRETS, wait_for
+
+
+def _post(herald: Any, channel: str, text: str) -> str:
+    return herald.add_post(PostRequest(channels=[channel], text=text, at=None))
+
+
+def _row(herald: Any, post_id: str) -> dict[str, Any]:
+    (row,) = herald.delivery_log(post_id=post_id)
+    return row
+
+
+def _attempts(herald: Any, post_id: str) -> list[Attempt]:
+    with herald.db.session() as s:
+        return list(
+            s.execute(select(Attempt).join(Delivery).where(Delivery.post_id == post_id).order_by(Attempt.number))
+            .scalars()
+            .all()
+        )
+
+
+def _final(herald: Any, post_id: str, timeout: float = 20) -> dict[str, Any]:
+    assert wait_for(lambda: _row(herald, post_id)["status"] not in ("queued", "publishing"), timeout=timeout), \
+        _row(herald, post_id)
+    return _row(herald, post_id)
+
+
+@pytest.mark.parametrize("platform, channel, path", [("mastodon", "kr-mastodon", "/api/v1/statuses"),
+                                                     ("x", "kr-x", "/2/tweets")])
+def test_rate_limit_waits_for_platform_reset(running: Any, channels: Any, sim: Any, herald: Any,
+                                             platform: str, channel: str, path: str) -> None:
+    sim.inject(Fault(kind="rate_limit", platform=platform, path=path, count=1, reset_in=1.5))
+    t0 = time.time()
+    pid = _post(herald, channel, f"rate limited on {platform}")
+    row = _final(herald, pid)
+    assert row["status"] == "published" and row["attempts"] == 2
+    (entry,) = sim.ledger(platform)
+    assert entry.received_at - t0 >= 1.4, "retried before the platform's reset time"
+    first, second = _attempts(herald, pid)
+    assert first.outcome == "retry" and first.http_status == 429
+    assert second.outcome == "published"
+
+
+def test_server_errors_on_upload_are_retried(running: Any, channels: Any, sim: Any, herald: Any, tmp_path: Any) -> None:
+    from herald.service import PhotoInput
+    from tests.photos import jpeg
+
+    sim.inject(Fault(kind="error", platform="x", path="/2/media/upload", status=503, count=2))
+    pid = herald.add_post(PostRequest(channels=["kr-x"], text="with a photo",
+                                      photos=[PhotoInput(jpeg(), "a.jpg", "alt")]))
+    row = _final(herald, pid)
+    assert row["status"] == "published" and row["attempts"] == 3
+    assert [a.outcome for a in _attempts(herald, pid)] == ["retry", "retry", "published"]
+    assert len(sim.ledger("x")) == 1
+
+
+def test_uncertain_create_is_reconciled_not_reposted(running: Any, channels: Any, sim: Any, herald: Any) -> None:
+    sim.inject(Fault(kind="commit_then_drop", platform="mastodon", path="/api/v1/statuses", count=1))
+    sim.inject(Fault(kind="commit_then_drop", platform="x", path="/2/tweets", count=1))
+    a = _post(herald, "kr-mastodon", "dropped after commit (m)")
+    b = _post(herald, "kr-x", "dropped after commit (x)")
+    for pid in (a, b):
+        row = _final(herald, pid)
+        assert row["status"] == "published", row
+    assert len(sim.ledger("mastodon")) == 1 and len(sim.ledger("x")) == 1
+    assert _row(herald, a)["remote_id"] == sim.ledger("mastodon")[0].remote_id
+    assert _row(herald, b)["remote_id"] == sim.ledger("x")[0].remote_id
+
+
+def test_dropped_before_commit_is_sent_once(running: Any, channels: Any, sim: Any, herald: Any) -> None:
+    sim.inject(Fault(kind="drop", platform="x", path="/2/tweets", count=1))
+    pid = _post(herald, "kr-x", "dropped before commit")
+    row = _final(herald, pid)
+    assert row["status"] == "published" and len(sim.ledger("x")) == 1
+
+
+def test_auth_failure_fails_at_once_and_pauses_channel(running: Any, channels: Any, sim: Any, herald: Any,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    herald.add_channel("bad-m", "mastodon", {"access_token": "revoked-token-55aa77"}, base_url=sim.url_for("mastodon"))
+    pid = _post(herald, "bad-m", "will not go out")
+    row = _final(herald, pid)
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert "401" in row["error"] and "access token is invalid" in row["error"]
+    (ch,) = [c for c in herald.list_channels() if c["name"] == "bad-m"]
+    assert ch["paused"] and "credentials" in ch["pause_reason"]
+    # The next post for the paused channel is held, not burnt.
+    pid2 = _post(herald, "bad-m", "held while paused")
+    assert _final(herald, pid2)["status"] == "held"
+    assert "revoked-token-55aa77" not in caplog.text
+    assert not any(s in caplog.text for s in ALL_SECRETS)
+    assert "revoked-token-55aa77" not in repr(herald.delivery_log())
+
+
+def test_duplicate_on_x_fails_with_platform_message(running: Any, channels: Any, sim: Any, herald: Any) -> None:
+    a = _post(herald, "kr-x", "same words twice")
+    assert _final(herald, a)["status"] == "published"
+    b = _post(herald, "kr-x", "same words twice")
+    row = _final(herald, b)
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert "403" in row["error"] and "duplicate" in row["error"]
+    assert len(sim.ledger("x")) == 1
+
+
+def test_cancel_before_due_never_sends(running: Any, channels: Any, sim: Any, herald: Any) -> None:
+    pid = herald.add_post(PostRequest(channels=list(channels), text="cancel me",
+                                      at=datetime.fromtimestamp(time.time() + 1.0, UTC)))
+    res = herald.cancel_post(pid)
+    assert len(res["cancelled"]) == 2 and res["too_late"] == []
+    time.sleep(1.8)
+    assert sim.ledger() == []
+    assert {r["status"] for r in herald.delivery_log(post_id=pid)} == {"cancelled"}
