@@ -9,7 +9,6 @@ published twice, every uncertain case flagged, and the delivery log agrees with 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections import Counter
@@ -62,8 +61,9 @@ def _settled(c: Cluster, expected: int) -> bool:
     return len(rows) >= expected and all(r["status"] in FINAL for r in rows)
 
 
-def evaluate(c: Cluster, scenario: str, posts: dict[str, str], at: datetime, started: float,
-             note: str = "") -> Outcome:
+def evaluate(
+    c: Cluster, scenario: str, posts: dict[str, str], at: datetime, started: float, note: str = ""
+) -> Outcome:
     rows = c.herald.delivery_log(limit=len(posts) * 2 + 10)
     ledger = c.sim.ledger()
     seen = Counter((e.platform, e.text) for e in ledger)
@@ -90,11 +90,21 @@ def evaluate(c: Cluster, scenario: str, posts: dict[str, str], at: datetime, sta
     faults = sum(1 for q in c.sim.requests_seen() if q.fault)
     status = Counter(r["status"] for r in rows)
     return Outcome(
-        scenario=scenario, posts=len(posts), deliveries=len(rows), faults=faults,
-        published=status["published"], lost=lost, duplicated=duplicated, uncertain=status["uncertain"],
-        failed=status["failed"], cancelled=status["cancelled"], log_agrees=bool(agrees),
+        scenario=scenario,
+        posts=len(posts),
+        deliveries=len(rows),
+        faults=faults,
+        published=status["published"],
+        lost=lost,
+        duplicated=duplicated,
+        uncertain=status["uncertain"],
+        failed=status["failed"],
+        cancelled=status["cancelled"],
+        log_agrees=bool(agrees),
         p99_lateness_s=round(late[min(len(late) - 1, int(len(late) * 0.99))], 3),
-        max_lateness_s=round(late[-1], 3), seconds=round(time.monotonic() - started, 2), note=note,
+        max_lateness_s=round(late[-1], 3),
+        seconds=round(time.monotonic() - started, 2),
+        note=note,
     )
 
 
@@ -102,9 +112,18 @@ def _fraction_out(c: Cluster, total: int, fraction: float, timeout: float = 120)
     wait_for(lambda: len(c.sim.ledger()) >= total * fraction, timeout=timeout)
 
 
-def _run(scenario: str, n: int, *, appendonly: bool = False, workers: int = 1, schedulers: int = 1,
-         action: Callable[[Cluster, dict[str, str]], str] | None = None, setup: Callable[[Cluster], None] | None = None,
-         timeout: float = 300, db_url: str | None = None) -> Outcome:
+def _run(
+    scenario: str,
+    n: int,
+    *,
+    appendonly: bool = False,
+    workers: int = 1,
+    schedulers: int = 1,
+    action: Callable[[Cluster, dict[str, str]], str] | None = None,
+    setup: Callable[[Cluster], None] | None = None,
+    timeout: float = 300,
+    db_url: str | None = None,
+) -> Outcome:
     with Cluster(appendonly=appendonly, db_url=db_url) as c:
         if setup:
             setup(c)
@@ -199,8 +218,23 @@ SCENARIOS: dict[str, Callable[..., Outcome]] = {
     "cancel": cancel_while_claimed,
 }
 
-COLUMNS = ["scenario", "posts", "deliveries", "faults", "published", "lost", "duplicated", "uncertain", "failed",
-           "cancelled", "log_agrees", "p99_lateness_s", "max_lateness_s", "seconds", "note"]
+COLUMNS = [
+    "scenario",
+    "posts",
+    "deliveries",
+    "faults",
+    "published",
+    "lost",
+    "duplicated",
+    "uncertain",
+    "failed",
+    "cancelled",
+    "log_agrees",
+    "p99_lateness_s",
+    "max_lateness_s",
+    "seconds",
+    "note",
+]
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -224,14 +258,17 @@ def main(argv: list[str] | None = None) -> int:
             continue
         o = fn(args.posts, db_url=args.db_url)
         outcomes.append(o)
-        sys.stdout.write(f"{name}: lost={o.lost} duplicated={o.duplicated} uncertain={o.uncertain} "
-                         f"({o.seconds} s)\n")
+        sys.stdout.write(
+            f"{name}: lost={o.lost} duplicated={o.duplicated} uncertain={o.uncertain} ({o.seconds} s)\n"
+        )
         sys.stdout.flush()
     sys.stdout.write("\n" + table(outcomes) + "\n")
     ok = all(o.ok for o in outcomes)
-    sys.stdout.write(f"\n{'PASS' if ok else 'FAIL'}: "
-                     f"{sum(o.lost for o in outcomes)} lost, {sum(o.duplicated for o in outcomes)} duplicated, "
-                     f"{sum(o.uncertain for o in outcomes)} uncertain (flagged for a person)\n")
+    sys.stdout.write(
+        f"\n{'PASS' if ok else 'FAIL'}: "
+        f"{sum(o.lost for o in outcomes)} lost, {sum(o.duplicated for o in outcomes)} duplicated, "
+        f"{sum(o.uncertain for o in outcomes)} uncertain (flagged for a person)\n"
+    )
     return 0 if ok else 1
 
 

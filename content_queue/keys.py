@@ -44,6 +44,10 @@ class Keys:
         """STRING: set when the queue was (re)built from SQL; its absence means Redis lost data."""
         return f"{self.prefix}:epoch"
 
-    def channel_rate(self, channel_id: int) -> str:
-        """STRING: per-channel "not before" time (epoch seconds) after a rate limit."""
-        return f"{self.prefix}:rate:{channel_id}"
+    def channel_not_before(self, channel_id: int) -> str:
+        """STRING: per-channel "not before" time (epoch seconds) after a platform's 429."""
+        return f"{self.prefix}:rate:{channel_id}:not-before"
+
+    def channel_sent(self, channel_id: int) -> str:
+        """ZSET: a channel's recent publish times (epoch seconds), for its posting-rate window."""
+        return f"{self.prefix}:rate:{channel_id}:sent"

@@ -31,6 +31,8 @@ class Payload:
     idempotency_key: str
     language: str | None = None
     photos: tuple[PhotoRef, ...] = field(default_factory=tuple)
+    #: After this time (epoch seconds) the post missed its window: hold it for a person.
+    hold_after: float | None = None
 
     def to_json(self) -> str:
         d = asdict(self)

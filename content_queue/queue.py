@@ -34,6 +34,8 @@ class ContentQueue:
         self._stage = client.register_script(scripts.STAGE)
         self._requeue = client.register_script(scripts.REQUEUE)
         self._extend = client.register_script(scripts.EXTEND)
+        self._rate_gate = client.register_script(scripts.RATE_GATE)
+        self._hold_channel = client.register_script(scripts.HOLD_CHANNEL)
 
     @classmethod
     def from_url(cls, url: str, keys: Keys | None = None) -> ContentQueue:
@@ -59,10 +61,20 @@ class ContentQueue:
             result = cast(
                 list[Any],
                 self._stage(
-                    keys=[self.keys.due, self.keys.payload(payload.delivery_id), self.keys.photo_refs,
-                          self.keys.inflight],
-                    args=[payload.to_json(), repr(payload.due), payload.delivery_id,
-                          "1" if respect_inflight else "0", self.keys.photo(""), *shas],
+                    keys=[
+                        self.keys.due,
+                        self.keys.payload(payload.delivery_id),
+                        self.keys.photo_refs,
+                        self.keys.inflight,
+                    ],
+                    args=[
+                        payload.to_json(),
+                        repr(payload.due),
+                        payload.delivery_id,
+                        "1" if respect_inflight else "0",
+                        self.keys.photo(""),
+                        *shas,
+                    ],
                 ),
             )
             missing = [m.decode() if isinstance(m, bytes) else str(m) for m in result[1:]]
@@ -85,11 +97,16 @@ class ContentQueue:
 
     # -- scheduler side --------------------------------------------------------------------
 
-    def claim_due(self, *, now: float | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                  limit: int = 500) -> list[int]:
+    def claim_due(
+        self, *, now: float | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS, limit: int = 500
+    ) -> list[int]:
         now = time.time() if now is None else now
-        ids = cast(list[bytes], self._claim(keys=[self.keys.due, self.keys.inflight],
-                                            args=[repr(now), repr(now + lease_seconds), limit]))
+        ids = cast(
+            list[bytes],
+            self._claim(
+                keys=[self.keys.due, self.keys.inflight], args=[repr(now), repr(now + lease_seconds), limit]
+            ),
+        )
         return [int(i) for i in ids]
 
     def reap_expired(self, *, now: float | None = None, limit: int = 1000) -> list[int]:
@@ -141,6 +158,21 @@ class ContentQueue:
             keys=[self.keys.due, self.keys.inflight, self.keys.payload(delivery_id), self.keys.photo_refs],
             args=[self.keys.photo(""), delivery_id, *shas],
         )
+
+    # -- per-channel rate --------------------------------------------------------------------
+
+    def rate_gate(self, channel_id: int, window: tuple[int, float] | None, token: str) -> float:
+        """0.0 if the channel may publish now (a slot is taken), else seconds to wait."""
+        posts, seconds = window if window else (0, 0.0)
+        wait = self._rate_gate(
+            keys=[self.keys.channel_not_before(channel_id), self.keys.channel_sent(channel_id)],
+            args=[repr(time.time()), repr(seconds), posts, token],
+        )
+        return float(cast(bytes, wait))
+
+    def hold_channel(self, channel_id: int, until: float) -> None:
+        """No publishing on this channel before ``until`` (epoch seconds), by any worker."""
+        self._hold_channel(keys=[self.keys.channel_not_before(channel_id)], args=[repr(until)])
 
     # -- inspection and recovery -----------------------------------------------------------
 

@@ -96,3 +96,37 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
 end
 return 0
 """
+
+# The per-channel rate gate, shared by every worker: wait for a platform's "not before" (set
+# after a 429), then keep the channel under its posting window (a sliding-window log). Takes a
+# slot when it answers 0; otherwise answers how many seconds to wait.
+# KEYS[1] not-before string, KEYS[2] sent zset
+# ARGV[1] now, ARGV[2] window seconds (0: no window), ARGV[3] posts per window, ARGV[4] member id
+RATE_GATE = """
+local now = tonumber(ARGV[1])
+local nb = tonumber(redis.call('GET', KEYS[1]) or '0')
+if nb > now then
+  return tostring(nb - now)
+end
+local window = tonumber(ARGV[2])
+if window > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    return tostring(tonumber(oldest[2]) + window - now)
+  end
+  redis.call('ZADD', KEYS[2], now, ARGV[4])
+  redis.call('EXPIRE', KEYS[2], math.ceil(window) + 1)
+end
+return '0'
+"""
+
+# Raise a channel's "not before" time, never lower it (two workers may report 429s at once).
+# KEYS[1] not-before string; ARGV[1] epoch seconds
+HOLD_CHANNEL = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', math.ceil(tonumber(ARGV[1]) - cur) + 60)
+end
+return 1
+"""

@@ -19,7 +19,7 @@ from content_queue.payload import Payload, PhotoRef
 from content_queue.queue import ContentQueue
 from store import states
 from store.db import Database
-from store.models import Delivery, PhotoBlob, Post, PostPhoto, utcnow
+from store.models import DEFAULT_LATE_TOLERANCE_SECONDS, Delivery, PhotoBlob, Post, PostPhoto, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
             .where(Delivery.id.in_(delivery_ids))
             .options(
                 selectinload(Delivery.post).selectinload(Post.variants),
+                selectinload(Delivery.post).selectinload(Post.campaign),
                 selectinload(Delivery.post).selectinload(Post.photos).selectinload(PostPhoto.blob),
                 selectinload(Delivery.channel),
             )
@@ -63,6 +64,7 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
     out = []
     for d in rows:
         post = d.post
+        tolerance = post.campaign.late_tolerance_seconds if post.campaign else DEFAULT_LATE_TOLERANCE_SECONDS
         refs = tuple(
             PhotoRef(
                 sha256=p.sha256,
@@ -85,6 +87,9 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
             idempotency_key=d.idempotency_key,
             language=post.language,
             photos=refs,
+            hold_after=to_epoch(max(post.scheduled_at, d.released_at or post.scheduled_at)) + tolerance
+            if tolerance > 0
+            else None,
         )
         out.append((payload, {p.sha256: p.blob.data for p in post.photos}))
     return out
@@ -92,10 +97,12 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
 
 def photo_bytes(s: Session, shas: Sequence[str]) -> dict[str, bytes]:
     rows = s.execute(select(PhotoBlob.sha256, PhotoBlob.data).where(PhotoBlob.sha256.in_(shas))).all()
-    return {sha: data for sha, data in rows}
+    return dict(rows)
 
 
-def stage_deliveries(db: Database, queue: ContentQueue, delivery_ids: Sequence[int], *, wake: bool = True) -> int:
+def stage_deliveries(
+    db: Database, queue: ContentQueue, delivery_ids: Sequence[int], *, wake: bool = True
+) -> int:
     """Stage the given deliveries (read from SQL) into Redis. Returns how many were put on the
     due set (deliveries already in flight are left alone)."""
     staged = 0
@@ -109,7 +116,9 @@ def stage_deliveries(db: Database, queue: ContentQueue, delivery_ids: Sequence[i
     return staged
 
 
-def _pending_ids(s: Session, *, due_before: datetime | None, after_id: int) -> list[tuple[int, str, datetime | None]]:
+def _pending_ids(
+    s: Session, *, due_before: datetime | None, after_id: int
+) -> list[tuple[int, str, datetime | None]]:
     q = select(Delivery.id, Delivery.state, Delivery.lease_expires_at).where(
         Delivery.state.in_((states.QUEUED, states.PUBLISHING)), Delivery.id > after_id
     )

@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperCommand
 
@@ -36,7 +35,8 @@ class _KeepArgs(TyperCommand):
     """Remembers the raw arguments so repeated options can be paired in the order given
     (each ``--alt`` belongs to the ``--photo`` before it)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    # Any: typer vendors its own click; its Context type is private.
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         ctx.meta["raw_args"] = list(args)
         return super().parse_args(ctx, args)
 
@@ -97,7 +97,9 @@ def channel_add(
     name: Annotated[str, typer.Argument(help="A short name, e.g. korea-x")],
     platform: Annotated[str, typer.Option("--platform", help="x, mastodon, ...")],
     credential: Annotated[list[str], typer.Option("--credential", help="KEY=VALUE, repeatable")] = [],  # noqa: B006
-    base_url: Annotated[str | None, typer.Option("--base-url", help="override the platform's API root")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="override the platform's API root")
+    ] = None,
     option: Annotated[list[str], typer.Option("--option", help="KEY=VALUE channel option")] = [],  # noqa: B006
 ) -> None:
     """Add a channel. Credentials are encrypted at rest and never shown again."""
@@ -163,9 +165,19 @@ def post_add(
             raise InputError("at", "give either --at or --now, not both")
         when = _parse_time(at) if at is not None else None
         alts = _pair_alts(ctx.meta.get("raw_args", []), len(photo), alt)
-        photos = [PhotoInput(data=_read_photo(p), filename=p.name, alt_text=a) for p, a in zip(photo, alts, strict=True)]
-        req = PostRequest(channels=channel, text=text, text_for=_pairs(text_for, "text-for"), photos=photos,
-                          at=when, campaign=campaign, language=language)
+        photos = [
+            PhotoInput(data=_read_photo(p), filename=p.name, alt_text=a)
+            for p, a in zip(photo, alts, strict=True)
+        ]
+        req = PostRequest(
+            channels=channel,
+            text=text,
+            text_for=_pairs(text_for, "text-for"),
+            photos=photos,
+            at=when,
+            campaign=campaign,
+            language=language,
+        )
         post_id = _service().add_post(req)
     except HeraldError as e:
         raise _fail(str(e)) from None
@@ -176,7 +188,9 @@ def _parse_time(value: str) -> datetime:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError("at", f"{value!r} is not an ISO 8601 time (e.g. 2026-12-01T09:00:00+09:00)") from None
+        raise InputError(
+            "at", f"{value!r} is not an ISO 8601 time (e.g. 2026-12-01T09:00:00+09:00)"
+        ) from None
     if dt.tzinfo is None:
         raise InputError("at", f"{value!r} has no time zone; add one, e.g. {value}+09:00 or {value}Z")
     return dt
@@ -229,7 +243,11 @@ def post_list(
     campaign: Annotated[str | None, typer.Option("--campaign")] = None,
 ) -> None:
     """List posts with the state of each delivery."""
-    _emit(_service().list_posts(campaign=campaign), fmt, ["id", "scheduled_at", "campaign", "deliveries", "text"])
+    _emit(
+        _service().list_posts(campaign=campaign),
+        fmt,
+        ["id", "scheduled_at", "campaign", "deliveries", "text"],
+    )
 
 
 @post_app.command("cancel")
@@ -242,6 +260,40 @@ def post_cancel(post_id: str) -> None:
     typer.echo(f"cancelled {len(res['cancelled'])} deliveries")
     if res["too_late"]:
         typer.echo(f"{len(res['too_late'])} already publishing or done; see `herald log --format table`")
+
+
+@post_app.command("release")
+def post_release(post_id: str, channel: Annotated[str | None, typer.Option("--channel")] = None) -> None:
+    """Send held deliveries now (a missed window, a channel that was paused)."""
+    _requeue(post_id, channel, "release")
+
+
+@post_app.command("retry")
+def post_retry(post_id: str, channel: Annotated[str | None, typer.Option("--channel")] = None) -> None:
+    """Send failed or uncertain deliveries again (check the platform first for uncertain ones)."""
+    _requeue(post_id, channel, "retry")
+
+
+@post_app.command("confirm")
+def post_confirm(
+    post_id: str,
+    channel: Annotated[str, typer.Option("--channel")],
+    url: Annotated[str | None, typer.Option("--url", help="the post's address on the platform")] = None,
+) -> None:
+    """Record an uncertain delivery as published (you found it on the platform)."""
+    try:
+        _service().confirm_published(post_id, channel, url=url)
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    typer.echo(f"{post_id} on {channel} recorded as published")
+
+
+def _requeue(post_id: str, channel: str | None, what: str) -> None:
+    try:
+        ids = _service().requeue(post_id, channel=channel, what=what)
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    typer.echo(f"{len(ids)} deliveries queued to go out now")
 
 
 # -- log and stats -----------------------------------------------------------------------------
@@ -259,8 +311,21 @@ def delivery_log(
         rows = _service().delivery_log(campaign=campaign, channel=channel, status=status)
     except HeraldError as e:
         raise _fail(str(e)) from None
-    _emit(rows, fmt, ["post_id", "channel", "platform", "status", "scheduled_at", "published_at", "attempts",
-                      "remote_url", "error"])
+    _emit(
+        rows,
+        fmt,
+        [
+            "post_id",
+            "channel",
+            "platform",
+            "status",
+            "scheduled_at",
+            "published_at",
+            "attempts",
+            "remote_url",
+            "error",
+        ],
+    )
 
 
 @app.command()
@@ -301,8 +366,21 @@ def worker(
     from tasks import app as celery_app
 
     n = concurrency or get_settings().worker_concurrency
-    celery_app.worker_main(["worker", "--loglevel", get_settings().log_level, "-c", str(n), "-P", pool,
-                            "-Q", "herald", "--without-gossip", "--without-mingle"])
+    celery_app.worker_main(
+        [
+            "worker",
+            "--loglevel",
+            get_settings().log_level,
+            "-c",
+            str(n),
+            "-P",
+            pool,
+            "-Q",
+            "herald",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
 
 
 @app.command()
@@ -336,13 +414,20 @@ def web(
 
     s = get_settings()
     setup_logging(s.log_level, s.log_format)
-    uvicorn.run("web.app:create_app", factory=True, host=host or s.web_host, port=port or s.web_port,
-                log_level="warning")
+    uvicorn.run(
+        "web.app:create_app",
+        factory=True,
+        host=host or s.web_host,
+        port=port or s.web_port,
+        log_level="warning",
+    )
 
 
 @app.command()
 def up(
-    sandbox: Annotated[bool, typer.Option("--sandbox/--no-sandbox", help="run the local platform sandbox")] = True,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox/--no-sandbox", help="run the local platform sandbox")
+    ] = True,
     port: Annotated[int | None, typer.Option("--port")] = None,
 ) -> None:
     """Everything in one, in the foreground: embedded Redis (unless HERALD_REDIS_URL is set),

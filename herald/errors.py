@@ -29,10 +29,12 @@ class HeraldError(Exception):
 class InputError(HeraldError):
     """Bad input. ``field`` names what was wrong (``text``, ``photo``, ``channel``, ``at`` ...)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, details: list[dict[str, object]] | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        #: Structured problems (e.g. one per channel that a post does not fit), for forms and APIs.
+        self.details = details or []
 
 
 class PhotoError(InputError):

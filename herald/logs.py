@@ -77,9 +77,10 @@ class JsonFormatter(logging.Formatter):
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # TextIO parameter
-    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it). Being of
+    this class is also how ``setup_logging`` recognises its own handler."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:  # Any: a text stream
         return sys.stderr
 
@@ -93,13 +94,14 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     install_redaction()
     root = logging.getLogger()
     for h in list(root.handlers):
-        if getattr(h, "_herald", False):
+        if isinstance(h, _StderrHandler):
             root.removeHandler(h)
     handler = _StderrHandler()
-    handler._herald = True  # type: ignore[attr-defined]  # marks our handler for idempotent set-up
     handler.addFilter(RedactingFilter())
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     handler.setLevel(level.upper())
     root.addHandler(handler)

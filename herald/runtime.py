@@ -17,6 +17,7 @@ from herald.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from content_queue import ContentQueue
+    from herald.service import Herald
     from store.crypto import CredentialBox
     from store.db import Database
     from tasks.delivery import Deliverer
@@ -111,13 +112,20 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             redis_server_binary(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no",
-            "--dir", str(self.data_dir),
-            "--daemonize", "no",
-            "--loglevel", "warning",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--dir",
+            str(self.data_dir),
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
@@ -161,7 +169,7 @@ def env_with(**values: str) -> dict[str, str]:
 _migrated: set[str] = set()
 
 
-def service(settings: Settings | None = None) -> Any:
+def service(settings: Settings | None = None) -> Herald:
     """The service layer, with the schema brought up to date outside production (in
     production, ``herald migrate`` is an explicit deployment step)."""
     from herald.service import Herald

@@ -44,6 +44,6 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         # Refuse pickling: a Secret must never travel through Celery or Redis by accident.
         raise TypeError("Secret values are not picklable")

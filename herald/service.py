@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -28,9 +29,14 @@ from store import states
 from store.crypto import CredentialBox
 from store.db import Database
 from store.deliveries import cancel_post as cancel_deliveries
+from store.deliveries import confirm_published_by_person, requeue_by_person
 from store.models import Campaign, Channel, Delivery, PhotoBlob, Post, PostPhoto, PostVariant, utcnow
 
 log = logging.getLogger(__name__)
+
+#: Delivery states, for filters and "can it still be cancelled" (the edges import them from here).
+STATUSES = states.ALL
+PENDING_STATES = states.PENDING
 
 #: A time this far in the past is still "now" (a person typing, clocks a little apart).
 PAST_GRACE_SECONDS = 60
@@ -91,13 +97,29 @@ class Herald:
         missing = [k for k in cls.credential_keys if not credentials.get(k, "").strip()]
         if missing:
             raise InputError("credential", f"{platform} needs credential(s): {', '.join(missing)}")
+        rate = (options or {}).get("rate_limit")
+        if rate is not None and rate.strip().lower() not in ("off", "none", "0"):
+            n, sep, secs = rate.partition("/")
+            if not (
+                sep and n.strip().isdigit() and secs.strip().replace(".", "", 1).isdigit() and float(secs) > 0
+            ):
+                raise InputError(
+                    "option", f"rate_limit must be N/SECONDS (e.g. 300/10800) or off, got {rate!r}"
+                )
         if base_url is not None and not base_url.startswith(("http://", "https://")):
             raise InputError("base_url", f"base URL must start with http:// or https://, got {base_url!r}")
         sealed = self.box.seal({k: Secret(v.strip()) for k, v in credentials.items()})
         try:
             with self.db.session() as s:
-                ch = Channel(name=name, platform=platform, base_url=base_url, credentials_encrypted=sealed,
-                             options=dict(options or {}), slots={})
+                ch = Channel(
+                    name=name,
+                    platform=platform,
+                    base_url=base_url,
+                    credentials_encrypted=sealed,
+                    credential_names=sorted(credentials),
+                    options=dict(options or {}),
+                    slots={},
+                )
                 s.add(ch)
                 s.flush()
                 return ch.id
@@ -116,7 +138,7 @@ class Herald:
                     "paused": c.paused_at is not None,
                     "pause_reason": c.pause_reason,
                     # Which credentials are set, never their values.
-                    "credentials": sorted(self.box.open(c.credentials_encrypted)),
+                    "credentials": sorted(c.credential_names or []),
                 }
                 for c in rows
             ]
@@ -136,9 +158,11 @@ class Herald:
                 raise InputError("channel", f"unknown channel {name!r}")
             ch.paused_at = None
             ch.pause_reason = None
-            held = s.execute(
-                select(Delivery).where(Delivery.channel_id == ch.id, Delivery.state == states.HELD)
-            ).scalars().all()
+            held = (
+                s.execute(select(Delivery).where(Delivery.channel_id == ch.id, Delivery.state == states.HELD))
+                .scalars()
+                .all()
+            )
             ids = []
             for d in held:
                 d.state = states.QUEUED
@@ -166,7 +190,11 @@ class Herald:
                 raise InputError(
                     "channel",
                     f"unknown channel(s): {', '.join(unknown)}"
-                    + (f" (known: {', '.join(known)})" if known else " (no channels yet: `herald channel add`)"),
+                    + (
+                        f" (known: {', '.join(known)})"
+                        if known
+                        else " (no channels yet: `herald channel add`)"
+                    ),
                 )
             campaign_id = self._campaign_id(s, req.campaign) if req.campaign else None
             for ch in chans.values():
@@ -179,7 +207,21 @@ class Herald:
         photos = [self._ingest(p, i) for i, p in enumerate(req.photos, 1)]
         problems = self._validate(names, chans, req, photos)
         if problems:
-            raise InputError("post", "; ".join(f"{chan}: {p.message}" for chan, p in problems))
+            raise InputError(
+                "post",
+                "; ".join(f"{chan}: {p.message}" for chan, p in problems),
+                details=[
+                    {
+                        "channel": chan,
+                        "platform": p.platform,
+                        "field": p.field,
+                        "message": p.message,
+                        "count": p.count,
+                        "limit": p.limit,
+                    }
+                    for chan, p in problems
+                ],
+            )
 
         with self.db.session() as s:
             post = Post(
@@ -195,14 +237,35 @@ class Herald:
                 s.add(PostVariant(post_id=post.id, channel_id=chans[name].id, text=text))
             for i, (p, inp) in enumerate(zip(photos, req.photos, strict=True)):
                 if s.get(PhotoBlob, p.sha256) is None:
-                    s.add(PhotoBlob(sha256=p.sha256, data=p.data, mime_type=p.mime_type, width=p.width,
-                                    height=p.height, size=len(p.data)))
+                    s.add(
+                        PhotoBlob(
+                            sha256=p.sha256,
+                            data=p.data,
+                            mime_type=p.mime_type,
+                            width=p.width,
+                            height=p.height,
+                            size=len(p.data),
+                        )
+                    )
                     s.flush()
-                s.add(PostPhoto(post_id=post.id, position=i, sha256=p.sha256, alt_text=inp.alt_text,
-                                credit=inp.credit, original_name=p.original_name))
+                s.add(
+                    PostPhoto(
+                        post_id=post.id,
+                        position=i,
+                        sha256=p.sha256,
+                        alt_text=inp.alt_text,
+                        credit=inp.credit,
+                        original_name=p.original_name,
+                    )
+                )
             deliveries = [
-                Delivery(post_id=post.id, channel_id=chans[n].id, state=states.QUEUED, due_at=due,
-                         idempotency_key=f"herald-{uuid.uuid4().hex}")
+                Delivery(
+                    post_id=post.id,
+                    channel_id=chans[n].id,
+                    state=states.QUEUED,
+                    due_at=due,
+                    idempotency_key=f"herald-{uuid.uuid4().hex}",
+                )
                 for n in names
             ]
             s.add_all(deliveries)
@@ -210,14 +273,23 @@ class Herald:
             post_id = post.id
             ids = [d.id for d in deliveries]
         self._stage(ids)
-        log.info("post %s queued for %s on %s", post_id, due.isoformat(), ", ".join(names),
-                 extra={"post_id": post_id, "delivery_ids": ids})
+        log.info(
+            "post %s queued for %s on %s",
+            post_id,
+            due.isoformat(),
+            ", ".join(names),
+            extra={"post_id": post_id, "delivery_ids": ids},
+        )
         return post_id
 
-    def check(self, channels: Sequence[str], text: str, photos: Sequence[PhotoInput] = ()) -> list[dict[str, Any]]:
+    def check(
+        self, channels: Sequence[str], text: str, photos: Sequence[PhotoInput] = ()
+    ) -> list[dict[str, Any]]:
         """For each channel: does this draft fit? Nothing is queued."""
         with self.db.session() as s:
-            chans = {c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(channels))).scalars()}
+            chans = {
+                c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(channels))).scalars()
+            }
             for ch in chans.values():
                 s.expunge(ch)
         unknown = [n for n in channels if n not in chans]
@@ -229,8 +301,17 @@ class Herald:
             cls = connector_class(chans[n].platform)
             tc = cls.count_text(text)
             problems = cls.validate(text, [_info(p, inp) for p, inp in zip(clean, photos, strict=True)])
-            out.append({"channel": n, "platform": cls.name, "fits": not problems, "count": tc.count,
-                        "limit": tc.limit, "unit": tc.unit, "problems": [p.message for p in problems]})
+            out.append(
+                {
+                    "channel": n,
+                    "platform": cls.name,
+                    "fits": not problems,
+                    "count": tc.count,
+                    "limit": tc.limit,
+                    "unit": tc.unit,
+                    "problems": [p.message for p in problems],
+                }
+            )
         return out
 
     def cancel_post(self, post_id: str) -> dict[str, list[int]]:
@@ -244,12 +325,50 @@ class Herald:
             self.queue.release(i)
         return {"cancelled": cancelled, "too_late": late}
 
+    def requeue(self, post_id: str, *, channel: str | None = None, what: str = "release") -> list[int]:
+        """A person's decision to send now: ``release`` held deliveries (a missed window, a
+        paused channel that is fixed), or ``retry`` failed and uncertain ones (after checking
+        the platform that an uncertain one is not there)."""
+        from_states = {"release": (states.HELD,), "retry": (states.FAILED, states.UNCERTAIN)}.get(what)
+        if from_states is None:
+            raise InputError("action", f"unknown action {what!r}")
+        with self.db.session() as s:
+            if s.get(Post, post_id) is None:
+                raise InputError("post", f"unknown post {post_id!r}")
+            channel_id = self._channel_id(s, channel) if channel else None
+            ids = requeue_by_person(s, post_id, from_states, channel_id=channel_id)
+        if not ids:
+            raise InputError(
+                "post",
+                f"post {post_id} has no {' or '.join(from_states)} deliveries"
+                + (f" on {channel}" if channel else ""),
+            )
+        self._stage(ids)
+        return ids
+
+    def confirm_published(self, post_id: str, channel: str, *, url: str | None = None) -> None:
+        """A person checked: the uncertain post is on the platform. Record it as published."""
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise InputError("url", "the post's URL must start with https:// or http://")
+        with self.db.session() as s:
+            if not confirm_published_by_person(s, post_id, self._channel_id(s, channel), remote_url=url):
+                raise InputError("post", f"post {post_id} has no uncertain delivery on {channel}")
+
+    def _channel_id(self, s: Any, name: str) -> int:
+        cid = s.execute(select(Channel.id).where(Channel.name == name)).scalar_one_or_none()
+        if cid is None:
+            raise InputError("channel", f"unknown channel {name!r}")
+        return int(cid)
+
     def list_posts(self, *, campaign: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
         with self.db.session() as s:
             q = (
                 select(Post)
-                .options(selectinload(Post.deliveries).selectinload(Delivery.channel), selectinload(Post.photos),
-                         selectinload(Post.campaign))
+                .options(
+                    selectinload(Post.deliveries).selectinload(Delivery.channel),
+                    selectinload(Post.photos),
+                    selectinload(Post.campaign),
+                )
                 .order_by(Post.scheduled_at.desc())
                 .limit(limit)
             )
@@ -340,20 +459,27 @@ class Herald:
                 .group_by(Campaign.name, Channel.platform, Delivery.state)
             ).all()
         table: dict[tuple[str | None, str], dict[str, int]] = {}
-        for camp, platform, state, n in rows:
-            table.setdefault((camp, platform), {})[state] = int(n)
+        for campaign_name, platform, state, n in rows:
+            table.setdefault((campaign_name, platform), {})[state] = int(n)
         out = []
         for (camp, platform), counts in sorted(table.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
             done = sum(counts.get(k, 0) for k in (states.PUBLISHED, states.FAILED, states.UNCERTAIN))
-            out.append({"campaign": camp, "platform": platform, **counts,
-                        "success_rate": round(counts.get(states.PUBLISHED, 0) / done, 4) if done else None})
+            out.append(
+                {
+                    "campaign": camp,
+                    "platform": platform,
+                    **counts,
+                    "success_rate": round(counts.get(states.PUBLISHED, 0) / done, 4) if done else None,
+                }
+            )
         return out
 
     def queue_health(self) -> dict[str, Any]:
         try:
             counts = self.queue.counts()
             ok = True
-        except Exception:
+        except redis.RedisError as e:
+            log.warning("health: Redis unavailable: %s", e)
             counts, ok = {}, False
         return {"redis": ok, **counts}
 
@@ -364,8 +490,10 @@ class Herald:
             return
         try:
             stage_deliveries(self.db, self.queue, ids)
-        except (QueueError, Exception) as e:  # Redis down: SQL has it; the scheduler will stage it
-            log.warning("could not stage deliveries %s in Redis (%s); the scheduler will restore them", ids, e)
+        except (QueueError, redis.RedisError) as e:  # Redis down: SQL has it; the scheduler will stage it
+            log.warning(
+                "could not stage deliveries %s in Redis (%s); the scheduler will restore them", ids, e
+            )
 
     def _due(self, at: datetime | None, now: datetime) -> datetime:
         if at is None:
@@ -376,7 +504,7 @@ class Herald:
             raise InputError(
                 "at",
                 f"{at.isoformat()}Z is in the past (now is {now.replace(microsecond=0).isoformat()}Z); "
-                "use --now to post immediately",
+                "choose a later time, or post now",
             )
         return max(at, now)
 
@@ -396,7 +524,9 @@ class Herald:
         cls = connector_class(ch.platform)
         missing = [k for k in cls.credential_keys if not creds.get(k)]
         if missing:
-            raise InputError("credential", f"channel {ch.name} is missing credential(s): {', '.join(missing)}")
+            raise InputError(
+                "credential", f"channel {ch.name} is missing credential(s): {', '.join(missing)}"
+            )
 
     def _ingest(self, p: PhotoInput, index: int) -> CleanPhoto:
         return ingest_photo(p.data, p.filename)
@@ -414,7 +544,9 @@ class Herald:
 
 
 def _info(p: CleanPhoto, inp: PhotoInput) -> PhotoInfo:
-    return PhotoInfo(mime_type=p.mime_type, size=len(p.data), width=p.width, height=p.height, alt_text=inp.alt_text)
+    return PhotoInfo(
+        mime_type=p.mime_type, size=len(p.data), width=p.width, height=p.height, alt_text=inp.alt_text
+    )
 
 
 def _iso(dt: datetime | None) -> str | None:

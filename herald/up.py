@@ -74,8 +74,16 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
             stack.append(("sandbox", sim.stop))
 
         worker = subprocess.Popen(
-            [sys.executable, "-m", "herald.cli", "worker", "--pool", "threads", "-c",
-             str(max(4, settings.worker_concurrency))],
+            [
+                sys.executable,
+                "-m",
+                "herald.cli",
+                "worker",
+                "--pool",
+                "threads",
+                "-c",
+                str(max(4, settings.worker_concurrency)),
+            ],
             env=dict(os.environ),
         )
         stack.append(("worker", lambda: _terminate(worker)))

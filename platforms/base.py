@@ -133,6 +133,9 @@ class Connector(ABC):
     max_alt_text: ClassVar[int] = 1000
     #: Whether resending with the same idempotency key is safe (the platform de-duplicates).
     idempotent: ClassVar[bool] = False
+    #: Most posts per account in a sliding window: (posts, seconds). Herald keeps every
+    #: channel under it across all workers (``content_queue`` rate gate). None: no known limit.
+    posts_per_window: ClassVar[tuple[int, float] | None] = None
 
     def __init__(self, config: ConnectorConfig) -> None:
         missing = [k for k in self.credential_keys if not config.credentials.get(k)]

@@ -87,7 +87,9 @@ class Dispatcher:
         # Clear before looking, so a wake-up that arrives while we work is not lost.
         self._wake.clear()
         while not self._stop.is_set():
-            ids = self.queue.claim_due(now=time.time(), lease_seconds=self.lease_seconds, limit=self.claim_batch)
+            ids = self.queue.claim_due(
+                now=time.time(), lease_seconds=self.lease_seconds, limit=self.claim_batch
+            )
             if not ids:
                 break
             self.send(ids)
@@ -114,7 +116,7 @@ class Dispatcher:
         """Set the wake event on every message on the wake channel; reconnect on errors."""
         while not self._stop.is_set():
             try:
-                pubsub = self.queue.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub = self.queue.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]  # redis-py
                 pubsub.subscribe(self.queue.keys.wake)
                 while not self._stop.is_set():
                     msg = pubsub.get_message(timeout=0.5)

@@ -1,1 +1,35 @@
-from store.models import *
+"""The SQL store: models, the delivery state machine's transitions, migrations, credential
+encryption. SQL is Herald's source of truth."""
+
+from store.crypto import CredentialBox
+from store.db import Database, migrate
+from store.models import (
+    Attempt,
+    Base,
+    Campaign,
+    Channel,
+    Delivery,
+    Membership,
+    PhotoBlob,
+    Post,
+    PostPhoto,
+    PostVariant,
+    utcnow,
+)
+
+__all__ = [
+    "Attempt",
+    "Base",
+    "Campaign",
+    "Channel",
+    "CredentialBox",
+    "Database",
+    "Delivery",
+    "Membership",
+    "PhotoBlob",
+    "Post",
+    "PostPhoto",
+    "PostVariant",
+    "migrate",
+    "utcnow",
+]

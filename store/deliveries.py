@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from store import states
@@ -37,9 +37,7 @@ class Claim:
     post_version: int
 
 
-def claim(
-    s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None
-) -> Claim | None:
+def claim(s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None) -> Claim | None:
     """queued → publishing, or take over a ``publishing`` row whose lease expired.
 
     Returns None when the delivery is not ours to send: already published, cancelled, held,
@@ -48,13 +46,13 @@ def claim(
     """
     now = now or utcnow()
     token = new_token()
-    values = dict(
-        state=states.PUBLISHING,
-        attempt_token=token,
-        lease_expires_at=now + timedelta(seconds=lease_seconds),
-        attempts=Delivery.attempts + 1,
-        updated_at=now,
-    )
+    values = {
+        "state": states.PUBLISHING,
+        "attempt_token": token,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        "attempts": Delivery.attempts + 1,
+        "updated_at": now,
+    }
     due_by = now + timedelta(seconds=EARLY_CLAIM_SLACK_SECONDS)
     fresh = and_(Delivery.state == states.QUEUED, Delivery.due_at <= due_by)
     expired = and_(Delivery.state == states.PUBLISHING, Delivery.lease_expires_at < now)
@@ -99,9 +97,7 @@ def _finish_attempt(
     )
 
 
-def _move(
-    s: Session, delivery_id: int, token: str, values: dict[str, object]
-) -> bool:
+def _move(s: Session, delivery_id: int, token: str, values: dict[str, object]) -> bool:
     res = s.execute(
         update(Delivery)
         .where(
@@ -131,16 +127,16 @@ def mark_published(
         s,
         delivery_id,
         token,
-        dict(
-            state=states.PUBLISHED,
-            remote_id=remote_id,
-            remote_url=remote_url,
-            published_at=now,
-            last_error=None,
-            needs_reconcile=False,
-            lease_expires_at=None,
-            updated_at=now,
-        ),
+        {
+            "state": states.PUBLISHED,
+            "remote_id": remote_id,
+            "remote_url": remote_url,
+            "published_at": now,
+            "last_error": None,
+            "needs_reconcile": False,
+            "lease_expires_at": None,
+            "updated_at": now,
+        },
     )
     if ok:
         _finish_attempt(s, delivery_id, token, outcome, latency_ms=latency_ms, now=now)
@@ -164,17 +160,19 @@ def mark_retry(
         s,
         delivery_id,
         token,
-        dict(
-            state=states.QUEUED,
-            due_at=due_at,
-            last_error=error,
-            lease_expires_at=None,
-            needs_reconcile=needs_reconcile,
-            updated_at=utcnow(),
-        ),
+        {
+            "state": states.QUEUED,
+            "due_at": due_at,
+            "last_error": error,
+            "lease_expires_at": None,
+            "needs_reconcile": needs_reconcile,
+            "updated_at": utcnow(),
+        },
     )
     if ok:
-        _finish_attempt(s, delivery_id, token, "retry", http_status=http_status, error=error, latency_ms=latency_ms)
+        _finish_attempt(
+            s, delivery_id, token, "retry", http_status=http_status, error=error, latency_ms=latency_ms
+        )
     return ok
 
 
@@ -194,10 +192,12 @@ def mark_final(
         s,
         delivery_id,
         token,
-        dict(state=state, last_error=error, lease_expires_at=None, updated_at=utcnow()),
+        {"state": state, "last_error": error, "lease_expires_at": None, "updated_at": utcnow()},
     )
     if ok:
-        _finish_attempt(s, delivery_id, token, state, http_status=http_status, error=error, latency_ms=latency_ms)
+        _finish_attempt(
+            s, delivery_id, token, state, http_status=http_status, error=error, latency_ms=latency_ms
+        )
     return ok
 
 
@@ -206,24 +206,100 @@ def cancel_post(s: Session, post_id: str) -> tuple[list[int], list[int]]:
 
     Returns (cancelled ids, ids too late to cancel because they are publishing or done).
     """
-    rows = s.execute(
-        update(Delivery)
-        .where(Delivery.post_id == post_id, Delivery.state.in_(states.PENDING))
-        .values(state=states.CANCELLED, updated_at=utcnow(), lease_expires_at=None)
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).scalars().all()
-    late = s.execute(
-        select(Delivery.id).where(Delivery.post_id == post_id, Delivery.state != states.CANCELLED)
-    ).scalars().all()
+    rows = (
+        s.execute(
+            update(Delivery)
+            .where(Delivery.post_id == post_id, Delivery.state.in_(states.PENDING))
+            .values(state=states.CANCELLED, updated_at=utcnow(), lease_expires_at=None)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    late = (
+        s.execute(select(Delivery.id).where(Delivery.post_id == post_id, Delivery.state != states.CANCELLED))
+        .scalars()
+        .all()
+    )
     return list(rows), [i for i in late if i not in rows]
+
+
+def defer(
+    s: Session, delivery_id: int, token: str, *, due_at: datetime, reason: str, reconcile: bool
+) -> bool:
+    """publishing → queued without using up an attempt (the channel is over its posting rate,
+    or paused by a platform's 429 for another delivery). ``reconcile`` keeps a pending
+    reconciliation pending."""
+    ok = _move(
+        s,
+        delivery_id,
+        token,
+        {
+            "state": states.QUEUED,
+            "due_at": due_at,
+            "attempts": Delivery.attempts - 1,
+            "lease_expires_at": None,
+            "needs_reconcile": reconcile,
+            "updated_at": utcnow(),
+        },
+    )
+    if ok:
+        _finish_attempt(s, delivery_id, token, "deferred", error=reason)
+    return ok
+
+
+def requeue_by_person(
+    s: Session,
+    post_id: str,
+    from_states: tuple[str, ...],
+    *,
+    channel_id: int | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """A person's decision: send these deliveries now (release held ones, retry failed or
+    uncertain ones after checking the platform). Returns the ids requeued."""
+    now = now or utcnow()
+    q = update(Delivery).where(Delivery.post_id == post_id, Delivery.state.in_(from_states))
+    if channel_id is not None:
+        q = q.where(Delivery.channel_id == channel_id)
+    return list(
+        s.execute(
+            q.values(
+                state=states.QUEUED,
+                due_at=now,
+                needs_reconcile=False,
+                last_error=None,
+                released_at=now,
+                updated_at=now,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+
+
+def confirm_published_by_person(
+    s: Session, post_id: str, channel_id: int, *, remote_url: str | None, now: datetime | None = None
+) -> bool:
+    """A person checked the platform and the uncertain post is there: record it as published."""
+    now = now or utcnow()
+    res = s.execute(
+        update(Delivery)
+        .where(
+            Delivery.post_id == post_id, Delivery.channel_id == channel_id, Delivery.state == states.UNCERTAIN
+        )
+        .values(
+            state=states.PUBLISHED, published_at=now, remote_url=remote_url, last_error=None, updated_at=now
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
 
 
 def extend_lease(s: Session, delivery_id: int, token: str, *, lease_seconds: float) -> bool:
     """Keep holding a delivery we are still publishing (heartbeat)."""
-    return _move(
-        s, delivery_id, token, dict(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
-    )
+    return _move(s, delivery_id, token, {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
 
 
 def pause_channel(s: Session, channel_id: int, reason: str) -> None:

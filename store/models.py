@@ -26,6 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+#: Posts more than this late are held for a person instead of flooding the feed after an
+#: outage (seconds); a campaign's ``late_tolerance_seconds`` overrides it, 0 never holds.
+DEFAULT_LATE_TOLERANCE_SECONDS = 3600
+
 
 def utcnow() -> datetime:
     """Naive UTC now: every timestamp column holds naive UTC."""
@@ -48,7 +52,7 @@ class Campaign(Base):
     #: IANA zone used to show times and to place posting slots.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     #: Posts later than this are held for a person instead of flooding the feed (issue: missed windows).
-    late_tolerance_seconds: Mapped[int] = mapped_column(Integer, default=3600)
+    late_tolerance_seconds: Mapped[int] = mapped_column(Integer, default=DEFAULT_LATE_TOLERANCE_SECONDS)
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     require_alt_text: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -81,6 +85,8 @@ class Channel(Base):
     platform: Mapped[str] = mapped_column(String(32))
     base_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     credentials_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Which credentials are set (names only), so listing channels never decrypts anything.
+    credential_names: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Non-secret per-channel options (language, visibility, LinkedIn version ...).
     options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -181,6 +187,8 @@ class Delivery(Base):
     attempt_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: When a person last said "send it now" (release/retry): the missed-window clock restarts.
+    released_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: An earlier try may have gone out (uncertain outcome): look it up before sending again.
     needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
     remote_id: Mapped[str | None] = mapped_column(String(200), nullable=True)

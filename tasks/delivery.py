@@ -40,6 +40,7 @@ from store.db import Database
 from store.deliveries import (
     Claim,
     claim,
+    defer,
     extend_lease,
     mark_final,
     mark_published,
@@ -58,9 +59,10 @@ class RetryPolicy:
     max_seconds: float = 900.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Exponential backoff with full jitter on top of the base; a platform's own
-        Retry-After/reset is a floor, never shortened."""
-        backoff = min(self.max_seconds, self.base_seconds * (2 ** max(0, attempt - 1)))
+        """Exponential backoff with "equal jitter" (half fixed, half random, so retries of a
+        burst spread out but never come back at once); a platform's own Retry-After/reset is a
+        floor, never shortened."""
+        backoff = min(self.max_seconds, self.base_seconds * 2.0 ** max(0, attempt - 1))
         delay = backoff / 2 + random.uniform(0, backoff / 2)
         if retry_after is not None:
             delay = max(retry_after + random.uniform(0, 0.25), min(delay, retry_after + 1.0))
@@ -112,8 +114,11 @@ class Deliverer:
             # A bug or an infrastructure failure (SQL, Redis) after the claim: leave the claim in
             # place. The lease expires, the reaper hands the delivery out again and the next
             # claim takes over and reconciles, so nothing is lost or sent twice.
-            log.exception("delivery %s: unexpected error; the lease will expire and it will be retried",
-                          delivery_id, extra={"delivery_id": delivery_id})
+            log.exception(
+                "delivery %s: unexpected error; the lease will expire and it will be retried",
+                delivery_id,
+                extra={"delivery_id": delivery_id},
+            )
             return "error"
 
     @contextmanager
@@ -204,8 +209,12 @@ class Deliverer:
             assert channel is not None, "deliveries reference channels by foreign key"
             paused = channel.pause_reason if channel.paused_at is not None else None
             s.expunge(channel)
-        fields = {"delivery_id": c.delivery_id, "post_id": payload.post_id, "platform": payload.platform,
-                  "attempt": c.attempt_no}
+        fields = {
+            "delivery_id": c.delivery_id,
+            "post_id": payload.post_id,
+            "platform": payload.platform,
+            "attempt": c.attempt_no,
+        }
         if paused is not None:
             self._final(c, payload, states.HELD, f"channel {channel.name} is paused: {paused}", None, None)
             return states.HELD
@@ -213,40 +222,99 @@ class Deliverer:
             text=payload.text,
             idempotency_key=payload.idempotency_key,
             photos=tuple(
-                Photo(data=photos[p.sha256], mime_type=p.mime_type, width=p.width, height=p.height,
-                      alt_text=p.alt_text, filename=p.filename)
+                Photo(
+                    data=photos[p.sha256],
+                    mime_type=p.mime_type,
+                    width=p.width,
+                    height=p.height,
+                    alt_text=p.alt_text,
+                    filename=p.filename,
+                )
                 for p in payload.photos
             ),
             language=payload.language,
         )
+        now = time.time()
+        if not c.takeover and payload.hold_after is not None and now > payload.hold_after:
+            late = now - payload.hold_after
+            self._final(
+                c,
+                payload,
+                states.HELD,
+                f"missed its window: {_human(late)} past the campaign's tolerance for lateness; "
+                f"release it to send it anyway",
+                None,
+                None,
+            )
+            log.warning("delivery %s held: %.0f s late", c.delivery_id, late, extra=fields)
+            return states.HELD
         connector = self._connector(channel)
+        wait = self.queue.rate_gate(channel.id, posting_window(channel, type(connector)), c.token)
+        if wait > 0:
+            due = utcnow() + timedelta(seconds=wait)
+            with self.db.session() as s:
+                ok = defer(
+                    s,
+                    c.delivery_id,
+                    c.token,
+                    due_at=due,
+                    reconcile=c.takeover,
+                    reason=f"channel {channel.name} rate-limited for {wait:.1f} s",
+                )
+            if ok:
+                self.queue.requeue(c.delivery_id, to_epoch(due))
+            log.info(
+                "delivery %s deferred %.1f s: channel %s rate-limited",
+                c.delivery_id,
+                wait,
+                channel.name,
+                extra=fields,
+            )
+            return "deferred"
         t0 = time.monotonic()
         try:
             if c.takeover:
                 found = connector.reconcile(draft)
                 if found is not None:
                     return self._published(c, payload, found, t0, fields, outcome="reconciled")
-                log.info("delivery %s: reconcile found nothing on %s; publishing", c.delivery_id,
-                         payload.platform, extra=fields)
+                log.info(
+                    "delivery %s: reconcile found nothing on %s; publishing",
+                    c.delivery_id,
+                    payload.platform,
+                    extra=fields,
+                )
             result = connector.publish(draft)
         except UncertainError as e:
             return self._uncertain(c, payload, connector, draft, e, t0, fields)
         except RetryableError as e:
+            if e.status == 429 and e.retry_after:
+                # The whole account is limited, not just this post: every worker waits.
+                self.queue.hold_channel(channel.id, time.time() + e.retry_after)
             return self._retry_or_fail(c, payload, e, t0, fields, retry_after=e.retry_after)
         except AuthError as e:
             with self.db.session() as s:
                 pause_channel(s, channel.id, f"credentials refused by {payload.platform}: {e.detail}")
             self._final(c, payload, states.FAILED, str(e), e.status, t0)
-            log.error("delivery %s failed: credentials refused; channel %s paused", c.delivery_id,
-                      channel.name, extra=fields)
+            log.error(
+                "delivery %s failed: credentials refused; channel %s paused",
+                c.delivery_id,
+                channel.name,
+                extra=fields,
+            )
             return states.FAILED
         except PermanentError as e:
             if c.takeover:
                 # An earlier try may have gone out and the look-up did not find it: a refusal
                 # now (a duplicate, typically) is no proof of failure. A person must look.
-                self._final(c, payload, states.UNCERTAIN,
-                            f"refused after an earlier try whose outcome is unknown, so it may already be "
-                            f"published: {e}", e.status, t0)
+                self._final(
+                    c,
+                    payload,
+                    states.UNCERTAIN,
+                    f"refused after an earlier try whose outcome is unknown, so it may already be "
+                    f"published: {e}",
+                    e.status,
+                    t0,
+                )
                 return states.UNCERTAIN
             self._final(c, payload, states.FAILED, str(e), e.status, t0)
             log.error("delivery %s failed: %s", c.delivery_id, e, extra=fields)
@@ -255,45 +323,101 @@ class Deliverer:
             return self._retry_or_fail(c, payload, e, t0, fields, retry_after=None)
         return self._published(c, payload, result, t0, fields)
 
-    def _published(self, c: Claim, payload: Payload, result: Published, t0: float, fields: dict[str, object],
-                   outcome: str = "published") -> str:
+    def _published(
+        self,
+        c: Claim,
+        payload: Payload,
+        result: Published,
+        t0: float,
+        fields: dict[str, object],
+        outcome: str = "published",
+    ) -> str:
         ms = (time.monotonic() - t0) * 1000
         with self.db.session() as s:
-            ok = mark_published(s, c.delivery_id, c.token, remote_id=result.remote_id, remote_url=result.url,
-                                latency_ms=ms, outcome=outcome)
+            ok = mark_published(
+                s,
+                c.delivery_id,
+                c.token,
+                remote_id=result.remote_id,
+                remote_url=result.url,
+                latency_ms=ms,
+                outcome=outcome,
+            )
         if not ok:
             # Our lease expired and someone else took over; they will reconcile and find this post.
-            log.error("delivery %s: published as %s but the claim was lost; the new holder will reconcile",
-                      c.delivery_id, result.remote_id, extra=fields)
+            log.error(
+                "delivery %s: published as %s but the claim was lost; the new holder will reconcile",
+                c.delivery_id,
+                result.remote_id,
+                extra=fields,
+            )
             return "lost-claim"
         self.queue.release(c.delivery_id, [p.sha256 for p in payload.photos])
         lateness = time.time() - payload.due
-        log.info("delivery %s %s on %s as %s (%.0f ms, %.3f s after due)", c.delivery_id, outcome,
-                 payload.platform, result.remote_id, ms, lateness,
-                 extra={**fields, "duration_ms": round(ms, 1), "remote_id": result.remote_id})
+        log.info(
+            "delivery %s %s on %s as %s (%.0f ms, %.3f s after due)",
+            c.delivery_id,
+            outcome,
+            payload.platform,
+            result.remote_id,
+            ms,
+            lateness,
+            extra={**fields, "duration_ms": round(ms, 1), "remote_id": result.remote_id},
+        )
         return outcome
 
-    def _uncertain(self, c: Claim, payload: Payload, connector: Connector, draft: Draft, e: UncertainError,
-                   t0: float, fields: dict[str, object]) -> str:
+    def _uncertain(
+        self,
+        c: Claim,
+        payload: Payload,
+        connector: Connector,
+        draft: Draft,
+        e: UncertainError,
+        t0: float,
+        fields: dict[str, object],
+    ) -> str:
         log.warning("delivery %s: uncertain outcome (%s); reconciling", c.delivery_id, e.detail, extra=fields)
         try:
             found = connector.reconcile(draft)
         except UncertainError as e2:
-            self._final(c, payload, states.UNCERTAIN,
-                        f"{e}; could not confirm whether it was published ({e2.detail}): check the "
-                        f"account and retry or dismiss", e.status, t0)
+            self._final(
+                c,
+                payload,
+                states.UNCERTAIN,
+                f"{e}; could not confirm whether it was published ({e2.detail}): check the "
+                f"account and retry or dismiss",
+                e.status,
+                t0,
+            )
             return states.UNCERTAIN
         except PlatformError as e2:
             # The look-up itself failed: we still do not know. Try the look-up again later.
-            return self._retry_or_fail(c, payload, e2, t0, fields, retry_after=getattr(e2, "retry_after", None),
-                                       needs_reconcile=True, first_error=e)
+            return self._retry_or_fail(
+                c,
+                payload,
+                e2,
+                t0,
+                fields,
+                retry_after=getattr(e2, "retry_after", None),
+                needs_reconcile=True,
+                first_error=e,
+            )
         if found is not None:
             return self._published(c, payload, found, t0, fields, outcome="reconciled")
         return self._retry_or_fail(c, payload, e, t0, fields, retry_after=None, needs_reconcile=True)
 
-    def _retry_or_fail(self, c: Claim, payload: Payload, e: HeraldError, t0: float, fields: dict[str, object],
-                       *, retry_after: float | None, needs_reconcile: bool = False,
-                       first_error: HeraldError | None = None) -> str:
+    def _retry_or_fail(
+        self,
+        c: Claim,
+        payload: Payload,
+        e: HeraldError,
+        t0: float,
+        fields: dict[str, object],
+        *,
+        retry_after: float | None,
+        needs_reconcile: bool = False,
+        first_error: HeraldError | None = None,
+    ) -> str:
         status = e.status if isinstance(e, PlatformError) else None
         msg = str(e) if first_error is None else f"{first_error}; then {e}"
         if c.attempt_no >= self.retry.max_attempts:
@@ -304,18 +428,53 @@ class Deliverer:
         due = utcnow() + timedelta(seconds=delay)
         ms = (time.monotonic() - t0) * 1000
         with self.db.session() as s:
-            ok = mark_retry(s, c.delivery_id, c.token, due_at=due, error=msg, http_status=status, latency_ms=ms,
-                            needs_reconcile=needs_reconcile)
+            ok = mark_retry(
+                s,
+                c.delivery_id,
+                c.token,
+                due_at=due,
+                error=msg,
+                http_status=status,
+                latency_ms=ms,
+                needs_reconcile=needs_reconcile,
+            )
         if ok:
             self.queue.requeue(c.delivery_id, to_epoch(due))
-            log.warning("delivery %s: retry %d in %.1f s: %s", c.delivery_id, c.attempt_no, delay, msg,
-                        extra={**fields, "retry_in_s": round(delay, 3)})
+            log.warning(
+                "delivery %s: retry %d in %.1f s: %s",
+                c.delivery_id,
+                c.attempt_no,
+                delay,
+                msg,
+                extra={**fields, "retry_in_s": round(delay, 3)},
+            )
         return "retry"
 
-    def _final(self, c: Claim, payload: Payload, state: str, error: str, status: int | None,
-               t0: float | None) -> None:
+    def _final(
+        self, c: Claim, payload: Payload, state: str, error: str, status: int | None, t0: float | None
+    ) -> None:
         ms = (time.monotonic() - t0) * 1000 if t0 is not None else None
         with self.db.session() as s:
             ok = mark_final(s, c.delivery_id, c.token, state, error=error, http_status=status, latency_ms=ms)
         if ok:
             self.queue.release(c.delivery_id, [p.sha256 for p in payload.photos])
+
+
+def posting_window(channel: Channel, cls: type[Connector]) -> tuple[int, float] | None:
+    """The channel's posting-rate window: its ``rate_limit`` option ("N/SECONDS" or "off",
+    for instances with other limits, or a simulator) or the platform's default."""
+    opt = (channel.options or {}).get("rate_limit")
+    if opt is None:
+        return cls.posts_per_window
+    if opt.strip().lower() in ("off", "none", "0"):
+        return None
+    n, _, secs = opt.partition("/")
+    return int(n), float(secs)
+
+
+def _human(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -20,8 +20,8 @@ import pytest
 import redis
 
 from herald.logs import install_redaction
-from herald.settings import reset_settings
 from herald.runtime import EmbeddedRedis
+from herald.settings import reset_settings
 
 TEST_REDIS_DB = 9
 PG_ADMIN_URL = os.environ.get("HERALD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -138,6 +138,7 @@ def simulator() -> Iterator[Any]:
 def sim(simulator: Any) -> Any:
     simulator.reset()
     simulator.mastodon_async_media = 0
+    simulator.x_async_media = 0
     return simulator
 
 
@@ -145,7 +146,9 @@ def sim(simulator: Any) -> Any:
 
 
 @pytest.fixture
-def herald_env(tmp_path: Path, redis_url: str, db_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def herald_env(
+    tmp_path: Path, redis_url: str, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """Environment for a Herald on this test's Redis and database."""
     env = {
         "HERALD_ENV": "test",
@@ -197,8 +200,15 @@ def running(herald: Any, herald_env: dict[str, str]) -> Iterator[Running]:
     set_deliverer(deliverer)
     dispatcher = build_dispatcher()
     t = threading.Thread(target=dispatcher.run, name="test-dispatcher", daemon=True)
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
-                      queues=["herald"], shutdown_timeout=10):
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["herald"],
+        shutdown_timeout=10,
+    ):
         t.start()
         try:
             yield Running(dispatcher, deliverer)

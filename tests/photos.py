@@ -10,8 +10,15 @@ GPS_IFD = 0x8825
 EXIF_IFD = 0x8769
 
 
-def jpeg(width: int = 64, height: int = 48, *, color: tuple[int, int, int] = (200, 30, 30), gps: bool = True,
-         make: str = "HeraldCam", serial: str = "SN-0042") -> bytes:
+def jpeg(
+    width: int = 64,
+    height: int = 48,
+    *,
+    color: tuple[int, int, int] = (200, 30, 30),
+    gps: bool = True,
+    make: str = "HeraldCam",
+    serial: str = "SN-0042",
+) -> bytes:
     """A JPEG carrying camera EXIF and, by default, a GPS position (Seoul)."""
     img = Image.new("RGB", (width, height), color)
     exif = Image.Exif()

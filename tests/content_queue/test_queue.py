@@ -12,9 +12,17 @@ from content_queue import ContentQueue, Payload, PhotoRef
 
 
 def _payload(i: int, due: float, shas: tuple[str, ...] = ()) -> Payload:
-    return Payload(delivery_id=i, post_id=f"p{i}", post_version=1, channel_id=1, platform="mastodon",
-                   text=f"t{i}", due=due, idempotency_key=f"k{i}",
-                   photos=tuple(PhotoRef(sha256=s, mime_type="image/jpeg", width=1, height=1) for s in shas))
+    return Payload(
+        delivery_id=i,
+        post_id=f"p{i}",
+        post_version=1,
+        channel_id=1,
+        platform="mastodon",
+        text=f"t{i}",
+        due=due,
+        idempotency_key=f"k{i}",
+        photos=tuple(PhotoRef(sha256=s, mime_type="image/jpeg", width=1, height=1) for s in shas),
+    )
 
 
 def test_claim_only_due_and_exactly_once_across_claimers(redis_url: str) -> None:
@@ -64,7 +72,7 @@ def test_photos_deduplicated_and_released(redis_url: str) -> None:
     q.stage(_payload(2, time.time(), ("aa",)), {"aa": photo}, wake=False)
     q.stage(_payload(2, time.time(), ("aa",)), {"aa": photo}, wake=False)  # re-stage: no extra ref
     assert r.hget(q.keys.photo_refs, "aa") == b"2"
-    assert len([k for k in r.keys(q.keys.photo("*"))]) == 1
+    assert len(list(r.keys(q.keys.photo("*")))) == 1
     q.release(1)
     assert q.photos(["aa"]) == {"aa": photo}
     q.release(2)

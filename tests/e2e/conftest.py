@@ -23,7 +23,9 @@ def channels(herald: Any, sim: Any) -> dict[str, str]:
     """Two channels (Mastodon and X) on the simulator; returns name → platform."""
     sim.add_account("mastodon", username="unify_kr", access_token=MASTODON_TOKEN)
     sim.add_account("x", username="unify_kr", **X_CREDS)
-    herald.add_channel("kr-mastodon", "mastodon", {"access_token": MASTODON_TOKEN}, base_url=sim.url_for("mastodon"))
+    herald.add_channel(
+        "kr-mastodon", "mastodon", {"access_token": MASTODON_TOKEN}, base_url=sim.url_for("mastodon")
+    )
     herald.add_channel("kr-x", "x", dict(X_CREDS), base_url=sim.url_for("x"))
     return {"kr-mastodon": "mastodon", "kr-x": "x"}
 

@@ -33,12 +33,28 @@ def test_korean_english_post_with_gps_photos_goes_out_once_clean(
     p2.write_bytes(jpeg(80, 120, color=(220, 180, 20)))
     at = datetime.now(UTC) + timedelta(seconds=2)
     res = herald_cli(
-        "post", "add", "--channel", "kr-mastodon", "--channel", "kr-x",
-        "--text", "Peaceful unification starts with listening. #OneKorea",
-        "--text-for", "kr-x=평화 통일은 경청에서 시작됩니다. Peace starts with listening.",
-        "--photo", str(p1), "--alt", "Volunteers holding a banner in Seoul",
-        "--photo", str(p2), "--alt", "지지자들이 손을 흔드는 모습",
-        "--at", at.isoformat(), "--campaign", "unification",
+        "post",
+        "add",
+        "--channel",
+        "kr-mastodon",
+        "--channel",
+        "kr-x",
+        "--text",
+        "Peaceful unification starts with listening. #OneKorea",
+        "--text-for",
+        "kr-x=평화 통일은 경청에서 시작됩니다. Peace starts with listening.",
+        "--photo",
+        str(p1),
+        "--alt",
+        "Volunteers holding a banner in Seoul",
+        "--photo",
+        str(p2),
+        "--alt",
+        "지지자들이 손을 흔드는 모습",
+        "--at",
+        at.isoformat(),
+        "--campaign",
+        "unification",
     )
     assert res.exit_code == 0, res.output
     post_id = res.stdout.strip().splitlines()[-1]
@@ -50,7 +66,10 @@ def test_korean_english_post_with_gps_photos_goes_out_once_clean(
     assert by["x"].text.startswith("평화 통일은")
     assert by["mastodon"].text.startswith("Peaceful unification")
     for entry in ledger:
-        assert [m.alt_text for m in entry.media] == ["Volunteers holding a banner in Seoul", "지지자들이 손을 흔드는 모습"]
+        assert [m.alt_text for m in entry.media] == [
+            "Volunteers holding a banner in Seoul",
+            "지지자들이 손을 흔드는 모습",
+        ]
         for m in entry.media:
             assert not m.has_gps and not m.has_exif and not m.has_xmp, f"metadata reached {entry.platform}"
         # Not early; and on time within a loose bound (the real figure is in bench/).
@@ -79,8 +98,9 @@ def _log(*args: str) -> list[dict[str, Any]]:
     return json.loads(res.stdout)
 
 
-def test_200_posts_due_at_one_instant_each_arrive_once(running: Any, channels: dict[str, str], sim: Any,
-                                                       herald: Any) -> None:
+def test_200_posts_due_at_one_instant_each_arrive_once(
+    running: Any, channels: dict[str, str], sim: Any, herald: Any
+) -> None:
     from herald.service import PostRequest
 
     at = datetime.now(UTC) + timedelta(seconds=3)

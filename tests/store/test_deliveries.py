@@ -27,8 +27,13 @@ def db(any_db_url: str) -> Database:
 def _delivery(db: Database, *, due_in: float = 0.0, n: int = 1) -> list[int]:
     box = CredentialBox(Secret("k" * 40))
     with db.session() as s:
-        ch = Channel(name=f"c{utcnow().timestamp()}", platform="mastodon",
-                     credentials_encrypted=box.seal({"access_token": Secret("tok-123456")}), options={}, slots={})
+        ch = Channel(
+            name=f"c{utcnow().timestamp()}",
+            platform="mastodon",
+            credentials_encrypted=box.seal({"access_token": Secret("tok-123456")}),
+            options={},
+            slots={},
+        )
         s.add(ch)
         s.flush()
         ids = []
@@ -36,8 +41,13 @@ def _delivery(db: Database, *, due_in: float = 0.0, n: int = 1) -> list[int]:
             p = Post(text=f"hello {i}", scheduled_at=utcnow() + timedelta(seconds=due_in))
             s.add(p)
             s.flush()
-            d = Delivery(post_id=p.id, channel_id=ch.id, state=states.QUEUED, due_at=p.scheduled_at,
-                         idempotency_key=f"k-{p.id}")
+            d = Delivery(
+                post_id=p.id,
+                channel_id=ch.id,
+                state=states.QUEUED,
+                due_at=p.scheduled_at,
+                idempotency_key=f"k-{p.id}",
+            )
             s.add(d)
             s.flush()
             ids.append(d.id)
@@ -97,7 +107,9 @@ def test_expired_lease_is_taken_over_and_old_token_loses(db: Database) -> None:
     with db.session() as s:
         d = s.get(Delivery, i)
         assert d.state == states.PUBLISHED and d.remote_id == "2"
-        outcomes = s.execute(select(Attempt.outcome).where(Attempt.delivery_id == i).order_by(Attempt.number)).all()
+        outcomes = s.execute(
+            select(Attempt.outcome).where(Attempt.delivery_id == i).order_by(Attempt.number)
+        ).all()
         assert [o for (o,) in outcomes] == [None, "published"]
 
 
@@ -107,7 +119,9 @@ def test_retry_then_reconcile_flag(db: Database) -> None:
         c = claim(s, i, lease_seconds=30)
         assert c
     with db.session() as s:
-        assert mark_retry(s, i, c.token, due_at=utcnow(), error="HTTP 503", http_status=503, needs_reconcile=True)
+        assert mark_retry(
+            s, i, c.token, due_at=utcnow(), error="HTTP 503", http_status=503, needs_reconcile=True
+        )
     with db.session() as s:
         c2 = claim(s, i, lease_seconds=30)
     assert c2 is not None and c2.takeover, "a retry after an uncertain answer must reconcile first"
@@ -144,8 +158,15 @@ def test_credentials_encrypted_at_rest(db: Database) -> None:
     token = "super-secret-token-value-987"
     box = CredentialBox(Secret("k" * 40))
     with db.session() as s:
-        s.add(Channel(name="enc", platform="mastodon", credentials_encrypted=box.seal({"access_token": Secret(token)}),
-                      options={}, slots={}))
+        s.add(
+            Channel(
+                name="enc",
+                platform="mastodon",
+                credentials_encrypted=box.seal({"access_token": Secret(token)}),
+                options={},
+                slots={},
+            )
+        )
     with db.engine.connect() as c:
         raw = c.execute(text("SELECT * FROM channels")).all()
     assert token not in repr(raw) and token.encode() not in b"".join(

@@ -1,0 +1,199 @@
+"""The web app in a real browser: Debian's Chromium, headless, driven by Playwright, against the
+app served by uvicorn on 127.0.0.1 over a real service (Redis + SQLite).
+
+Set ``HERALD_SCREENSHOT`` to a path to save a full-page screenshot of the dashboard there (the
+README's ``docs/screenshot.png`` is made that way). Never run ``playwright install``: these
+tests use the system's Chromium and are skipped when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from herald.runtime import free_port
+from herald.service import PostRequest
+from tests.web import add_channels, jpeg_bytes, settle
+from web import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_SECONDS = 10.0
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+KOREAN_AND_ENGLISH = "새 캠페인을 시작합니다 — launching our spring campaign"
+#: 150 Hangul syllables weigh 300 on X (CJK counts double): over X's 280.
+OVER_X_LIMIT = "가" * 150
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package)"
+    ),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def base_url(herald: Any) -> Iterator[str]:
+    """The app over this test's Herald, served by uvicorn in a thread."""
+    add_channels(herald)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(herald), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="test-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not server.started:
+        assert thread.is_alive(), "uvicorn exited while starting"
+        assert time.monotonic() < deadline, "uvicorn did not start in time"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(SERVER_START_SECONDS)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (own cookies); fails the test on console errors, which is where
+    Chromium reports Content-Security-Policy violations."""
+    context = browser.new_context(viewport=DESKTOP, locale="ko-KR")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield pg
+    finally:
+        context.close()
+    # A refused form is answered 422, which Chromium logs as a failed resource load.
+    assert [e for e in errors if "status of 422" not in e] == []
+
+
+def seed(herald: Any) -> None:
+    """A few posts in different states, as a worker would have left them."""
+    published = herald.add_post(
+        PostRequest(channels=["m1", "x1"], text="안녕하세요 hello", campaign="spring")
+    )
+    settle(herald, published, "published", url="https://social.example/@herald/110")
+    failed = herald.add_post(PostRequest(channels=["x1"], text="Spring sale starts today", campaign="spring"))
+    settle(
+        herald,
+        failed,
+        "failed",
+        error="X: HTTP 403: You are not allowed to create a Tweet with duplicate content.",
+    )
+    unsure = herald.add_post(PostRequest(channels=["m1"], text="봄 신상품 안내", campaign="spring"))
+    settle(herald, unsure, "uncertain", error="Mastodon: read timed out after the post was sent")
+    later = datetime_in_days(30)
+    herald.add_post(
+        PostRequest(channels=["m1", "x1"], text="다음 달 이벤트 예고 — next month's event", at=later)
+    )
+
+
+def datetime_in_days(days: int) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+def test_dashboard_compose_with_photo_and_screenshot(
+    page: Any, base_url: str, herald: Any, tmp_path: Path
+) -> None:
+    seed(herald)
+    page.goto(base_url + "/")
+    rows = page.locator("table.log tbody tr")
+    before = rows.count()
+    assert before == 6
+    assert page.locator("table.log").get_by_text("published", exact=True).count() == 2
+    link = page.locator('table.log a[target="_blank"]').first
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    # The stylesheet loaded under the CSP and carries the Korean font stack.
+    assert "Noto Sans CJK KR" in page.evaluate("getComputedStyle(document.body).fontFamily")
+
+    photo = tmp_path / "blue.jpg"
+    photo.write_bytes(jpeg_bytes((320, 200)))
+    page.get_by_role("link", name="Compose").click()
+    page.wait_for_url(base_url + "/compose")
+    page.get_by_label("Text", exact=True).fill(KOREAN_AND_ENGLISH)
+    page.locator('input[name="channels"][value="m1"]').check()
+    page.get_by_label("Post now").check()
+    page.get_by_label("Photo 1", exact=True).set_input_files(str(photo))
+    page.get_by_label("Alt text for photo 1").fill("파란 사각형 — a blue rectangle")
+    page.get_by_label("Campaign").fill("spring")
+    page.get_by_role("button", name="Queue post").click()
+
+    page.wait_for_url("**/?queued=*")
+    note = page.get_by_role("status").filter(has_text="Queued.")
+    post_id = page.url.rsplit("=", 1)[1]
+    assert post_id in note.inner_text()
+    assert rows.count() == before + 1
+    assert page.locator("table").first.get_by_text(KOREAN_AND_ENGLISH[:10]).count() == 1
+    [post] = [p for p in herald.list_posts() if p["id"] == post_id]
+    assert post["photos"] == 1 and post["text"] == KOREAN_AND_ENGLISH
+
+    target = os.environ.get("HERALD_SCREENSHOT")
+    if target:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=target, full_page=True)
+
+
+def test_text_over_x_limit_is_refused_with_the_reason(page: Any, base_url: str, herald: Any) -> None:
+    page.goto(base_url + "/compose")
+    page.get_by_label("Text", exact=True).fill(OVER_X_LIMIT)
+    page.locator('input[name="channels"][value="x1"]').check()
+    page.get_by_label("Post now").check()
+    with page.expect_navigation() as nav:
+        page.get_by_role("button", name="Queue post").click()
+    assert nav.value.status == 422
+    alert = page.get_by_role("alert")
+    assert "X allows 280" in alert.inner_text()
+    # What was typed is still there; nothing was queued.
+    assert page.get_by_label("Text", exact=True).input_value() == OVER_X_LIMIT
+    assert page.locator('input[name="channels"][value="x1"]').is_checked()
+    assert herald.list_posts() == []
+
+
+def test_phone_width_has_no_sideways_scrolling(browser: Any, base_url: str, herald: Any) -> None:
+    seed(herald)
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+    try:
+        pg = context.new_page()
+        for path in ("/", "/compose"):
+            pg.goto(base_url + path)
+            # Wide tables scroll inside their own box; the page itself must fit the screen.
+            # (Compared with the width asked for: a mobile viewport grows to fit what overflows.)
+            width = pg.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], (path, width)
+    finally:
+        context.close()

@@ -1,0 +1,2 @@
+"""One router per resource: ``pages`` (dashboard, compose), ``posts``, ``log``, ``channels``,
+``health``."""
