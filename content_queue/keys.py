@@ -44,6 +44,11 @@ class Keys:
         """STRING: set when the queue was (re)built from SQL; its absence means Redis lost data."""
         return f"{self.prefix}:epoch"
 
+    def public_photo(self, token: str) -> str:
+        """HASH {data, mime}: a photo served at an unguessable URL for platforms that fetch
+        photos themselves; expires on its own and is deleted once the publish call returns."""
+        return f"{self.prefix}:public-photo:{token}"
+
     def channel_not_before(self, channel_id: int) -> str:
         """STRING: per-channel "not before" time (epoch seconds) after a platform's 429."""
         return f"{self.prefix}:rate:{channel_id}:not-before"

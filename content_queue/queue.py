@@ -7,6 +7,7 @@ Everything here can be lost with Redis and rebuilt from SQL (``scheduler.rebuild
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
@@ -131,6 +132,13 @@ class ContentQueue:
         raw = self.redis.get(self.keys.payload(delivery_id))
         return Payload.from_json(cast(bytes, raw)) if raw is not None else None
 
+    def payloads(self, delivery_ids: Sequence[int]) -> dict[int, Payload]:
+        """The staged payloads of ``delivery_ids`` (one round trip); missing ones are absent."""
+        if not delivery_ids:
+            return {}
+        raw = self.redis.mget([self.keys.payload(i) for i in delivery_ids])
+        return {i: Payload.from_json(cast(bytes, r)) for i, r in zip(delivery_ids, raw, strict=True) if r is not None}
+
     def photos(self, shas: Sequence[str]) -> dict[str, bytes]:
         if not shas:
             return {}
@@ -139,6 +147,40 @@ class ContentQueue:
 
     def extend_lease(self, delivery_id: int, seconds: float) -> bool:
         return bool(self._extend(keys=[self.keys.inflight], args=[delivery_id, repr(time.time() + seconds)]))
+
+    def extend_leases(self, delivery_ids: Sequence[int], seconds: float) -> None:
+        until = repr(time.time() + seconds)
+        pipe = self.redis.pipeline(transaction=False)
+        for i in delivery_ids:
+            self._extend(keys=[self.keys.inflight], args=[i, until], client=pipe)
+        pipe.execute()
+
+    def settle(self, actions: Sequence[tuple[str, int, object]]) -> None:
+        """Apply a batch's acknowledgements in one round trip. Each action is
+        ``("release", id, photo_shas)``, ``("requeue", id, due_epoch)`` or
+        ``("hold", id, until_epoch)`` (keep in flight until then)."""
+        if not actions:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        wake = False
+        for kind, i, arg in actions:
+            if kind == "release":
+                shas = list(cast(Sequence[str], arg))
+                self._release(
+                    keys=[self.keys.due, self.keys.inflight, self.keys.payload(i), self.keys.photo_refs],
+                    args=[self.keys.photo(""), i, *shas],
+                    client=pipe,
+                )
+            elif kind == "requeue":
+                self._requeue(keys=[self.keys.inflight, self.keys.due], args=[i, repr(arg)], client=pipe)
+                wake = True
+            elif kind == "hold":
+                pipe.zadd(self.keys.inflight, {str(i): cast(float, arg)})
+            else:  # pragma: no cover - programming error
+                raise ValueError(f"unknown settle action {kind!r}")
+        if wake:
+            pipe.publish(self.keys.wake, b"1")
+        pipe.execute()
 
     def hold_inflight(self, delivery_id: int, until: float) -> None:
         """Keep a delivery in flight until ``until`` (another worker holds it under a live lease)."""
@@ -159,7 +201,46 @@ class ContentQueue:
             args=[self.keys.photo(""), delivery_id, *shas],
         )
 
+    # -- photos served to platforms that fetch them -----------------------------------------
+
+    def share_photo(self, data: bytes, mime_type: str, ttl_seconds: int) -> str:
+        """Make ``data`` fetchable under a new unguessable token for ``ttl_seconds``."""
+        token = secrets.token_urlsafe(32)
+        key = self.keys.public_photo(token)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(key, mapping={"data": data, "mime": mime_type})
+        pipe.expire(key, ttl_seconds)
+        pipe.execute()
+        return token
+
+    def shared_photo(self, token: str) -> tuple[bytes, str] | None:
+        if not token or len(token) > 64:
+            return None
+        got = cast(list[bytes | None], self.redis.hmget(self.keys.public_photo(token), ["data", "mime"]))
+        if got[0] is None or got[1] is None:
+            return None
+        return got[0], got[1].decode()
+
+    def unshare_photos(self, tokens: Sequence[str]) -> None:
+        if tokens:
+            self.redis.delete(*[self.keys.public_photo(t) for t in tokens])
+
     # -- per-channel rate --------------------------------------------------------------------
+
+    def rate_gates(self, requests: Sequence[tuple[int, tuple[int, float] | None, str]]) -> list[float]:
+        """``rate_gate`` for a batch of (channel id, window, member token), one round trip."""
+        if not requests:
+            return []
+        now = repr(time.time())
+        pipe = self.redis.pipeline(transaction=False)
+        for channel_id, window, token in requests:
+            posts, seconds = window if window else (0, 0.0)
+            self._rate_gate(
+                keys=[self.keys.channel_not_before(channel_id), self.keys.channel_sent(channel_id)],
+                args=[now, repr(seconds), posts, token],
+                client=pipe,
+            )
+        return [float(cast(bytes, w)) for w in pipe.execute()]
 
     def rate_gate(self, channel_id: int, window: tuple[int, float] | None, token: str) -> float:
         """0.0 if the channel may publish now (a slot is taken), else seconds to wait."""

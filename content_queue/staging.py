@@ -120,7 +120,7 @@ def _pending_ids(
     s: Session, *, due_before: datetime | None, after_id: int
 ) -> list[tuple[int, str, datetime | None]]:
     q = select(Delivery.id, Delivery.state, Delivery.lease_expires_at).where(
-        Delivery.state.in_((states.QUEUED, states.PUBLISHING)), Delivery.id > after_id
+        Delivery.state.in_(states.QUEUE_WORK), Delivery.id > after_id
     )
     if due_before is not None:
         q = q.where(Delivery.due_at <= due_before)

@@ -262,6 +262,25 @@ def post_cancel(post_id: str) -> None:
         typer.echo(f"{len(res['too_late'])} already publishing or done; see `herald log --format table`")
 
 
+@post_app.command("takedown")
+def post_takedown(post_id: str, channel: Annotated[str | None, typer.Option("--channel")] = None) -> None:
+    """Pull a post: delete it wherever it was published (or from one channel), cancel the rest."""
+    try:
+        res = _service().takedown(post_id, channel=channel)
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    for key, label in (
+        ("deleting", "being deleted from"),
+        ("after_publish", "will be deleted right after publishing on"),
+        ("cancelled", "cancelled on"),
+        ("cannot_delete", "CANNOT be deleted through the API of"),
+    ):
+        if res.get(key):
+            typer.echo(f"{label}: {', '.join(res[key])}")
+    if res.get("cannot_delete"):
+        raise typer.Exit(1)
+
+
 @post_app.command("release")
 def post_release(post_id: str, channel: Annotated[str | None, typer.Option("--channel")] = None) -> None:
     """Send held deliveries now (a missed window, a channel that was paused)."""

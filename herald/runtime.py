@@ -70,6 +70,7 @@ def build_deliverer(settings: Settings | None = None) -> Deliverer:
         credential_box(settings),
         lease_seconds=settings.lease_seconds,
         retry=RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds),
+        public_url=settings.public_url,
     )
 
 

@@ -29,7 +29,7 @@ from store import states
 from store.crypto import CredentialBox
 from store.db import Database
 from store.deliveries import cancel_post as cancel_deliveries
-from store.deliveries import confirm_published_by_person, requeue_by_person
+from store.deliveries import confirm_published_by_person, request_takedown, requeue_by_person
 from store.models import Campaign, Channel, Delivery, PhotoBlob, Post, PostPhoto, PostVariant, utcnow
 
 log = logging.getLogger(__name__)
@@ -325,6 +325,35 @@ class Herald:
             self.queue.release(i)
         return {"cancelled": cancelled, "too_late": late}
 
+    def takedown(self, post_id: str, *, channel: str | None = None) -> dict[str, list[str]]:
+        """Pull a post from every channel (or one), fast: published copies are deleted by the
+        workers (through the queue, like publishing), pending ones are cancelled, ones being
+        published now are deleted right after. Returns channel names by outcome, including
+        channels whose platform cannot delete through its API."""
+        with self.db.session() as s:
+            if s.get(Post, post_id) is None:
+                raise InputError("post", f"unknown post {post_id!r}")
+            rows = s.execute(
+                select(Delivery.id, Channel.id, Channel.name, Channel.platform, Delivery.state)
+                .join(Channel, Delivery.channel_id == Channel.id)
+                .where(Delivery.post_id == post_id)
+            ).all()
+            if channel is not None:
+                rows = [r for r in rows if r[2] == channel]
+                if not rows:
+                    raise InputError("channel", f"post {post_id} was not queued for channel {channel!r}")
+            able = [r for r in rows if connector_class(r[3]).can_delete or r[4] != states.PUBLISHED]
+            cannot = [r[2] for r in rows if r not in able]
+            res = request_takedown(s, post_id, [r[1] for r in able])
+        names = {r[0]: r[2] for r in rows}
+        self._stage(res["deleting"])
+        for i in res["cancelled"]:
+            self.queue.release(i)
+        out = {k: [names[i] for i in v] for k, v in res.items()}
+        out["cannot_delete"] = cannot
+        log.warning("takedown of post %s requested: %s", post_id, out, extra={"post_id": post_id})
+        return out
+
     def requeue(self, post_id: str, *, channel: str | None = None, what: str = "release") -> list[int]:
         """A person's decision to send now: ``release`` held deliveries (a missed window, a
         paused channel that is fixed), or ``retry`` failed and uncertain ones (after checking
@@ -473,6 +502,14 @@ class Herald:
                 }
             )
         return out
+
+    def shared_photo(self, token: str) -> tuple[bytes, str] | None:
+        """The bytes and MIME type of a photo shared for a platform to fetch, if still shared."""
+        try:
+            return self.queue.shared_photo(token)
+        except redis.RedisError as e:
+            log.warning("shared photo lookup failed: %s", e)
+            return None
 
     def queue_health(self) -> dict[str, Any]:
         try:

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 import requests
 
-from herald.errors import InputError
+from herald.errors import InputError, PermanentError
 from herald.secret import Secret
 
 #: Connect and read timeouts for every platform call, seconds. A read timeout on a create call
@@ -46,6 +46,9 @@ class Photo:
     height: int
     alt_text: str = ""
     filename: str = "photo.jpg"
+    #: An unguessable, short-lived URL where Herald serves exactly these bytes, for platforms
+    #: that fetch photos themselves (Instagram, Threads). None where Herald has no public URL.
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ class Connector(ABC):
     max_photo_bytes: ClassVar[int] = 5_000_000
     photo_mime_types: ClassVar[frozenset[str]] = frozenset({"image/jpeg", "image/png"})
     max_alt_text: ClassVar[int] = 1000
+    #: The platform fetches photos from a URL (``Photo.public_url``) instead of taking uploads.
+    needs_public_photo_url: ClassVar[bool] = False
     #: Whether resending with the same idempotency key is safe (the platform de-duplicates).
     idempotent: ClassVar[bool] = False
     #: Most posts per account in a sliding window: (posts, seconds). Herald keeps every
@@ -233,8 +238,14 @@ class Connector(ABC):
         """After an uncertain outcome: ``Published`` if ``draft`` went out, ``None`` if it
         certainly did not; raise ``UncertainError`` if the platform cannot tell."""
 
-    def delete(self, remote_id: str) -> None:  # pragma: no cover - per platform
-        raise NotImplementedError(f"{self.name} cannot delete posts yet")
+    #: Whether ``delete`` can take a post down (some APIs cannot).
+    can_delete: ClassVar[bool] = False
+
+    def delete(self, remote_id: str) -> None:
+        """Take a published post down. A post that is already gone counts as deleted.
+        Raises the same typed errors as ``publish`` (never ``UncertainError``: deleting twice is
+        harmless, so a lost answer is a ``RetryableError``)."""
+        raise PermanentError(self.name, f"{self.title} posts cannot be deleted through its API")
 
     def close(self) -> None:
         self.session.close()

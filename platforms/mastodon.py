@@ -47,6 +47,7 @@ class MastodonConnector(Connector):
     #: ``configuration.media_attachments.description_limit``.
     max_alt_text = 1500
     idempotent = True
+    can_delete = True
     #: Mastodon's default status limit per account: 300 per 3 hours (app/lib/rate_limiter.rb).
     posts_per_window = (300, 3 * 3600.0)
 

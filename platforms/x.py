@@ -120,6 +120,7 @@ class XConnector(Connector):
     photo_mime_types = frozenset({"image/jpeg", "image/png", "image/webp"})
     max_alt_text = 1000
     idempotent = False
+    can_delete = True
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)

@@ -8,10 +8,11 @@ most one wins, and the losers learn it from the row count. Callers commit.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import states
@@ -37,39 +38,66 @@ class Claim:
     post_version: int
 
 
-def claim(s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None) -> Claim | None:
-    """queued → publishing, or take over a ``publishing`` row whose lease expired.
+def claim(
+    s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None
+) -> Claim | None:
+    """Claim one delivery (see ``claim_many``)."""
+    got = claim_many(s, [delivery_id], lease_seconds=lease_seconds, now=now)
+    return got[0] if got else None
 
-    Returns None when the delivery is not ours to send: already published, cancelled, held,
-    not yet due (edited to a later time), or held under a live lease by another worker.
-    Two statements, each a compare-and-set; the second only runs if the first matched nothing.
+
+def claim_many(
+    s: Session, delivery_ids: Sequence[int], *, lease_seconds: float, now: datetime | None = None
+) -> list[Claim]:
+    """queued → publishing for every due one of ``delivery_ids``, or take over ``publishing``
+    rows whose lease expired (``Claim.takeover``: an earlier holder may have sent it).
+
+    Skipped (not returned): already published, cancelled, held, not yet due (edited to a later
+    time), or held under a live lease by another worker. Two statements, each a single
+    compare-and-set over the whole batch, and one attempt row per claim, in the caller's
+    transaction: a batch of ten costs one commit, not ten.
     """
+    if not delivery_ids:
+        return []
     now = now or utcnow()
     token = new_token()
-    values = {
-        "state": states.PUBLISHING,
-        "attempt_token": token,
-        "lease_expires_at": now + timedelta(seconds=lease_seconds),
-        "attempts": Delivery.attempts + 1,
-        "updated_at": now,
-    }
+    values = dict(
+        state=states.PUBLISHING,
+        attempt_token=token,
+        lease_expires_at=now + timedelta(seconds=lease_seconds),
+        attempts=Delivery.attempts + 1,
+        updated_at=now,
+    )
     due_by = now + timedelta(seconds=EARLY_CLAIM_SLACK_SECONDS)
-    fresh = and_(Delivery.state == states.QUEUED, Delivery.due_at <= due_by)
-    expired = and_(Delivery.state == states.PUBLISHING, Delivery.lease_expires_at < now)
-    for condition, takeover in ((fresh, False), (expired, True)):
-        row = s.execute(
+    ids = list(dict.fromkeys(delivery_ids))
+    rows: list[tuple[int, int, str, bool, bool]] = []
+    for condition, takeover in (
+        (and_(Delivery.state == states.QUEUED, Delivery.due_at <= due_by), False),
+        (and_(Delivery.state == states.PUBLISHING, Delivery.lease_expires_at < now), True),
+    ):
+        got = s.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, condition)
+            .where(Delivery.id.in_(ids), condition)
             .values(**values)
-            .returning(Delivery.attempts, Delivery.post_id, Delivery.needs_reconcile)
+            .returning(Delivery.id, Delivery.attempts, Delivery.post_id, Delivery.needs_reconcile)
             .execution_options(synchronize_session=False)
-        ).first()
-        if row is not None:
-            attempts, post_id, needs_reconcile = row
-            version = s.execute(select(Post.version).where(Post.id == post_id)).scalar_one()
-            s.add(Attempt(delivery_id=delivery_id, number=attempts, token=token, started_at=now))
-            return Claim(delivery_id, token, int(attempts), takeover or bool(needs_reconcile), int(version))
-    return None
+        ).all()
+        rows += [(int(i), int(a), str(p), bool(n), takeover) for i, a, p, n in got]
+        taken = {r[0] for r in rows}
+        ids = [i for i in ids if i not in taken]
+        if not ids:
+            break
+    if not rows:
+        return []
+    versions = {
+        str(pid): int(v)
+        for pid, v in s.execute(select(Post.id, Post.version).where(Post.id.in_({r[2] for r in rows}))).all()
+    }
+    s.add_all(Attempt(delivery_id=i, number=a, token=token, started_at=now) for i, a, _, _, _ in rows)
+    return [
+        Claim(i, token, a, takeover or needs_reconcile, int(versions[p]))
+        for i, a, p, needs_reconcile, takeover in sorted(rows)
+    ]
 
 
 def _finish_attempt(
@@ -299,7 +327,22 @@ def confirm_published_by_person(
 
 def extend_lease(s: Session, delivery_id: int, token: str, *, lease_seconds: float) -> bool:
     """Keep holding a delivery we are still publishing (heartbeat)."""
-    return _move(s, delivery_id, token, {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)})
+    return extend_leases(s, [delivery_id], token, lease_seconds=lease_seconds) == 1
+
+
+def extend_leases(s: Session, delivery_ids: Sequence[int], token: str, *, lease_seconds: float) -> int:
+    """Heartbeat for a batch: extend the leases we still hold; returns how many."""
+    res = s.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(list(delivery_ids)),
+            Delivery.state == states.PUBLISHING,
+            Delivery.attempt_token == token,
+        )
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return int(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
 
 
 def pause_channel(s: Session, channel_id: int, reason: str) -> None:
@@ -309,3 +352,150 @@ def pause_channel(s: Session, channel_id: int, reason: str) -> None:
         .values(paused_at=utcnow(), pause_reason=reason)
         .execution_options(synchronize_session=False)
     )
+
+
+# -- takedown ---------------------------------------------------------------------------------
+
+
+def request_takedown(
+    s: Session, post_id: str, channel_ids: list[int], *, now: datetime | None = None
+) -> dict[str, list[int]]:
+    """A person wants the post gone from these channels.
+
+    published → deleting (a worker deletes it); pending ones are cancelled; ones being
+    published get a flag so the worker deletes them right after. Returns ids by what happened.
+    """
+    now = now or utcnow()
+    base = (Delivery.post_id == post_id, Delivery.channel_id.in_(channel_ids))
+    deleting = list(
+        s.execute(
+            update(Delivery)
+            .where(*base, Delivery.state == states.PUBLISHED)
+            .values(
+                state=states.DELETING,
+                due_at=now,
+                takedown_requested_at=now,
+                attempt_token=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    cancelled = list(
+        s.execute(
+            update(Delivery)
+            .where(*base, Delivery.state.in_(states.PENDING))
+            .values(state=states.CANCELLED, takedown_requested_at=now, updated_at=now)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    in_flight = list(
+        s.execute(
+            update(Delivery)
+            .where(*base, Delivery.state == states.PUBLISHING)
+            .values(takedown_requested_at=now)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    return {"deleting": deleting, "cancelled": cancelled, "after_publish": in_flight}
+
+
+def start_takedown_after_publish(s: Session, delivery_id: int, *, now: datetime | None = None) -> bool:
+    """published → deleting, if a takedown was requested while it was being published."""
+    now = now or utcnow()
+    res = s.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == states.PUBLISHED,
+            Delivery.takedown_requested_at.is_not(None),
+        )
+        .values(state=states.DELETING, due_at=now, attempt_token=None, lease_expires_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
+
+
+@dataclass(frozen=True)
+class TakedownClaim:
+    delivery_id: int
+    token: str
+    remote_id: str
+    channel_id: int
+    attempt_no: int
+
+
+def claim_takedown(
+    s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None
+) -> TakedownClaim | None:
+    """Hold a ``deleting`` delivery under a lease (one worker deletes at a time)."""
+    now = now or utcnow()
+    token = new_token()
+    row = s.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.state == states.DELETING,
+            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
+        )
+        .values(
+            attempt_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=Delivery.attempts + 1,
+            updated_at=now,
+        )
+        .returning(Delivery.remote_id, Delivery.channel_id, Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return None
+    s.add(Attempt(delivery_id=delivery_id, number=row[2], token=token, started_at=now))
+    return TakedownClaim(delivery_id, token, str(row[0] or ""), int(row[1]), int(row[2]))
+
+
+def finish_takedown(
+    s: Session,
+    c: TakedownClaim,
+    outcome: str,
+    *,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+    latency_ms: float | None = None,
+) -> bool:
+    """deleting → deleted ("deleted"), → deleting again later ("retry"), or back to published
+    with the refusal noted ("refused")."""
+    now = utcnow()
+    cond = (
+        Delivery.id == c.delivery_id,
+        Delivery.state == states.DELETING,
+        Delivery.attempt_token == c.token,
+    )
+    if outcome == "deleted":
+        values: dict[str, object] = dict(state=states.DELETED, deleted_at=now, last_error=None)
+    elif outcome == "retry":
+        assert retry_at is not None
+        values = dict(due_at=retry_at, last_error=f"takedown: {error}")
+    else:
+        values = dict(state=states.PUBLISHED, last_error=f"takedown refused: {error}")
+    res = s.execute(
+        update(Delivery)
+        .where(*cond)
+        .values(lease_expires_at=None, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    ok = bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
+    if ok:
+        _finish_attempt(
+            s,
+            c.delivery_id,
+            c.token,
+            outcome if outcome != "refused" else "takedown-refused",
+            error=error,
+            latency_ms=latency_ms,
+            now=now,
+        )
+    return ok

@@ -187,6 +187,9 @@ class Delivery(Base):
     attempt_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: A person asked to take the post down (set even while it is still being published).
+    takedown_requested_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: When a person last said "send it now" (release/retry): the missed-window clock restarts.
     released_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: An earlier try may have gone out (uncertain outcome): look it up before sending again.

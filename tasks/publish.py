@@ -58,8 +58,7 @@ def publish(delivery_id: int) -> str:
 
 @app.task(name="herald.publish_many", ignore_result=True)
 def publish_many(delivery_ids: Sequence[int]) -> list[str]:
-    d = deliverer()
-    return [d.deliver(int(i)) for i in delivery_ids]
+    return deliverer().deliver_many([int(i) for i in delivery_ids])
 
 
 def dispatch(delivery_ids: Sequence[int]) -> None:

@@ -35,26 +35,42 @@ install_redaction()
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (without db) of a Redis for this session."""
+    """URL of a Redis database for this session.
+
+    On a shared server (127.0.0.1:6379) the session takes a database of its own, 1-15, under a
+    lock key in database 0, so that two test runs on one machine never flush each other's data.
+    Without a server, a private redis-server is started.
+    """
     try:
-        if redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.3).ping():
-            yield "redis://127.0.0.1:6379"
-            return
+        shared = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.3)
+        shared.ping()
     except redis.RedisError:
-        pass
+        shared = None
+    if shared is not None:
+        lock_value = f"{os.getpid()}-{uuid.uuid4().hex}"
+        for db in range(TEST_REDIS_DB, TEST_REDIS_DB + 15):
+            n = 1 + (db - 1) % 15
+            key = f"herald-tests:db-lock:{n}"
+            if shared.set(key, lock_value, nx=True, ex=3600):
+                try:
+                    yield f"redis://127.0.0.1:6379/{n}"
+                finally:
+                    if shared.get(key) == lock_value.encode():
+                        shared.delete(key)
+                return
+        pytest.skip("every Redis database 1-15 on 127.0.0.1:6379 is locked by another test run")
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
     try:
-        yield f"redis://127.0.0.1:{server.port}"
+        yield f"redis://127.0.0.1:{server.port}/{TEST_REDIS_DB}"
     finally:
         server.stop()
 
 
 @pytest.fixture
 def redis_url(redis_server: str) -> Iterator[str]:
-    url = f"{redis_server}/{TEST_REDIS_DB}"
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(redis_server)
     client.flushdb()
-    yield url
+    yield redis_server
     client.flushdb()
     client.close()
 

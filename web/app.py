@@ -19,7 +19,7 @@ from herald.errors import InputError
 from herald.service import Herald
 from herald.settings import get_settings
 from web.deps import CsrfError, CsrfSigner, Pages, ServiceHolder, build_templates
-from web.routes import channels, health, log, pages, posts
+from web.routes import channels, health, log, media, pages, posts
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -83,7 +83,7 @@ def create_app(service: Herald | None = None) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (pages, posts, log, channels, health):
+    for module in (pages, posts, log, channels, health, media):
         app.include_router(module.router)
 
     @app.exception_handler(InputError)

@@ -461,3 +461,20 @@ def test_no_credential_value_in_any_page_or_answer(client: TestClient, herald: A
         blob = r.text + "\n".join(f"{k}: {v}" for k, v in r.headers.items())
         for secret in ALL_TOKENS:
             assert secret not in blob, (r.request.url, secret)
+
+
+def test_shared_photo_is_served_until_revoked(herald: Any) -> None:
+    """Platforms that fetch photos (Instagram, Threads) get them from /p/{token}: exactly the
+    shared bytes, not cached, and nothing once the token is revoked or unknown."""
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    client = TestClient(create_app(herald))
+    token = herald.queue.share_photo(b"\xff\xd8jpeg-bytes", "image/jpeg", 60)
+    r = client.get(f"/p/{token}")
+    assert r.status_code == 200 and r.content == b"\xff\xd8jpeg-bytes"
+    assert r.headers["content-type"] == "image/jpeg" and r.headers["cache-control"] == "no-store"
+    herald.queue.unshare_photos([token])
+    assert client.get(f"/p/{token}").status_code == 404
+    assert client.get("/p/guess").status_code == 404
