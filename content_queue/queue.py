@@ -137,7 +137,11 @@ class ContentQueue:
         if not delivery_ids:
             return {}
         raw = self.redis.mget([self.keys.payload(i) for i in delivery_ids])
-        return {i: Payload.from_json(cast(bytes, r)) for i, r in zip(delivery_ids, raw, strict=True) if r is not None}
+        return {
+            i: Payload.from_json(cast(bytes, r))
+            for i, r in zip(delivery_ids, raw, strict=True)
+            if r is not None
+        }
 
     def photos(self, shas: Sequence[str]) -> dict[str, bytes]:
         if not shas:

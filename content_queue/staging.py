@@ -17,9 +17,20 @@ from sqlalchemy.orm import Session, selectinload
 
 from content_queue.payload import Payload, PhotoRef
 from content_queue.queue import ContentQueue
+from herald.errors import HeraldError
+from media import alt_with_credit
+from platforms import connector_class
 from store import states
 from store.db import Database
-from store.models import DEFAULT_LATE_TOLERANCE_SECONDS, Delivery, PhotoBlob, Post, PostPhoto, utcnow
+from store.models import (
+    DEFAULT_LATE_TOLERANCE_SECONDS,
+    Delivery,
+    PhotoBlob,
+    PhotoRendition,
+    Post,
+    PostPhoto,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +72,32 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
         .scalars()
         .all()
     )
+    sources = {p.sha256 for d in rows for p in d.post.photos}
+    renditions = {
+        (r.source_sha256, r.platform): r.blob
+        for r in s.execute(
+            select(PhotoRendition)
+            .where(PhotoRendition.source_sha256.in_(sources))
+            .options(selectinload(PhotoRendition.blob))
+        ).scalars()
+    }
     out = []
     for d in rows:
         post = d.post
+        platform = d.channel.platform
+        max_alt = _max_alt_text(platform)
+        blobs = [renditions.get((p.sha256, platform), p.blob) for p in post.photos]
         tolerance = post.campaign.late_tolerance_seconds if post.campaign else DEFAULT_LATE_TOLERANCE_SECONDS
         refs = tuple(
             PhotoRef(
-                sha256=p.sha256,
-                mime_type=p.blob.mime_type,
-                width=p.blob.width,
-                height=p.blob.height,
-                alt_text=p.alt_text,
+                sha256=b.sha256,
+                mime_type=b.mime_type,
+                width=b.width,
+                height=b.height,
+                alt_text=alt_with_credit(p.alt_text, p.credit, max_alt) if p.credit else p.alt_text,
                 filename=p.original_name,
             )
-            for p in post.photos
+            for p, b in zip(post.photos, blobs, strict=True)
         )
         payload = Payload(
             delivery_id=d.id,
@@ -91,8 +114,15 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
             if tolerance > 0
             else None,
         )
-        out.append((payload, {p.sha256: p.blob.data for p in post.photos}))
+        out.append((payload, {b.sha256: b.data for b in blobs}))
     return out
+
+
+def _max_alt_text(platform: str) -> int:
+    try:
+        return connector_class(platform).max_alt_text
+    except HeraldError:
+        return 1000
 
 
 def photo_bytes(s: Session, shas: Sequence[str]) -> dict[str, bytes]:

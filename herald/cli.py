@@ -356,16 +356,19 @@ def stats(fmt: Annotated[str, typer.Option("--format")] = "table") -> None:
 
 @app.command()
 def check(
-    channel: Annotated[list[str], typer.Option("--channel")],
+    channel: Annotated[list[str], typer.Option("--channel", help="a channel to check against")] = [],  # noqa: B006
+    platform: Annotated[list[str], typer.Option("--platform", help="a platform to check against")] = [],  # noqa: B006
     text: Annotated[str, typer.Option("--text")] = "",
     photo: Annotated[list[Path], typer.Option("--photo")] = [],  # noqa: B006
     fmt: Annotated[str, typer.Option("--format")] = "table",
 ) -> None:
-    """Does this draft fit each channel? Queues nothing; exit 1 if any does not fit."""
+    """Does this draft fit each channel or platform? Queues nothing; exit 1 if any does not fit."""
     from herald.service import PhotoInput
 
     try:
-        rows = _service().check(channel, text, [PhotoInput(_read_photo(p), p.name) for p in photo])
+        rows = _service().check(
+            channel, text, [PhotoInput(_read_photo(p), p.name) for p in photo], platforms=platform
+        )
     except HeraldError as e:
         raise _fail(str(e)) from None
     _emit(rows, fmt, ["channel", "platform", "fits", "count", "limit", "unit", "problems"])

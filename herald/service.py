@@ -21,16 +21,26 @@ from sqlalchemy.orm import selectinload
 
 from content_queue import ContentQueue
 from content_queue.staging import stage_deliveries, text_for, to_epoch
-from herald.errors import ConfigError, InputError, QueueError
+from herald.errors import ConfigError, InputError, PhotoError, QueueError
 from herald.secret import Secret
-from media import CleanPhoto, ingest_photo
+from media import RULES, CleanPhoto, Rendition, RenditionCache, ingest_photo
 from platforms import PhotoInfo, Problem, connector_class
 from store import states
 from store.crypto import CredentialBox
 from store.db import Database
 from store.deliveries import cancel_post as cancel_deliveries
 from store.deliveries import confirm_published_by_person, request_takedown, requeue_by_person
-from store.models import Campaign, Channel, Delivery, PhotoBlob, Post, PostPhoto, PostVariant, utcnow
+from store.models import (
+    Campaign,
+    Channel,
+    Delivery,
+    PhotoBlob,
+    PhotoRendition,
+    Post,
+    PostPhoto,
+    PostVariant,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +81,9 @@ class Herald:
         self.db = db
         self.queue = queue
         self.box = box
+        #: Renditions made in this process, by (source photo, rules): a photo queued for many
+        #: posts is re-encoded once.
+        self._rendition_cache = RenditionCache()
 
     # -- channels --------------------------------------------------------------------------
 
@@ -205,7 +218,8 @@ class Herald:
         for ch in chans.values():
             self._check_credentials(ch)
         photos = [self._ingest(p, i) for i, p in enumerate(req.photos, 1)]
-        problems = self._validate(names, chans, req, photos)
+        renditions = self._renditions(photos, {chans[n].platform for n in names}, names, chans)
+        problems = self._validate(names, chans, req, photos, renditions)
         if problems:
             raise InputError(
                 "post",
@@ -236,15 +250,18 @@ class Herald:
             for name, text in req.text_for.items():
                 s.add(PostVariant(post_id=post.id, channel_id=chans[name].id, text=text))
             for i, (p, inp) in enumerate(zip(photos, req.photos, strict=True)):
-                if s.get(PhotoBlob, p.sha256) is None:
+                _store_blob(s, p.sha256, p.data, p.mime_type, p.width, p.height)
+                for (source, platform), r in renditions.items():
+                    if source != p.sha256 or s.get(PhotoRendition, (source, platform)) is not None:
+                        continue
+                    _store_blob(s, r.sha256, r.data, r.mime_type, r.width, r.height)
                     s.add(
-                        PhotoBlob(
-                            sha256=p.sha256,
-                            data=p.data,
-                            mime_type=p.mime_type,
-                            width=p.width,
-                            height=p.height,
-                            size=len(p.data),
+                        PhotoRendition(
+                            source_sha256=source,
+                            platform=platform,
+                            rules_key=RULES[platform].key,
+                            rendition_sha256=r.sha256,
+                            steps=list(r.steps),
                         )
                     )
                     s.flush()
@@ -283,9 +300,15 @@ class Herald:
         return post_id
 
     def check(
-        self, channels: Sequence[str], text: str, photos: Sequence[PhotoInput] = ()
+        self,
+        channels: Sequence[str],
+        text: str,
+        photos: Sequence[PhotoInput] = (),
+        *,
+        platforms: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """For each channel: does this draft fit? Nothing is queued."""
+        """Does this draft fit each channel (or platform)? The same rules, counting and photo
+        renditions as queueing; nothing is queued or stored."""
         with self.db.session() as s:
             chans = {
                 c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(channels))).scalars()
@@ -295,15 +318,30 @@ class Herald:
         unknown = [n for n in channels if n not in chans]
         if unknown:
             raise InputError("channel", f"unknown channel(s): {', '.join(unknown)}")
+        if not channels and not platforms:
+            raise InputError("channel", "give at least one channel or platform to check against")
+        targets = [(n, chans[n].platform) for n in channels] + [
+            (None, connector_class(p).name) for p in platforms
+        ]
         clean = [self._ingest(p, i) for i, p in enumerate(photos, 1)]
         out = []
-        for n in channels:
-            cls = connector_class(chans[n].platform)
+        for name, platform in targets:
+            cls = connector_class(platform)
             tc = cls.count_text(text)
-            problems = cls.validate(text, [_info(p, inp) for p, inp in zip(clean, photos, strict=True)])
+            infos: list[PhotoInfo] = []
+            problems = []
+            for i, (p, inp) in enumerate(zip(clean, photos, strict=True), 1):
+                rules = RULES.get(platform)
+                try:
+                    r = self._rendition_cache.render(p.data, p.mime_type, rules) if rules else p
+                except PhotoError as e:
+                    problems.append(Problem(platform, "photos", f"photo {i}: {e.message}"))
+                    continue
+                infos.append(_info(r, inp))
+            problems = cls.validate(text, infos) + problems
             out.append(
                 {
-                    "channel": n,
+                    "channel": name,
                     "platform": cls.name,
                     "fits": not problems,
                     "count": tc.count,
@@ -568,19 +606,56 @@ class Herald:
     def _ingest(self, p: PhotoInput, index: int) -> CleanPhoto:
         return ingest_photo(p.data, p.filename)
 
+    def _renditions(
+        self, photos: list[CleanPhoto], platforms: set[str], names: list[str], chans: dict[str, Channel]
+    ) -> dict[tuple[str, str], Rendition]:
+        """Each photo made to fit each platform (quality, then size, then format and padding),
+        once, at queue time: workers never touch pixels at the due time. A photo that cannot
+        be made to fit is refused now, naming the channels it was for."""
+        out: dict[tuple[str, str], Rendition] = {}
+        for i, p in enumerate(photos, 1):
+            for platform in sorted(platforms):
+                rules = RULES.get(platform)
+                if rules is None:
+                    continue
+                try:
+                    out[(p.sha256, platform)] = self._rendition_cache.render(p.data, p.mime_type, rules)
+                except PhotoError as e:
+                    for_ = ", ".join(n for n in names if chans[n].platform == platform)
+                    raise InputError(
+                        "photo", f"photo {i} ({p.original_name}) for {for_}: {e.message}"
+                    ) from None
+        return out
+
     def _validate(
-        self, names: list[str], chans: dict[str, Channel], req: PostRequest, photos: list[CleanPhoto]
+        self,
+        names: list[str],
+        chans: dict[str, Channel],
+        req: PostRequest,
+        photos: list[CleanPhoto],
+        renditions: dict[tuple[str, str], Rendition] | None = None,
     ) -> list[tuple[str, Problem]]:
-        infos = [_info(p, inp) for p, inp in zip(photos, req.photos, strict=True)]
         out: list[tuple[str, Problem]] = []
         for n in names:
+            platform = chans[n].platform
+            infos = [
+                _info(renditions.get((p.sha256, platform), p) if renditions else p, inp)
+                for p, inp in zip(photos, req.photos, strict=True)
+            ]
             text = req.text_for.get(n, req.text)
-            for problem in connector_class(chans[n].platform).validate(text, infos):
+            for problem in connector_class(platform).validate(text, infos):
                 out.append((n, problem))
         return out
 
 
-def _info(p: CleanPhoto, inp: PhotoInput) -> PhotoInfo:
+def _store_blob(s: Any, sha256: str, data: bytes, mime: str, width: int, height: int) -> None:
+    """Content-addressed: a blob already stored (another post, another platform) is reused."""
+    if s.get(PhotoBlob, sha256) is None:
+        s.add(PhotoBlob(sha256=sha256, data=data, mime_type=mime, width=width, height=height, size=len(data)))
+        s.flush()
+
+
+def _info(p: CleanPhoto | Rendition, inp: PhotoInput) -> PhotoInfo:
     return PhotoInfo(
         mime_type=p.mime_type, size=len(p.data), width=p.width, height=p.height, alt_text=inp.alt_text
     )

@@ -38,9 +38,7 @@ class Claim:
     post_version: int
 
 
-def claim(
-    s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None
-) -> Claim | None:
+def claim(s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None) -> Claim | None:
     """Claim one delivery (see ``claim_many``)."""
     got = claim_many(s, [delivery_id], lease_seconds=lease_seconds, now=now)
     return got[0] if got else None
@@ -61,13 +59,13 @@ def claim_many(
         return []
     now = now or utcnow()
     token = new_token()
-    values = dict(
-        state=states.PUBLISHING,
-        attempt_token=token,
-        lease_expires_at=now + timedelta(seconds=lease_seconds),
-        attempts=Delivery.attempts + 1,
-        updated_at=now,
-    )
+    values = {
+        "state": states.PUBLISHING,
+        "attempt_token": token,
+        "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        "attempts": Delivery.attempts + 1,
+        "updated_at": now,
+    }
     due_by = now + timedelta(seconds=EARLY_CLAIM_SLACK_SECONDS)
     ids = list(dict.fromkeys(delivery_ids))
     rows: list[tuple[int, int, str, bool, bool]] = []
@@ -475,12 +473,12 @@ def finish_takedown(
         Delivery.attempt_token == c.token,
     )
     if outcome == "deleted":
-        values: dict[str, object] = dict(state=states.DELETED, deleted_at=now, last_error=None)
+        values: dict[str, object] = {"state": states.DELETED, "deleted_at": now, "last_error": None}
     elif outcome == "retry":
         assert retry_at is not None
-        values = dict(due_at=retry_at, last_error=f"takedown: {error}")
+        values = {"due_at": retry_at, "last_error": f"takedown: {error}"}
     else:
-        values = dict(state=states.PUBLISHED, last_error=f"takedown refused: {error}")
+        values = {"state": states.PUBLISHED, "last_error": f"takedown refused: {error}"}
     res = s.execute(
         update(Delivery)
         .where(*cond)

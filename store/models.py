@@ -151,6 +151,21 @@ class PhotoBlob(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class PhotoRendition(Base):
+    """Which blob a platform gets for a source photo: the photo made to fit that platform's
+    byte, size, format and aspect rules (``media.renditions``), made once at queue time."""
+
+    __tablename__ = "photo_renditions"
+
+    source_sha256: Mapped[str] = mapped_column(ForeignKey("photo_blobs.sha256"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rules_key: Mapped[str] = mapped_column(String(64))
+    rendition_sha256: Mapped[str] = mapped_column(ForeignKey("photo_blobs.sha256"))
+    steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    blob: Mapped[PhotoBlob] = relationship(foreign_keys=[rendition_sha256])
+
+
 class PostPhoto(Base):
     __tablename__ = "post_photos"
     __table_args__ = (UniqueConstraint("post_id", "position"),)

@@ -245,12 +245,16 @@ def test_person_retries_uncertain_and_confirms(running: Any, channels: Any, sim:
 
 def test_takedown_deletes_everywhere_fast(running: Any, channels: Any, sim: Any, herald: Any) -> None:
     pid = herald.add_post(PostRequest(channels=list(channels), text="this endangers someone: pull it"))
-    assert wait_for(lambda: {r["status"] for r in herald.delivery_log(post_id=pid)} == {"published"}, timeout=15)
+    assert wait_for(
+        lambda: {r["status"] for r in herald.delivery_log(post_id=pid)} == {"published"}, timeout=15
+    )
     remote = {r["platform"]: r["remote_id"] for r in herald.delivery_log(post_id=pid)}
     t0 = time.time()
     res = herald.takedown(pid)
     assert sorted(res["deleting"]) == ["kr-mastodon", "kr-x"] and res["cannot_delete"] == []
-    assert wait_for(lambda: {r["status"] for r in herald.delivery_log(post_id=pid)} == {"deleted"}, timeout=15)
+    assert wait_for(
+        lambda: {r["status"] for r in herald.delivery_log(post_id=pid)} == {"deleted"}, timeout=15
+    )
     took = time.time() - t0
     assert remote["mastodon"] in sim.deleted("mastodon") and remote["x"] in sim.deleted("x")
     assert took < 5
@@ -264,7 +268,8 @@ def test_takedown_retries_then_cancels_pending(running: Any, channels: Any, sim:
     sim.inject(Fault(kind="error", platform="mastodon", method="DELETE", status=503, count=1))
     herald.takedown(pid)
     assert wait_for(lambda: _row(herald, pid)["status"] == "deleted", timeout=15)
-    later = herald.add_post(PostRequest(channels=["kr-x"], text="not yet out",
-                                        at=datetime.fromtimestamp(time.time() + 3600, UTC)))
+    later = herald.add_post(
+        PostRequest(channels=["kr-x"], text="not yet out", at=datetime.fromtimestamp(time.time() + 3600, UTC))
+    )
     assert herald.takedown(later)["cancelled"] == ["kr-x"]
     assert _row(herald, later)["status"] == "cancelled"

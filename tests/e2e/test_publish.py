@@ -118,3 +118,30 @@ def test_200_posts_due_at_one_instant_each_arrive_once(
         states = {d.state for d in s.query(Delivery).all()}
     assert wait_for(lambda: {r["status"] for r in herald.delivery_log()} == {"published"}, timeout=10)
     assert states <= {"published", "publishing"}
+
+
+def test_photo_too_big_for_x_is_rendered_to_fit_each_platform(
+    running: Any, channels: dict[str, str], sim: Any, herald: Any
+) -> None:
+    """A 12 MB PNG is fine for Mastodon (16 MiB) but not for X (5 MB): X gets a JPEG rendition
+    that fits, made at queue time; both arrive metadata-free."""
+    import io
+    import os
+
+    from PIL import Image
+
+    from herald.service import PhotoInput, PostRequest
+
+    img = Image.frombytes("RGB", (2000, 2000), os.urandom(2000 * 2000 * 3))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    big = buf.getvalue()
+    assert len(big) > 5_500_000
+    herald.add_post(
+        PostRequest(channels=list(channels), text="big photo", photos=[PhotoInput(big, "big.png", "noise")])
+    )
+    assert wait_for(lambda: len(sim.ledger()) >= 2, timeout=30)
+    by = {e.platform: e.media[0] for e in sim.ledger()}
+    assert by["x"].size <= 5_000_000 and by["x"].mime_type == "image/jpeg"
+    assert by["mastodon"].mime_type == "image/png" and by["mastodon"].size > 5_000_000
+    assert not any(m.has_exif or m.has_gps for m in by.values())
