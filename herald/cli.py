@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 app = typer.Typer(help="Herald: social media campaign scheduler.", no_args_is_help=True, add_completion=False)
 channel_app = typer.Typer(help="Channels: one account on one platform.", no_args_is_help=True)
 post_app = typer.Typer(help="Posts: queue, list, cancel.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Campaigns: settings shared by their posts.", no_args_is_help=True)
 app.add_typer(channel_app, name="channel")
 app.add_typer(post_app, name="post")
+app.add_typer(campaign_app, name="campaign")
 
 #: Exit code for bad input (the message names the problem; nothing was queued).
 EXIT_BAD_INPUT = 2
@@ -154,6 +156,9 @@ def post_add(
     now: Annotated[bool, typer.Option("--now", help="publish as soon as possible")] = False,
     campaign: Annotated[str | None, typer.Option("--campaign")] = None,
     language: Annotated[str | None, typer.Option("--language", help="ISO 639-1, e.g. ko")] = None,
+    protect_faces: Annotated[
+        str | None, typer.Option("--protect-faces", help="blur or pixelate every face in the photos")
+    ] = None,
 ) -> None:
     """Queue a post. Prints the new post id as the last line."""
     from herald.service import PhotoInput, PostRequest
@@ -166,7 +171,7 @@ def post_add(
         when = _parse_time(at) if at is not None else None
         alts = _pair_alts(ctx.meta.get("raw_args", []), len(photo), alt)
         photos = [
-            PhotoInput(data=_read_photo(p), filename=p.name, alt_text=a)
+            PhotoInput(data=_read_photo(p), filename=p.name, alt_text=a, protect_faces=protect_faces)
             for p, a in zip(photo, alts, strict=True)
         ]
         req = PostRequest(
@@ -313,6 +318,42 @@ def _requeue(post_id: str, channel: str | None, what: str) -> None:
     except HeraldError as e:
         raise _fail(str(e)) from None
     typer.echo(f"{len(ids)} deliveries queued to go out now")
+
+
+@campaign_app.command("set")
+def campaign_set(
+    name: str,
+    late_tolerance: Annotated[
+        int | None, typer.Option("--late-tolerance", help="seconds late before a post is held (0: never)")
+    ] = None,
+    require_alt_text: Annotated[bool | None, typer.Option("--require-alt-text/--no-require-alt-text")] = None,
+    protect_faces: Annotated[
+        str | None, typer.Option("--protect-faces", help="blur, pixelate or off")
+    ] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="e.g. Asia/Seoul")] = None,
+) -> None:
+    """Create a campaign or change its settings."""
+    try:
+        c = _service().set_campaign(
+            name,
+            late_tolerance_seconds=late_tolerance,
+            require_alt_text=require_alt_text,
+            protect_faces=protect_faces,
+            timezone=timezone,
+        )
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    typer.echo(json.dumps(c, ensure_ascii=False))
+
+
+@campaign_app.command("list")
+def campaign_list(fmt: Annotated[str, typer.Option("--format")] = "table") -> None:
+    """List campaigns and their settings."""
+    _emit(
+        _service().list_campaigns(),
+        fmt,
+        ["name", "timezone", "late_tolerance_seconds", "require_alt_text", "protect_faces"],
+    )
 
 
 # -- log and stats -----------------------------------------------------------------------------

@@ -108,5 +108,5 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     # Lower the root level if needed, never raise it (a test harness may want more).
     root.setLevel(min(root.level or logging.WARNING, logging.getLevelName(level.upper())))
     # Libraries that log request URLs or bodies at DEBUG could carry tokens: keep them quiet.
-    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "tweepy"):
+    for noisy in ("urllib3", "requests_oauthlib", "oauthlib", "tweepy", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -23,7 +23,7 @@ from content_queue import ContentQueue
 from content_queue.staging import stage_deliveries, text_for, to_epoch
 from herald.errors import ConfigError, InputError, PhotoError, QueueError
 from herald.secret import Secret
-from media import RULES, CleanPhoto, Rendition, RenditionCache, ingest_photo
+from media import RULES, CleanPhoto, Rendition, RenditionCache, detect_faces, ingest_photo, protect_faces
 from platforms import PhotoInfo, Problem, connector_class
 from store import states
 from store.crypto import CredentialBox
@@ -60,6 +60,8 @@ class PhotoInput:
     filename: str
     alt_text: str = ""
     credit: str | None = None
+    #: Blur or pixelate the faces in this photo before anything is stored ("blur" | "pixelate").
+    protect_faces: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,10 @@ class Herald:
                         else " (no channels yet: `herald channel add`)"
                     ),
                 )
-            campaign_id = self._campaign_id(s, req.campaign) if req.campaign else None
+            campaign = self._campaign(s, req.campaign) if req.campaign else None
+            campaign_id = campaign.id if campaign else None
+            require_alt = bool(campaign and campaign.require_alt_text)
+            campaign_faces = campaign.protect_faces if campaign else None
             for ch in chans.values():
                 s.expunge(ch)
         stray = sorted(set(req.text_for) - set(names))
@@ -217,7 +222,20 @@ class Herald:
             raise InputError("text-for", f"text given for channel(s) not in this post: {', '.join(stray)}")
         for ch in chans.values():
             self._check_credentials(ch)
-        photos = [self._ingest(p, i) for i, p in enumerate(req.photos, 1)]
+        if require_alt:
+            bare = [i for i, ph in enumerate(req.photos, 1) if not ph.alt_text.strip()]
+            if bare:
+                raise InputError(
+                    "alt",
+                    f"campaign {req.campaign} requires alt text; "
+                    f"photo(s) {', '.join(map(str, bare))} have none",
+                )
+        photos: list[CleanPhoto] = []
+        faces: list[int | None] = []
+        for i, given in enumerate(req.photos, 1):
+            clean, n = self._protected(self._ingest(given, i), given.protect_faces or campaign_faces)
+            photos.append(clean)
+            faces.append(n)
         renditions = self._renditions(photos, {chans[n].platform for n in names}, names, chans)
         problems = self._validate(names, chans, req, photos, renditions)
         if problems:
@@ -273,6 +291,7 @@ class Herald:
                         alt_text=inp.alt_text,
                         credit=inp.credit,
                         original_name=p.original_name,
+                        faces_protected=faces[i],
                     )
                 )
             deliveries = [
@@ -583,13 +602,78 @@ class Herald:
             )
         return max(at, now)
 
-    def _campaign_id(self, s: Any, name: str) -> int:
+    def _campaign(self, s: Any, name: str) -> Campaign:
         c = s.execute(select(Campaign).where(Campaign.name == name)).scalar_one_or_none()
         if c is None:
             c = Campaign(name=name)
             s.add(c)
             s.flush()
-        return int(c.id)
+        return c  # type: ignore[no-any-return]  # Session is Any here
+
+    def set_campaign(
+        self,
+        name: str,
+        *,
+        late_tolerance_seconds: int | None = None,
+        require_alt_text: bool | None = None,
+        protect_faces: str | None = None,
+        timezone: str | None = None,
+    ) -> dict[str, Any]:
+        """Create or change a campaign's settings. ``protect_faces``: "blur", "pixelate" or "off"."""
+        if protect_faces is not None and protect_faces not in ("blur", "pixelate", "off"):
+            raise InputError("protect_faces", "protect faces must be blur, pixelate or off")
+        if late_tolerance_seconds is not None and late_tolerance_seconds < 0:
+            raise InputError("late_tolerance", "late tolerance must be 0 (never hold) or more seconds")
+        if timezone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InputError("timezone", f"unknown time zone {timezone!r} (e.g. Asia/Seoul)") from None
+        with self.db.session() as s:
+            c = self._campaign(s, name)
+            if late_tolerance_seconds is not None:
+                c.late_tolerance_seconds = late_tolerance_seconds
+            if require_alt_text is not None:
+                c.require_alt_text = require_alt_text
+            if protect_faces is not None:
+                c.protect_faces = None if protect_faces == "off" else protect_faces
+            if timezone is not None:
+                c.timezone = timezone
+            return {
+                "name": c.name,
+                "timezone": c.timezone,
+                "late_tolerance_seconds": c.late_tolerance_seconds,
+                "require_alt_text": c.require_alt_text,
+                "protect_faces": c.protect_faces,
+            }
+
+    def list_campaigns(self) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            return [
+                {
+                    "name": c.name,
+                    "timezone": c.timezone,
+                    "late_tolerance_seconds": c.late_tolerance_seconds,
+                    "require_alt_text": c.require_alt_text,
+                    "protect_faces": c.protect_faces,
+                }
+                for c in s.execute(select(Campaign).order_by(Campaign.name)).scalars()
+            ]
+
+    def _protected(self, photo: CleanPhoto, mode: str | None) -> tuple[CleanPhoto, int | None]:
+        """Blur or pixelate faces (OpenCV's bundled cascades) before the photo is stored; the
+        result is a new metadata-free photo with its own hash."""
+        if not mode:
+            return photo, None
+        if mode not in ("blur", "pixelate"):
+            raise InputError("protect_faces", "protect faces must be blur or pixelate")
+        boxes = detect_faces(photo.data)
+        if not boxes:
+            return photo, 0
+        data = protect_faces(photo.data, photo.mime_type, "blur" if mode == "blur" else "pixelate", boxes)
+        return ingest_photo(data, photo.original_name), len(boxes)
 
     def _check_credentials(self, ch: Channel) -> None:
         try:

@@ -22,31 +22,30 @@ log = logging.getLogger(__name__)
 
 #: Where the sandbox simulator listens by default (falls back to a free port if taken).
 SANDBOX_PORT = 8700
-SANDBOX_CHANNELS = {"sandbox-mastodon": "mastodon", "sandbox-x": "x"}
 
 
 def _sandbox(herald: Any) -> Any:
-    """Start the local platform simulator and make sure the sandbox channels point at it."""
+    """Start the local platform simulator and make sure there is one sandbox channel per
+    platform (``sandbox-x``, ``sandbox-mastodon``, ...) pointing at it."""
+    from platforms import connector_class
     from simulator import SANDBOX_ACCOUNTS, Simulator
 
     try:
         sim = Simulator(port=SANDBOX_PORT).start()
     except OSError:
         sim = Simulator(port=free_port()).start()
+    existing = {c["name"] for c in herald.list_channels()}
     for account in SANDBOX_ACCOUNTS:
-        acc = dict(account)
+        acc = {k: str(v) for k, v in dict(account).items()}
         platform = acc.pop("platform")
         username = acc.pop("username")
         sim.add_account(platform, username=username, **acc)
-    existing = {c["name"]: c for c in herald.list_channels()}
-    for name, platform in SANDBOX_CHANNELS.items():
-        creds = next(dict(a) for a in SANDBOX_ACCOUNTS if a["platform"] == platform)
-        creds.pop("platform")
-        creds.pop("username")
+        name = f"sandbox-{platform}"
         url = sim.url_for(platform)
         if name in existing:
             herald.set_channel_base_url(name, url)
         else:
+            creds = {k: acc[k] for k in connector_class(platform).credential_keys}
             herald.add_channel(name, platform, creds, base_url=url)
     return sim
 

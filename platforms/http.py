@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 import requests
@@ -95,11 +95,13 @@ def string_at(obj: object, *path: str) -> str | None:
 
 def platform_message(response: requests.Response) -> str:
     """The platform's own explanation of a failed call, from the shapes the connectors meet:
-    Mastodon's ``{"error", "error_description"}``, X's ``{"errors": [{"message"}]}`` and RFC 7807
-    ``{"detail", "title"}``. Falls back to the HTTP reason phrase."""
+    Mastodon's ``{"error", "error_description"}``, Bluesky's XRPC ``{"error", "message"}``,
+    LinkedIn's Rest.li ``{"message"}``, Telegram's ``{"description"}``, X's
+    ``{"errors": [{"message"}]}`` and RFC 7807 ``{"detail", "title"}``. Falls back to the HTTP
+    reason phrase."""
     body = response_json(response)
     parts: list[str] = []
-    for key in ("error", "error_description"):
+    for key in ("error", "error_description", "message", "description"):
         value = body.get(key)
         if isinstance(value, str) and value:
             parts.append(value)
@@ -120,6 +122,10 @@ def platform_message(response: requests.Response) -> str:
 
 
 # -- rate limits ---------------------------------------------------------------------------
+
+#: A reset value below this (2001-09-09 as Unix seconds) is a delay, not a moment: no window
+#: lasts 31 years, and no reset lies in 2001.
+_EPOCH_FLOOR = 1_000_000_000.0
 
 
 def _epoch_of(value: str) -> float | None:
@@ -159,7 +165,9 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
     Read in this order: ``Retry-After`` (neither platform documents it, but a proxy may send
     it); X's 24-hour caps (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``) when their
     ``remaining`` is ``0`` — the short window's reset would come too early; X's
-    ``x-rate-limit-reset`` (epoch seconds); Mastodon's ``X-RateLimit-Reset`` (ISO 8601).
+    ``x-rate-limit-reset`` (epoch seconds); Mastodon's ``X-RateLimit-Reset`` (ISO 8601);
+    Bluesky's ``ratelimit-reset`` (epoch seconds, although the IETF draft it follows says
+    delay seconds: a value below ``_EPOCH_FLOOR`` is read as a delay).
     """
     now = time.time() if now is None else now
     headers = {name.lower(): value for name, value in headers.items()}  # any mapping, any case
@@ -181,6 +189,10 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None)
             if reset is not None:
                 wait = reset - now
                 break
+    if wait is None:
+        reset = _epoch_of(headers.get("ratelimit-reset", ""))
+        if reset is not None:
+            wait = reset if reset < _EPOCH_FLOOR else reset - now
     return None if wait is None else max(0.0, wait)
 
 
@@ -252,6 +264,11 @@ def error_for_transport(
     return RetryableError(platform, mask(f"no answer ({kind}): {exc}", secrets))
 
 
+#: Turns the shared mapping's error into a platform-specific one, seeing the whole response
+#: (error names in the body, rate-limit parameters...). Returns ``error`` when it has nothing to add.
+Refine = Callable[[requests.Response, PlatformError], PlatformError]
+
+
 def send(
     session: requests.Session,
     method: str,
@@ -267,19 +284,25 @@ def send(
     files: Mapping[str, tuple[str, bytes, str]] | None = None,
     headers: Mapping[str, str] | None = None,
     auth: requests.auth.AuthBase | None = None,
+    content: bytes | None = None,
+    refine: Refine | None = None,
 ) -> requests.Response:
     """One call through ``session``: the 2xx response, or the Herald error for anything else.
 
     ``create`` marks the call that makes the post (see the module docstring); ``secrets`` are
-    the credential values to mask in messages.
+    the credential values to mask in messages. ``content`` is a raw body (an upload of image
+    bytes; give its ``Content-Type`` in ``headers``), exclusive with ``data``. ``refine`` lets
+    a connector sharpen the error for a non-2xx answer (it is not called for transport errors).
     """
+    if content is not None and data is not None:
+        raise ValueError("send takes data or content, not both")
     try:
         response = session.request(
             method,
             url,
             params=params,
             json=json,
-            data=data,
+            data=content if content is not None else data,
             files=files,
             headers=headers,
             auth=auth,
@@ -288,5 +311,8 @@ def send(
     except requests.RequestException as exc:
         raise error_for_transport(platform, exc, create=create, secrets=secrets) from exc
     if not 200 <= response.status_code < 300:
-        raise error_for_status(platform, response, create=create, secrets=secrets)
+        error = error_for_status(platform, response, create=create, secrets=secrets)
+        if refine is not None:
+            error = refine(response, error)
+        raise error
     return response

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from herald.errors import InputError
 from platforms.base import Connector
+from platforms.bluesky import BlueskyConnector
+from platforms.facebook import FacebookConnector
+from platforms.instagram import InstagramConnector
+from platforms.linkedin import LinkedInConnector
 from platforms.mastodon import MastodonConnector
+from platforms.telegram import TelegramConnector
+from platforms.threads import ThreadsConnector
 from platforms.x import XConnector
 
 REGISTRY: dict[str, type[Connector]] = {
@@ -12,6 +18,12 @@ REGISTRY: dict[str, type[Connector]] = {
     for cls in (
         XConnector,
         MastodonConnector,
+        BlueskyConnector,
+        TelegramConnector,
+        FacebookConnector,
+        InstagramConnector,
+        LinkedInConnector,
+        ThreadsConnector,
     )
 }
 

@@ -55,6 +55,8 @@ class Campaign(Base):
     late_tolerance_seconds: Mapped[int] = mapped_column(Integer, default=DEFAULT_LATE_TOLERANCE_SECONDS)
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     require_alt_text: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Blur or pixelate faces in every photo of this campaign ("blur" | "pixelate" | None).
+    protect_faces: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     members: Mapped[list[Membership]] = relationship(back_populates="campaign")
@@ -177,6 +179,8 @@ class PostPhoto(Base):
     alt_text: Mapped[str] = mapped_column(Text, default="")
     credit: Mapped[str | None] = mapped_column(Text, nullable=True)
     original_name: Mapped[str] = mapped_column(String(255), default="photo")
+    #: How many faces were blurred or pixelated before the photo was stored (None: not asked).
+    faces_protected: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     blob: Mapped[PhotoBlob] = relationship()
 

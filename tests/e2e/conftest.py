@@ -37,3 +37,47 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: flo
             return True
         time.sleep(interval)
     return predicate()
+
+
+@pytest.fixture
+def public_web(herald: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The web app on a free loopback port, set as HERALD_PUBLIC_URL, so platforms that fetch
+    photos (Instagram, Threads) can fetch them from Herald. Request it before ``running``."""
+    import threading
+
+    import uvicorn
+
+    from herald.runtime import free_port
+    from herald.settings import reset_settings
+    from web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(herald), host="127.0.0.1", port=port, log_level="warning")
+    )
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    assert wait_for(lambda: server.started, timeout=10)
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("HERALD_PUBLIC_URL", url)
+    reset_settings()
+    yield url
+    server.should_exit = True
+    t.join(5)
+
+
+@pytest.fixture
+def every_platform(herald: Any, sim: Any) -> dict[str, str]:
+    """One channel per platform on the simulator (the sandbox accounts); name → platform."""
+    from platforms import connector_class
+    from simulator import SANDBOX_ACCOUNTS
+
+    out = {}
+    for account in SANDBOX_ACCOUNTS:
+        acc = {k: str(v) for k, v in dict(account).items()}
+        platform, username = acc.pop("platform"), acc.pop("username")
+        sim.add_account(platform, username=username, **acc)
+        creds = {k: acc[k] for k in connector_class(platform).credential_keys}
+        herald.add_channel(f"all-{platform}", platform, creds, base_url=sim.url_for(platform))
+        out[f"all-{platform}"] = platform
+    return out
