@@ -10,11 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from platforms.text import (
+    LINKEDIN_RESERVED,
+    FacetSpan,
+    bluesky_facets,
+    bluesky_length,
     find_urls,
     grapheme_length,
     graphemes,
+    linkedin_escape,
+    linkedin_unescape,
     mastodon_length,
+    telegram_length,
     utf8_length,
+    utf16_length,
     x_weighted_length,
 )
 
@@ -263,3 +271,203 @@ def test_lone_surrogates_do_not_crash() -> None:
     assert x_weighted_length(text) == 6
     assert mastodon_length(text) == 4
     assert utf8_length(text) == 8
+
+
+# -- Bluesky --------------------------------------------------------------------------------------
+
+BLUESKY_LENGTH_VECTORS = [
+    ("empty", "", 0, 0),
+    ("ascii", "a" * 300, 300, 300),
+    ("hangul is three bytes", "가" * 300, 300, 900),
+    ("family is one grapheme", FAMILY, 1, 25),
+    ("flag", FLAG_KR, 1, 8),
+    ("url at full length", LONG_URL, 200, 200),
+    ("combining mark", "e\u0301", 1, 3),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "graphemes_", "size"),
+    [v[1:] for v in BLUESKY_LENGTH_VECTORS],
+    ids=[v[0] for v in BLUESKY_LENGTH_VECTORS],
+)
+def test_bluesky_length(text: str, graphemes_: int, size: int) -> None:
+    assert bluesky_length(text) == graphemes_
+    assert utf8_length(text) == size
+
+
+# (id, text, [(kind, the exact substring the facet covers, value)])
+FACET_VECTORS: list[tuple[str, str, list[tuple[str, str, str]]]] = [
+    ("plain", "봄 캠페인", []),
+    (
+        "korean before a link",
+        "봄 캠페인 https://example.com/spring 확인",
+        [("link", "https://example.com/spring", "https://example.com/spring")],
+    ),
+    ("sentence end", "see https://example.com.", [("link", "https://example.com", "https://example.com")]),
+    (
+        "in parentheses",
+        "(https://en.wikipedia.org/wiki/Foo_(bar))",
+        [("link", "https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)")],
+    ),
+    (
+        "hangul path kept",
+        "https://ko.wikipedia.org/wiki/서울 ",
+        [("link", "https://ko.wikipedia.org/wiki/서울", "https://ko.wikipedia.org/wiki/서울")],
+    ),
+    ("glued to a word", "xhttps://example.com", []),
+    ("no host", "https:// and http://", []),
+    ("bare domain not linked", "example.com", []),
+    ("tag", "봄 #herald!", [("tag", "#herald", "herald")]),
+    ("hangul tag", "#봄캠페인", [("tag", "#봄캠페인", "봄캠페인")]),
+    ("full-width sign", "＃태그", [("tag", "＃태그", "태그")]),
+    ("digits only", "#2026", []),
+    ("keycap", "#\ufe0f\u20e3", []),
+    ("glued tag", "a#tag", []),
+    (
+        "url fragment is no tag",
+        "https://example.com/#top",
+        [("link", "https://example.com/#top", "https://example.com/#top")],
+    ),
+    ("tag too long", "#" + "a" * 65, []),
+    ("tag of 64", "#" + "a" * 64, [("tag", "#" + "a" * 64, "a" * 64)]),
+    ("mention", "hi @alice.bsky.social.", [("mention", "@alice.bsky.social", "alice.bsky.social")]),
+    (
+        "mention with korean particle",
+        "@alice.bsky.social님 안녕",
+        [("mention", "@alice.bsky.social", "alice.bsky.social")],
+    ),
+    ("mention needs a domain", "@alice hi", []),
+    ("e-mail is no mention", "bob@example.com", []),
+    ("numeric tld is no handle", "@host.123", []),
+    (
+        "all three",
+        "안녕 https://a.example/x #봄 @bob.test",
+        [
+            ("link", "https://a.example/x", "https://a.example/x"),
+            ("tag", "#봄", "봄"),
+            ("mention", "@bob.test", "bob.test"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [v[1:] for v in FACET_VECTORS], ids=[v[0] for v in FACET_VECTORS]
+)
+def test_bluesky_facets(text: str, expected: list[tuple[str, str, str]]) -> None:
+    spans = bluesky_facets(text)
+    encoded = text.encode("utf-8")
+    got = [(s.kind, encoded[s.byte_start : s.byte_end].decode("utf-8"), s.value) for s in spans]
+    assert got == expected
+
+
+def test_facet_offsets_are_bytes_not_characters() -> None:
+    text = "봄 캠페인 https://example.com"  # 6 characters before the link: 4 Hangul, 2 spaces
+    [span] = bluesky_facets(text)
+    assert text.index("https") == 6
+    assert (span.byte_start, span.byte_end) == (14, 33)
+
+
+# -- UTF-16 and Telegram --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("", 0), ("abc", 3), ("가나다", 3), ("👍", 2), (THUMBS_UP_MEDIUM, 4), (FAMILY, 11), (FLAG_KR, 4)],
+    ids=["empty", "ascii", "hangul", "emoji", "skin tone", "family", "flag"],
+)
+def test_telegram_length(text: str, expected: int) -> None:
+    assert telegram_length(text) == expected
+    assert utf16_length(text) == expected
+
+
+# -- LinkedIn -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("plain 봄", "plain 봄"),
+        ("Spring (2026) #herald", "Spring \\(2026\\) \\#herald"),
+        ("a@b_c*d~e|f", "a\\@b\\_c\\*d\\~e\\|f"),
+        ("{[<>]}", "\\{\\[\\<\\>\\]\\}"),
+        ("back\\slash", "back\\\\slash"),
+    ],
+    ids=["plain", "parentheses and hash", "mixed", "brackets", "backslash"],
+)
+def test_linkedin_escape(text: str, escaped: str) -> None:
+    assert linkedin_escape(text) == escaped
+    assert linkedin_unescape(escaped) == text
+
+
+# -- properties -----------------------------------------------------------------------------------
+
+# Text without white space, for the words around a facet.
+word = st.text(st.characters(codec="utf-8", exclude_categories=("Zs", "Zl", "Zp", "Cc")), max_size=40)
+handle = st.from_regex(r"\A[a-z][a-z0-9]{0,10}(\.[a-z][a-z0-9]{0,10}){1,2}\Z")
+tag_text = st.text(st.characters(categories=("Lo", "Ll", "Lu")), min_size=1, max_size=20)
+
+
+def _unescaped_reserved(escaped: str) -> list[str]:
+    """Reserved characters of ``escaped`` that no backslash protects."""
+    bare: list[str] = []
+    i = 0
+    while i < len(escaped):
+        if escaped[i] == "\\" and i + 1 < len(escaped):
+            i += 2
+            continue
+        if escaped[i] in LINKEDIN_RESERVED:
+            bare.append(escaped[i])
+        i += 1
+    return bare
+
+
+@settings(max_examples=300)
+@given(any_text)
+def test_utf16_length_is_at_least_the_code_points(text: str) -> None:
+    length = utf16_length(text)
+    assert len(text) <= length <= 2 * len(text)
+    assert (length == len(text)) == all(ord(ch) <= 0xFFFF for ch in text)
+    assert telegram_length(text) == length
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=300))
+def test_facet_ranges_slice_utf8_at_the_matched_text(text: str) -> None:
+    encoded = text.encode("utf-8")
+    previous_end = 0
+    for span in bluesky_facets(text):
+        assert previous_end <= span.byte_start < span.byte_end <= len(encoded)
+        covered = encoded[span.byte_start : span.byte_end].decode("utf-8")  # never splits a character
+        if span.kind == "link":
+            assert covered == span.value
+        elif span.kind == "tag":
+            assert covered[0] in "#＃" and covered[1:] == span.value
+        else:
+            assert covered == "@" + span.value
+        previous_end = span.byte_end
+
+
+@settings(max_examples=200)
+@given(word, url_path, tag_text, handle, word)
+def test_facets_found_at_their_byte_offsets(before: str, path: str, tag: str, name: str, after: str) -> None:
+    url = "https://example.com/" + path + "x"
+    text = f"{before} {url} #{tag} @{name} {after}"
+    spans: dict[str, FacetSpan] = {}
+    for span in bluesky_facets(text):
+        spans.setdefault(span.kind, span)  # the first of each kind; ``after`` may hold more
+    offset = len(before.encode("utf-8")) + 1
+    assert (spans["link"].byte_start, spans["link"].value) == (offset, url)
+    offset += len(url) + 1
+    assert (spans["tag"].byte_start, spans["tag"].value) == (offset, tag)
+    offset += len(tag.encode("utf-8")) + 2
+    assert (spans["mention"].byte_start, spans["mention"].value) == (offset, name)
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(sorted(LINKEDIN_RESERVED) + ["a", "가", " ", "👍"])) | any_text)
+def test_linkedin_escape_leaves_nothing_reserved_and_round_trips(text: str) -> None:
+    escaped = linkedin_escape(text)
+    assert _unescaped_reserved(escaped) == []
+    assert linkedin_unescape(escaped) == text
