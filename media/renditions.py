@@ -300,8 +300,75 @@ def encode(img: Image.Image, mime_type: str, quality: int = RENDITION_QUALITIES[
     return out.getvalue()
 
 
+#: JPEG markers a pass-through photo may carry: SOI, APP0 (JFIF), DQT, DHT, DRI, the SOFs,
+#: SOS, EOI, restart markers. Anything else (APP1–APP15, COM, stray bytes) means "re-encode".
+_JPEG_ALLOWED = {
+    0xD8,
+    0xE0,
+    0xDB,
+    0xC4,
+    0xDD,
+    0xDA,
+    0xD9,
+    *range(0xC0, 0xC4),
+    *range(0xC5, 0xC8),
+    *range(0xC9, 0xCC),
+    *range(0xCD, 0xD0),
+    *range(0xD0, 0xD8),
+}
+#: PNG chunks a pass-through photo may carry; text, EXIF, time and profile chunks are not.
+_PNG_ALLOWED = {b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND"}
+
+
+def _structurally_bare(data: bytes) -> bool:
+    """True only for a JPEG or PNG whose every segment is one that cannot hold metadata and
+    which ends where its image ends. ``has_metadata`` reads what Pillow understands; a damaged
+    segment can hide a camera serial or GPS text from it, so pass-through also needs this."""
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 4 <= len(data):
+            if data[i] != 0xFF:
+                return False
+            marker = data[i + 1]
+            if marker not in _JPEG_ALLOWED:
+                return False
+            if marker == 0xD9:
+                return i + 2 == len(data)
+            length = int.from_bytes(data[i + 2 : i + 4], "big")
+            if marker == 0xDA:
+                # Entropy-coded data follows; it ends at the EOI (FF D9) at the very end.
+                return data.endswith(b"\xff\xd9") and data.find(b"\xff\xd9", i + 2 + length) == len(data) - 2
+            i += 2 + length
+        return False
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        i = 8
+        while i + 8 <= len(data):
+            length = int.from_bytes(data[i : i + 4], "big")
+            kind = data[i + 4 : i + 8]
+            if kind not in _PNG_ALLOWED:
+                return False
+            i += 12 + length
+            if kind == b"IEND":
+                return i == len(data)
+        return False
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        if int.from_bytes(data[4:8], "little") + 8 != len(data):
+            return False
+        i = 12
+        while i + 8 <= len(data):
+            kind = data[i : i + 4]
+            length = int.from_bytes(data[i + 4 : i + 8], "little")
+            if kind not in (b"VP8 ", b"VP8L", b"VP8X", b"ALPH"):
+                return False  # EXIF, XMP , ICCP, ANIM ... chunks
+            if kind == b"VP8X" and data[i + 8] & 0b0010_1110:  # ICC, EXIF, XMP or animation flag
+                return False
+            i += 8 + length + (length & 1)
+        return i == len(data)
+    return False
+
+
 def _is_clean(data: bytes) -> bool:
-    return not any(has_metadata(data).values())
+    return _structurally_bare(data) and not any(has_metadata(data).values())
 
 
 # -- geometry -----------------------------------------------------------------------------------

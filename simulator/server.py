@@ -57,7 +57,16 @@ logger = logging.getLogger(__name__)
 
 #: Platform modules every Simulator mounts. Adding a platform = a module ``simulator/<name>.py``
 #: whose ``Platform`` subclass is decorated with ``register_platform``, plus its name here.
-BUILTIN_PLATFORMS: tuple[str, ...] = ("mastodon", "x")
+BUILTIN_PLATFORMS: tuple[str, ...] = (
+    "mastodon",
+    "x",
+    "bluesky",
+    "telegram",
+    "facebook",
+    "instagram",
+    "linkedin",
+    "threads",
+)
 
 #: Largest request body accepted, bytes. Above every platform's photo limit (Mastodon 16 MiB)
 #: with room for multipart framing, low enough that a runaway client cannot exhaust memory.
@@ -90,6 +99,42 @@ SANDBOX_ACCOUNTS: tuple[Mapping[str, str], ...] = (
         "api_secret": "sandbox-x-secret",
         "access_token": "sandbox-x-token",
         "access_token_secret": "sandbox-x-token-secret",
+    },
+    {
+        "platform": "bluesky",
+        "username": "herald_sandbox",
+        "handle": "herald-sandbox.bsky.social",
+        "app_password": "sand-box0-blue-sky0",
+    },
+    {
+        "platform": "telegram",
+        "username": "herald_sandbox",
+        "bot_token": "700000001:SANDBOX-telegram-bot-token-0000000",
+        "chat_id": "@herald_sandbox",
+    },
+    {
+        "platform": "facebook",
+        "username": "herald_sandbox",
+        "page_id": "100000000000001",
+        "page_access_token": "sandbox-facebook-page-token",
+    },
+    {
+        "platform": "instagram",
+        "username": "herald_sandbox",
+        "ig_user_id": "17841400000000001",
+        "access_token": "sandbox-instagram-token",
+    },
+    {
+        "platform": "linkedin",
+        "username": "herald_sandbox",
+        "organization_urn": "urn:li:organization:10000001",
+        "access_token": "sandbox-linkedin-token",
+    },
+    {
+        "platform": "threads",
+        "username": "herald_sandbox",
+        "threads_user_id": "10000000000000001",
+        "access_token": "sandbox-threads-token",
     },
 )
 
@@ -132,6 +177,10 @@ class LedgerEntry:
     media: tuple[LedgerMedia, ...]
     idempotency_key: str | None
     received_at: float
+    #: Platform-specific facts about the post (Bluesky facets, Telegram parse mode and message
+    #: ids, Instagram/Threads container ids...), JSON values only so the control API round-trips
+    #: it. Left out of the hash: a mapping is not hashable.
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -929,6 +978,11 @@ class Simulator:
 
     ``mastodon_async_media`` / ``x_async_media``: when N > 0, uploads answer "processing" and
     the platform's media status endpoint reports processing for the first N polls.
+    ``instagram_processing_polls`` / ``threads_processing_polls``: a new container answers
+    ``IN_PROGRESS`` to its first N status reads, then ``FINISHED``.
+    ``instagram_publish_limit`` / ``threads_publish_limit``: API-published posts per account per
+    rolling 24 h. ``bluesky_access_jwt_seconds``: life of a Bluesky access JWT.
+    ``bluesky_blob_max_bytes``: the image blob cap enforced at createRecord.
     ``random`` drives probabilistic faults; seed it for reproducible runs.
     """
 
@@ -943,6 +997,15 @@ class Simulator:
         self.random = random.Random()
         self.mastodon_async_media = 0
         self.x_async_media = 0
+        self.instagram_processing_polls = 0
+        self.threads_processing_polls = 0
+        #: Instagram's documented quota today (it was 25, then 50).
+        self.instagram_publish_limit = 100
+        self.threads_publish_limit = 250
+        #: Access JWTs live ~2 h on bsky.social.
+        self.bluesky_access_jwt_seconds = 7200
+        #: The lexicon said 1,000,000 until April 2026 and 2,000,000 since; strict by default.
+        self.bluesky_blob_max_bytes = 1_000_000
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._accounts: dict[str, dict[str, Account]] = {}
@@ -1023,8 +1086,13 @@ class Simulator:
         """Register (or update the credentials of) an account.
 
         mastodon: ``access_token``; x: ``api_key``, ``api_secret``, ``access_token``,
-        ``access_token_secret`` (optional ``bearer_token`` for OAuth 2.0 user context).
-        Raises ``ValueError`` for an unknown platform or missing credentials.
+        ``access_token_secret`` (optional ``bearer_token`` for OAuth 2.0 user context);
+        bluesky: ``handle``, ``app_password``; telegram: ``bot_token``, ``chat_id``; facebook:
+        ``page_id``, ``page_access_token``; instagram: ``ig_user_id``, ``access_token``;
+        linkedin: ``organization_urn``, ``access_token``; threads: ``threads_user_id``,
+        ``access_token``. Token platforms also take ``expires_at`` (epoch seconds, as a string):
+        see each platform module. Raises ``ValueError`` for an unknown platform or missing
+        credentials.
         """
         plat = self._platform(platform)
         if not username:
@@ -1252,7 +1320,16 @@ class Simulator:
         return json_response(404, {"error": f"no control endpoint {method} {path}"})
 
     def _settings(self) -> dict[str, int]:
-        return {"mastodon_async_media": self.mastodon_async_media, "x_async_media": self.x_async_media}
+        return {
+            "mastodon_async_media": self.mastodon_async_media,
+            "x_async_media": self.x_async_media,
+            "instagram_processing_polls": self.instagram_processing_polls,
+            "threads_processing_polls": self.threads_processing_polls,
+            "instagram_publish_limit": self.instagram_publish_limit,
+            "threads_publish_limit": self.threads_publish_limit,
+            "bluesky_access_jwt_seconds": self.bluesky_access_jwt_seconds,
+            "bluesky_blob_max_bytes": self.bluesky_blob_max_bytes,
+        }
 
     def _apply_settings(self, data: Mapping[str, Any]) -> None:
         for name, value in data.items():
@@ -1376,5 +1453,6 @@ class SimulatorClient:
         self._call("POST", "/reset", {})
 
     def configure(self, **settings: int) -> None:
-        """Set ``mastodon_async_media`` / ``x_async_media`` on the remote simulator."""
+        """Set integer settings (``mastodon_async_media``, ``instagram_processing_polls``... see
+        ``Simulator``) on the remote simulator."""
         self._call("POST", "/settings", settings)

@@ -18,7 +18,7 @@ import pytest
 import requests
 from PIL import Image
 
-from simulator import SANDBOX_ACCOUNTS, Fault, Simulator, SimulatorClient
+from simulator import BUILTIN_PLATFORMS, SANDBOX_ACCOUNTS, Fault, Simulator, SimulatorClient
 from simulator.server import InvalidImage, find_urls, inspect_image
 
 TOKEN = "core-token"
@@ -76,11 +76,11 @@ def test_urls_and_health(sim: Simulator) -> None:
     assert sim.url_for("x") == sim.base_url + "/x"
     assert requests.get(sim.base_url + "/_sim/health", timeout=5).json() == {
         "status": "ok",
-        "platforms": ["mastodon", "x"],
+        "platforms": list(BUILTIN_PLATFORMS),
     }
-    assert requests.get(sim.base_url + "/bluesky/xrpc/x", timeout=5).status_code == 404
+    assert requests.get(sim.base_url + "/myspace/api/x", timeout=5).status_code == 404
     with pytest.raises(ValueError):
-        sim.url_for("bluesky")
+        sim.url_for("myspace")
 
 
 def test_account_validation(sim: Simulator) -> None:
