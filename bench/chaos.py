@@ -164,6 +164,19 @@ def kill_worker(n: int, **kw: Any) -> Outcome:
     return _run("kill -9 worker", n, action=act, setup=_slow_platforms, **kw)
 
 
+def sigterm_worker(n: int, **kw: Any) -> Outcome:
+    def act(c: Cluster, posts: dict[str, str]) -> str:
+        _fraction_out(c, 2 * n, 0.2)
+        out = len(c.sim.ledger())
+        took = c.stop_worker_gracefully(0)
+        after = len(c.sim.ledger())
+        c.start_worker()
+        _fraction_out(c, 2 * n, 1.0, timeout=90)
+        return f"SIGTERM at {out}/{2 * n} out; exited in {took:.1f} s with {after} out; new worker drained the rest"
+
+    return _run("SIGTERM worker", n, action=act, setup=_slow_platforms, **kw)
+
+
 def restart_redis(n: int, *, keep_data: bool, **kw: Any) -> Outcome:
     def act(c: Cluster, posts: dict[str, str]) -> str:
         _fraction_out(c, 2 * n, 0.2)
@@ -211,6 +224,7 @@ def cancel_while_claimed(n: int, **kw: Any) -> Outcome:
 
 SCENARIOS: dict[str, Callable[..., Outcome]] = {
     "kill-worker": kill_worker,
+    "sigterm-worker": sigterm_worker,
     "redis-aof": lambda n, **kw: restart_redis(n, keep_data=True, **kw),
     "redis-empty": lambda n, **kw: restart_redis(n, keep_data=False, **kw),
     "faults": platform_faults,

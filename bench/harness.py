@@ -184,6 +184,15 @@ class Cluster:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
 
+    def stop_worker_gracefully(self, index: int = 0, timeout: float = 60) -> float:
+        """SIGTERM: Celery's warm shutdown finishes the tasks it is running and hands back what
+        it had prefetched. Returns how long the worker took to exit."""
+        p = self.workers.pop(index)
+        t0 = time.monotonic()
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout)
+        return time.monotonic() - t0
+
     def restart_worker(self, index: int = 0) -> None:
         self.kill_worker(index)
         self.workers.pop(index)
