@@ -117,6 +117,33 @@ class Outcome:
     def answer(self) -> str:
         return self.label or self.kind
 
+    @classmethod
+    def ended(
+        cls,
+        c: Claim,
+        payload: Payload,
+        state: str,
+        error: str,
+        *,
+        status: int | None = None,
+        latency_ms: float | None = None,
+        fields: dict[str, object] | None = None,
+        pause_channel: tuple[int, str] | None = None,
+    ) -> Outcome:
+        """A final outcome: failed, uncertain or held."""
+        return cls(
+            c,
+            "final",
+            payload,
+            label=state,
+            state=state,
+            error=error,
+            status=status,
+            latency_ms=latency_ms,
+            fields=fields or {},
+            pause_channel=pause_channel,
+        )
+
 
 class Deliverer:
     """One per worker process; connectors are cached per channel so HTTP connections are reused."""
@@ -315,30 +342,20 @@ class Deliverer:
             "attempt": c.attempt_no,
         }
 
-        def final(state: str, error: str, status: int | None = None, t0: float | None = None) -> Outcome:
-            ms = (time.monotonic() - t0) * 1000 if t0 is not None else None
-            return Outcome(
-                c,
-                "final",
-                payload,
-                label=state,
-                state=state,
-                error=error,
-                status=status,
-                latency_ms=ms,
-                fields=fields,
-            )
-
         if channel.paused_at is not None:
-            return final(states.HELD, f"channel {channel.name} is paused: {channel.pause_reason}")
+            reason = f"channel {channel.name} is paused: {channel.pause_reason}"
+            return Outcome.ended(c, payload, states.HELD, reason, fields=fields)
         now = time.time()
         if not c.takeover and payload.hold_after is not None and now > payload.hold_after:
             late = now - payload.hold_after
             log.warning("delivery %s held: %.0f s past its window", c.delivery_id, late, extra=fields)
-            return final(
+            return Outcome.ended(
+                c,
+                payload,
                 states.HELD,
                 f"missed its window: {_human(late)} past the campaign's tolerance for "
                 f"lateness; release it to send it anyway",
+                fields=fields,
             )
         connector = self._connector(channel)
         wait = self.queue.rate_gate(
@@ -411,13 +428,11 @@ class Deliverer:
                 channel.name,
                 extra=fields,
             )
-            return Outcome(
+            return Outcome.ended(
                 c,
-                "final",
                 payload,
-                label=states.FAILED,
-                state=states.FAILED,
-                error=str(e),
+                states.FAILED,
+                str(e),
                 status=e.status,
                 latency_ms=ms(),
                 fields=fields,
@@ -427,26 +442,22 @@ class Deliverer:
             if c.takeover:
                 # An earlier try may have gone out and the look-up did not find it: a refusal
                 # now (a duplicate, typically) is no proof of failure. A person must look.
-                return Outcome(
+                return Outcome.ended(
                     c,
-                    "final",
                     payload,
-                    label=states.UNCERTAIN,
-                    state=states.UNCERTAIN,
-                    error=f"refused after an earlier try whose outcome is unknown, so it may "
+                    states.UNCERTAIN,
+                    f"refused after an earlier try whose outcome is unknown, so it may "
                     f"already be published: {e}",
                     status=e.status,
                     latency_ms=ms(),
                     fields=fields,
                 )
             log.error("delivery %s failed: %s", c.delivery_id, e, extra=fields)
-            return Outcome(
+            return Outcome.ended(
                 c,
-                "final",
                 payload,
-                label=states.FAILED,
-                state=states.FAILED,
-                error=str(e),
+                states.FAILED,
+                str(e),
                 status=e.status,
                 latency_ms=ms(),
                 fields=fields,
@@ -469,13 +480,11 @@ class Deliverer:
         try:
             found = connector.reconcile(draft)
         except UncertainError as e2:
-            return Outcome(
+            return Outcome.ended(
                 c,
-                "final",
                 payload,
-                label=states.UNCERTAIN,
-                state=states.UNCERTAIN,
-                error=f"{e}; could not confirm whether it was published ({e2.detail}): check the "
+                states.UNCERTAIN,
+                f"{e}; could not confirm whether it was published ({e2.detail}): check the "
                 f"account, then retry or confirm it",
                 status=e.status,
                 latency_ms=(time.monotonic() - t0) * 1000,
@@ -522,13 +531,11 @@ class Deliverer:
         ms = (time.monotonic() - t0) * 1000
         if c.attempt_no >= self.retry.max_attempts:
             final = states.UNCERTAIN if needs_reconcile else states.FAILED
-            return Outcome(
+            return Outcome.ended(
                 c,
-                "final",
                 payload,
-                label=final,
-                state=final,
-                error=f"gave up after {c.attempt_no} attempts: {msg}",
+                final,
+                f"gave up after {c.attempt_no} attempts: {msg}",
                 status=status,
                 latency_ms=ms,
                 fields=fields,
