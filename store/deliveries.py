@@ -12,11 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import states
 from store.models import Attempt, Channel, Delivery, Post, utcnow
+
+# Core tables for the hot path: a plain UPDATE skips the ORM's bulk-update machinery, which
+# costs more than the statement itself on SQLite.
+_DT: Table = Delivery.__table__  # type: ignore[assignment]  # a declarative class's table is a Table
+_AT: Table = Attempt.__table__  # type: ignore[assignment]  # as above
+
 
 #: A delivery may be claimed this early, to absorb clock skew between machines (seconds).
 EARLY_CLAIM_SLACK_SECONDS = 0.5
@@ -36,6 +42,7 @@ class Claim:
     attempt_no: int
     takeover: bool
     post_version: int
+    channel_id: int = 0
 
 
 def claim(s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None) -> Claim | None:
@@ -68,7 +75,7 @@ def claim_many(
     }
     due_by = now + timedelta(seconds=EARLY_CLAIM_SLACK_SECONDS)
     ids = list(dict.fromkeys(delivery_ids))
-    rows: list[tuple[int, int, str, bool, bool]] = []
+    rows: list[tuple[int, int, str, bool, int, bool]] = []
     for condition, takeover in (
         (and_(Delivery.state == states.QUEUED, Delivery.due_at <= due_by), False),
         (and_(Delivery.state == states.PUBLISHING, Delivery.lease_expires_at < now), True),
@@ -77,10 +84,16 @@ def claim_many(
             update(Delivery)
             .where(Delivery.id.in_(ids), condition)
             .values(**values)
-            .returning(Delivery.id, Delivery.attempts, Delivery.post_id, Delivery.needs_reconcile)
+            .returning(
+                Delivery.id,
+                Delivery.attempts,
+                Delivery.post_id,
+                Delivery.needs_reconcile,
+                Delivery.channel_id,
+            )
             .execution_options(synchronize_session=False)
         ).all()
-        rows += [(int(i), int(a), str(p), bool(n), takeover) for i, a, p, n in got]
+        rows += [(int(i), int(a), str(p), bool(n), int(ch), takeover) for i, a, p, n, ch in got]
         taken = {r[0] for r in rows}
         ids = [i for i in ids if i not in taken]
         if not ids:
@@ -91,10 +104,16 @@ def claim_many(
         str(pid): int(v)
         for pid, v in s.execute(select(Post.id, Post.version).where(Post.id.in_({r[2] for r in rows}))).all()
     }
-    s.add_all(Attempt(delivery_id=i, number=a, token=token, started_at=now) for i, a, _, _, _ in rows)
+    s.execute(
+        insert(_AT),
+        [
+            {"delivery_id": i, "number": a, "token": token, "started_at": now, "worker": ""}
+            for i, a, *_ in rows
+        ],
+    )
     return [
-        Claim(i, token, a, takeover or needs_reconcile, int(versions[p]))
-        for i, a, p, needs_reconcile, takeover in sorted(rows)
+        Claim(i, token, a, takeover or needs_reconcile, versions[p], ch)
+        for i, a, p, needs_reconcile, ch, takeover in sorted(rows)
     ]
 
 
@@ -110,8 +129,8 @@ def _finish_attempt(
     now: datetime | None = None,
 ) -> None:
     s.execute(
-        update(Attempt)
-        .where(Attempt.delivery_id == delivery_id, Attempt.token == token)
+        update(_AT)
+        .where(_AT.c.delivery_id == delivery_id, _AT.c.token == token)
         .values(
             outcome=outcome,
             finished_at=now or utcnow(),
@@ -119,20 +138,14 @@ def _finish_attempt(
             error=error,
             latency_ms=latency_ms,
         )
-        .execution_options(synchronize_session=False)
     )
 
 
 def _move(s: Session, delivery_id: int, token: str, values: dict[str, object]) -> bool:
     res = s.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.state == states.PUBLISHING,
-            Delivery.attempt_token == token,
-        )
+        update(_DT)
+        .where(_DT.c.id == delivery_id, _DT.c.state == states.PUBLISHING, _DT.c.attempt_token == token)
         .values(**values)
-        .execution_options(synchronize_session=False)
     )
     return bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
 
@@ -148,25 +161,53 @@ def mark_published(
     outcome: str = "published",
     now: datetime | None = None,
 ) -> bool:
-    now = now or utcnow()
-    ok = _move(
+    return record_published(
         s,
         delivery_id,
         token,
-        {
-            "state": states.PUBLISHED,
-            "remote_id": remote_id,
-            "remote_url": remote_url,
-            "published_at": now,
-            "last_error": None,
-            "needs_reconcile": False,
-            "lease_expires_at": None,
-            "updated_at": now,
-        },
-    )
-    if ok:
-        _finish_attempt(s, delivery_id, token, outcome, latency_ms=latency_ms, now=now)
-    return ok
+        remote_id=remote_id,
+        remote_url=remote_url,
+        latency_ms=latency_ms,
+        outcome=outcome,
+        now=now,
+    )[0]
+
+
+def record_published(
+    s: Session,
+    delivery_id: int,
+    token: str,
+    *,
+    remote_id: str,
+    remote_url: str,
+    latency_ms: float | None = None,
+    outcome: str = "published",
+    now: datetime | None = None,
+) -> tuple[bool, bool]:
+    """publishing → published. Returns (ours, takedown wanted): whether the compare-and-set
+    won, and whether a person asked for a takedown while it was being published (then it goes
+    on to ``deleting`` in the same transaction)."""
+    now = now or utcnow()
+    row = s.execute(
+        update(_DT)
+        .where(_DT.c.id == delivery_id, _DT.c.state == states.PUBLISHING, _DT.c.attempt_token == token)
+        .values(
+            state=states.PUBLISHED,
+            remote_id=remote_id,
+            remote_url=remote_url,
+            published_at=now,
+            last_error=None,
+            needs_reconcile=False,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        .returning(_DT.c.takedown_requested_at)
+    ).first()
+    if row is None:
+        return False, False
+    _finish_attempt(s, delivery_id, token, outcome, latency_ms=latency_ms, now=now)
+    takedown = row[0] is not None and start_takedown_after_publish(s, delivery_id, now=now)
+    return True, takedown
 
 
 def mark_retry(

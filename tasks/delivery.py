@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -54,10 +55,9 @@ from store.deliveries import (
     extend_leases,
     finish_takedown,
     mark_final,
-    mark_published,
     mark_retry,
     pause_channel,
-    start_takedown_after_publish,
+    record_published,
 )
 from store.models import Channel, Delivery, utcnow
 
@@ -171,6 +171,10 @@ class Deliverer:
         self.public_url = public_url.rstrip("/") if public_url else None
         self._connectors: dict[int, tuple[bytes, str | None, Connector]] = {}
         self._lock = threading.Lock()
+        #: Leases held right now, by claim token, for the heartbeat thread.
+        self._held: dict[str, list[int]] = {}
+        self._beater: threading.Thread | None = None
+        self._stop = threading.Event()
 
     # -- public ----------------------------------------------------------------------------
 
@@ -184,6 +188,7 @@ class Deliverer:
         ids = [int(i) for i in delivery_ids]
         with self.db.session() as s:
             claims = claim_many(s, ids, lease_seconds=self.lease_seconds)
+            channels = self._channels(s, {c.channel_id for c in claims})
         answers: dict[int, str] = {}
         claimed = {c.delivery_id for c in claims}
         for i in ids:
@@ -193,7 +198,7 @@ class Deliverer:
             outcomes: list[Outcome] = []
             try:
                 with self._heartbeat(claims):
-                    for c, payload, photos, channel in self._prepare(claims):
+                    for c, payload, photos, channel in self._prepare(claims, channels):
                         outcomes.append(self._decide(c, payload, photos, channel))
             except Exception:
                 # A bug or an infrastructure failure (SQL, Redis): what is decided is recorded
@@ -214,6 +219,7 @@ class Deliverer:
         return [answers[i] for i in ids]
 
     def close(self) -> None:
+        self._stop.set()
         with self._lock:
             for _, _, conn in self._connectors.values():
                 conn.close()
@@ -223,33 +229,49 @@ class Deliverer:
 
     @contextmanager
     def _heartbeat(self, claims: Sequence[Claim]) -> Iterator[None]:
-        """Extend the leases (SQL and Redis) every third of the lease while we publish, so a
-        slow but alive worker is never taken over; a dead one stops beating and its leases run
-        out. One thread per batch."""
-        stop = threading.Event()
-        ids = [c.delivery_id for c in claims]
+        """Hold these claims' leases while we publish: one long-lived thread per Deliverer
+        extends every held lease (SQL and Redis) each third of the lease, so a slow but alive
+        worker is never taken over, and a dead one stops beating and its leases run out."""
         token = claims[0].token
-
-        def beat() -> None:
-            while not stop.wait(self.lease_seconds / 3):
-                try:
-                    with self.db.session() as s:
-                        if not extend_leases(s, ids, token, lease_seconds=self.lease_seconds):
-                            return
-                    self.queue.extend_leases(ids, self.lease_seconds)
-                except Exception:  # a failed beat only shortens the lease; never kill the publish
-                    log.warning("deliveries %s: lease heartbeat failed", ids, exc_info=True)
-
-        t = threading.Thread(target=beat, name="lease-heartbeat", daemon=True)
-        t.start()
+        with self._lock:
+            self._held[token] = [c.delivery_id for c in claims]
+            if self._beater is None or not self._beater.is_alive():
+                self._beater = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+                self._beater.start()
         try:
             yield
         finally:
-            stop.set()
+            with self._lock:
+                self._held.pop(token, None)
 
-    def _prepare(self, claims: Sequence[Claim]) -> Iterator[tuple[Claim, Payload, dict[str, bytes], Channel]]:
-        """Payloads (Redis, one round trip; SQL for any Redis lost or that an edit outdated),
-        photo bytes and channels for the claimed deliveries."""
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease_seconds / 3):
+            with self._lock:
+                held = dict(self._held)
+            if not held:
+                continue
+            try:
+                with self.db.session() as s:
+                    for token, ids in held.items():
+                        extend_leases(s, ids, token, lease_seconds=self.lease_seconds)
+                self.queue.extend_leases([i for ids in held.values() for i in ids], self.lease_seconds)
+            except Exception:  # a failed beat only shortens the leases; never kill a publish
+                log.warning("lease heartbeat failed for %s", held, exc_info=True)
+
+    @staticmethod
+    def _channels(s: Any, ids: set[int]) -> dict[int, Channel]:
+        if not ids:
+            return {}
+        found = {ch.id: ch for ch in s.execute(select(Channel).where(Channel.id.in_(ids))).scalars()}
+        for ch in found.values():
+            s.expunge(ch)
+        return found
+
+    def _prepare(
+        self, claims: Sequence[Claim], channels: dict[int, Channel]
+    ) -> Iterator[tuple[Claim, Payload, dict[str, bytes], Channel]]:
+        """Payloads (Redis, one round trip; SQL for any Redis lost or that an edit outdated)
+        and photo bytes for the claimed deliveries."""
         staged = self.queue.payloads([c.delivery_id for c in claims])
         stale = [
             c.delivery_id
@@ -263,18 +285,9 @@ class Deliverer:
         shas = sorted({p.sha256 for i, pl in staged.items() if i not in rebuilt for p in pl.photos})
         photos = self.queue.photos(shas)
         missing = [sha for sha in shas if sha not in photos]
-        with self.db.session() as s:
-            if missing:
+        if missing:
+            with self.db.session() as s:
                 photos.update(photo_bytes(s, missing))
-            channel_ids = {
-                (rebuilt[c.delivery_id][0] if c.delivery_id in rebuilt else staged[c.delivery_id]).channel_id
-                for c in claims
-            }
-            channels = {
-                ch.id: ch for ch in s.execute(select(Channel).where(Channel.id.in_(channel_ids))).scalars()
-            }
-            for ch in channels.values():
-                s.expunge(ch)
         for c in claims:
             if c.delivery_id in rebuilt:
                 payload, own = rebuilt[c.delivery_id]
@@ -577,7 +590,7 @@ class Deliverer:
                     continue
                 if o.kind == "published":
                     assert o.result is not None
-                    ok = mark_published(
+                    ok, takedown = record_published(
                         s,
                         d,
                         c.token,
@@ -586,7 +599,7 @@ class Deliverer:
                         latency_ms=o.latency_ms,
                         outcome=o.label,
                     )
-                    if ok and start_takedown_after_publish(s, d):
+                    if takedown:
                         # Someone pulled the post while we were publishing it: delete it next.
                         acks.append(("requeue", d, time.time()))
                     elif ok:

@@ -18,8 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from herald.errors import InputError
 from herald.service import Herald
 from herald.settings import get_settings
-from web.deps import CsrfError, CsrfSigner, Pages, ServiceHolder, build_templates
-from web.routes import channels, health, log, media, pages, posts
+from web.deps import ComposeForm, CsrfError, CsrfSigner, Pages, ServiceHolder, build_templates
+from web.drafts import DraftStore
+from web.routes import campaigns, channels, health, log, media, pages, posts
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -79,11 +80,14 @@ def create_app(service: Herald | None = None) -> FastAPI:
     )
     app.state.services = ServiceHolder(service, _build_service)
     app.state.csrf = CsrfSigner(lambda: get_settings().secret())
+    # Compose drafts (kept photos, face previews awaiting confirmation): in this process's
+    # memory, for a few minutes; see web/drafts.py.
+    app.state.drafts = DraftStore[ComposeForm](lambda: get_settings().secret())
     app.state.templates = build_templates(pages.PENDING_STATES)
 
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (pages, posts, log, channels, health, media):
+    for module in (pages, posts, campaigns, log, channels, health, media):
         app.include_router(module.router)
 
     @app.exception_handler(InputError)

@@ -53,3 +53,43 @@ def settle(herald: Any, post_id: str, state: str, *, url: str | None = None, err
             assert done
     for row in rows:
         herald.queue.release(row["delivery_id"])
+
+
+def face_jpeg(size: int = 200) -> bytes:
+    """A drawn face that OpenCV's frontal cascade finds (``tests.media.test_faces``), as JPEG."""
+    from tests.media.test_faces import schematic_face
+
+    buf = io.BytesIO()
+    schematic_face(size).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def finish_takedowns(herald: Any, post_id: str) -> None:
+    """Finish every ``deleting`` delivery of ``post_id`` as deleted, as a worker would after
+    the platform confirmed the deletion."""
+    from store import deliveries
+
+    rows = [r for r in herald.delivery_log(post_id=post_id) if r["status"] == "deleting"]
+    with herald.db.session() as s:
+        for row in rows:
+            claim = deliveries.claim_takedown(s, row["delivery_id"], lease_seconds=30)
+            assert claim is not None, row
+            assert deliveries.finish_takedown(s, claim, "deleted")
+    for row in rows:
+        herald.queue.release(row["delivery_id"])
+
+
+def stored_photos(herald: Any, post_id: str) -> list[tuple[str, int | None, bytes]]:
+    """(sha256, faces_protected, stored bytes) of each photo of ``post_id``, in order."""
+    from sqlalchemy import select
+
+    from store.models import PhotoBlob, PostPhoto
+
+    with herald.db.session() as s:
+        rows = s.execute(
+            select(PostPhoto, PhotoBlob)
+            .join(PhotoBlob, PostPhoto.sha256 == PhotoBlob.sha256)
+            .where(PostPhoto.post_id == post_id)
+            .order_by(PostPhoto.position)
+        ).all()
+        return [(p.sha256, p.faces_protected, b.data) for p, b in rows]

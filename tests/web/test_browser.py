@@ -20,7 +20,7 @@ import uvicorn
 
 from herald.runtime import free_port
 from herald.service import PostRequest
-from tests.web import add_channels, jpeg_bytes, settle
+from tests.web import add_channels, face_jpeg, finish_takedowns, jpeg_bytes, settle, stored_photos
 from web import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -115,6 +115,19 @@ def seed(herald: Any) -> None:
     )
     unsure = herald.add_post(PostRequest(channels=["m1"], text="봄 신상품 안내", campaign="spring"))
     settle(herald, unsure, "uncertain", error="Mastodon: read timed out after the post was sent")
+    removed = herald.add_post(
+        PostRequest(channels=["m1"], text="잘못 올린 글 — posted by mistake", campaign="spring")
+    )
+    settle(herald, removed, "published", url="https://social.example/@herald/111")
+    herald.takedown(removed)
+    finish_takedowns(herald, removed)
+    pulling = herald.add_post(
+        PostRequest(channels=["x1"], text="가격 정정 — price correction", campaign="spring")
+    )
+    settle(herald, pulling, "published", url="https://social.example/x/112")
+    herald.takedown(pulling)
+    late = herald.add_post(PostRequest(channels=["m1"], text="아침 인사 — good morning", campaign="summer"))
+    settle(herald, late, "held", error="missed its 09:00 window by 3 h; waiting for a person")
     later = datetime_in_days(30)
     herald.add_post(
         PostRequest(channels=["m1", "x1"], text="다음 달 이벤트 예고 — next month's event", at=later)
@@ -134,8 +147,15 @@ def test_dashboard_compose_with_photo_and_screenshot(
     page.goto(base_url + "/")
     rows = page.locator("table.log tbody tr")
     before = rows.count()
-    assert before == 6
-    assert page.locator("table.log").get_by_text("published", exact=True).count() == 2
+    assert before == 9
+    log = page.locator("table.log")
+    for status, n in (("published", 2), ("deleting", 1), ("deleted", 1), ("held", 1), ("failed", 1)):
+        assert log.locator(f".badge-{status}").count() == n, status
+    # The stats section: one row per campaign and platform, with the success rate.
+    stats = page.locator("table.stats-table tbody tr")
+    assert stats.count() == 5  # (none, spring, summer) x (mastodon, x) where there were posts
+    spring = stats.filter(has_text="spring")
+    assert "50% (1 of 2)" in spring.filter(has_text="mastodon").inner_text()
     link = page.locator('table.log a[target="_blank"]').first
     assert link.get_attribute("rel") == "noopener noreferrer"
     # The stylesheet loaded under the CSP and carries the Korean font stack.
@@ -189,7 +209,7 @@ def test_phone_width_has_no_sideways_scrolling(browser: Any, base_url: str, hera
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
     try:
         pg = context.new_page()
-        for path in ("/", "/compose"):
+        for path in ("/", "/compose", "/campaigns"):
             pg.goto(base_url + path)
             # Wide tables scroll inside their own box; the page itself must fit the screen.
             # (Compared with the width asked for: a mobile viewport grows to fit what overflows.)
@@ -197,3 +217,71 @@ def test_phone_width_has_no_sideways_scrolling(browser: Any, base_url: str, hera
             assert width <= PHONE["width"], (path, width)
     finally:
         context.close()
+
+
+def test_check_button_gives_a_verdict_per_channel(page: Any, base_url: str, herald: Any) -> None:
+    page.goto(base_url + "/compose")
+    page.get_by_label("Text", exact=True).fill(OVER_X_LIMIT)
+    page.locator('input[name="channels"][value="m1"]').check()
+    page.locator('input[name="channels"][value="x1"]').check()
+    page.get_by_role("button", name="Check", exact=True).click()
+    page.wait_for_load_state()
+    assert "Fits 1 of 2 channels." in page.get_by_role("status").inner_text()
+    table = page.locator("table.checks")
+    mastodon = table.get_by_role("row").filter(has_text="m1")
+    x = table.get_by_role("row").filter(has_text="x1")
+    assert mastodon.get_by_text("fits", exact=True).is_visible()
+    assert "150" in mastodon.inner_text() and "500" in mastodon.inner_text()
+    assert x.get_by_text("does not fit", exact=True).is_visible()
+    assert "X allows 280 weighted characters; this text has 300" in x.inner_text()
+    # Nothing was queued, and the draft is still in the form.
+    assert page.get_by_label("Text", exact=True).input_value() == OVER_X_LIMIT
+    assert page.locator('input[name="channels"][value="x1"]').is_checked()
+    assert herald.list_posts() == []
+
+
+def test_faces_are_previewed_then_confirmed(page: Any, base_url: str, herald: Any, tmp_path: Path) -> None:
+    photo = tmp_path / "얼굴.jpg"
+    photo.write_bytes(face_jpeg(200))
+    page.goto(base_url + "/compose")
+    page.get_by_label("Text", exact=True).fill("행사 현장 사진 — photos from the event")
+    page.locator('input[name="channels"][value="m1"]').check()
+    page.get_by_label("Post now").check()
+    page.get_by_label("Photo 1", exact=True).set_input_files(str(photo))
+    page.get_by_label("Alt text for photo 1").fill("행사장의 참가자")
+    page.get_by_label("Faces in photo 1").select_option("blur")
+    page.get_by_role("button", name="Queue post").click()
+
+    page.wait_for_url(base_url + "/compose")
+    assert page.get_by_role("heading", level=1).inner_text() == "Check the faces before queueing"
+    img = page.get_by_role("img", name="Photo 1, faces blurred: 행사장의 참가자")
+    # Loaded as a data: URL under the policy (a refusal would be a console error).
+    assert img.evaluate("i => i.complete && i.naturalWidth") == 400
+    assert img.get_attribute("src").startswith("data:image/jpeg;base64,")
+    assert page.get_by_text("1 face blurred.").is_visible()
+    assert herald.list_posts() == []
+
+    page.get_by_role("button", name="Confirm and queue").click()
+    page.wait_for_url("**/?queued=*")
+    post_id = page.url.rsplit("=", 1)[1]
+    assert post_id in page.get_by_role("status").filter(has_text="Queued.").inner_text()
+    [(_, faces, _)] = stored_photos(herald, post_id)
+    assert faces == 1
+
+
+def test_takedown_from_the_dashboard(page: Any, base_url: str, herald: Any) -> None:
+    post_id = herald.add_post(PostRequest(channels=["m1", "x1"], text="잘못된 공지 — wrong notice"))
+    settle(herald, post_id, "published", url="https://social.example/@herald/120")
+    page.goto(base_url + "/")
+    row = page.locator("table.log tbody tr").filter(has_text="m1")
+    row.get_by_role("button", name=f"Take down… post {post_id[:8]} on m1").click()
+
+    page.get_by_role("heading", name="Take this post down from every channel?").wait_for()
+    assert herald.delivery_log(post_id=post_id)[0]["status"] == "published"
+    page.get_by_role("button", name="Take down from every channel").click()
+
+    page.wait_for_url("**/?done=takedown*")
+    assert "being deleted from m1, x1" in page.get_by_role("status").inner_text()
+    log = page.locator("table.log tbody tr")
+    for channel in ("m1", "x1"):
+        assert log.filter(has_text=channel).locator(".badge").inner_text() == "deleting"

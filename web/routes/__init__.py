@@ -1,2 +1,2 @@
-"""One router per resource: ``pages`` (dashboard, compose), ``posts``, ``log``, ``channels``,
-``health``."""
+"""One router per resource: ``pages`` (dashboard, compose), ``posts`` (and the dashboard's
+actions on them), ``campaigns``, ``log``, ``channels``, ``health``, ``media``."""

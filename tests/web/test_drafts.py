@@ -1,0 +1,84 @@
+"""Drafts kept server-side (``web.drafts``): bound to the browser session that made them,
+unforgeable, expiring, bounded in number and bytes, and taken once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from herald.secret import Secret
+from web.drafts import DraftStore
+
+SESSION = "s" * 43
+OTHER = "o" * 43
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def store(clock: Clock | None = None, **limits: int) -> DraftStore[str]:
+    return DraftStore[str](lambda: Secret("test-secret"), clock=clock or Clock(), ttl_seconds=60, **limits)
+
+
+def test_a_draft_is_found_by_its_session_only() -> None:
+    drafts = store()
+    token = drafts.put(SESSION, "draft", 10)
+    assert token is not None
+    assert drafts.get(SESSION, token) == "draft"
+    assert drafts.get(OTHER, token) is None
+    assert drafts.get(None, token) is None
+
+
+@pytest.mark.parametrize(
+    "mangle", [lambda t: t + "0", lambda t: t.split(".")[0], lambda t: "x" + t, lambda t: "가" + t]
+)
+def test_an_altered_token_finds_nothing(mangle: Callable[[str], str]) -> None:
+    drafts = store()
+    token = drafts.put(SESSION, "draft", 10)
+    assert token is not None
+    assert drafts.get(SESSION, mangle(token)) is None
+
+
+def test_a_draft_with_a_valid_signature_from_another_key_finds_nothing() -> None:
+    token = store().put(SESSION, "draft", 10)
+    other = DraftStore[str](lambda: Secret("another-secret"))
+    assert other.get(SESSION, token) is None
+
+
+def test_drafts_expire() -> None:
+    clock = Clock()
+    drafts = store(clock)
+    token = drafts.put(SESSION, "draft", 10)
+    clock.now += 59
+    assert drafts.get(SESSION, token) == "draft"
+    clock.now += 2
+    assert drafts.get(SESSION, token) is None
+    assert len(drafts) == 0
+
+
+def test_oldest_drafts_go_first_over_the_limits() -> None:
+    drafts = store(max_drafts=2, max_bytes=100)
+    a = drafts.put(SESSION, "a", 10)
+    b = drafts.put(SESSION, "b", 10)
+    c = drafts.put(SESSION, "c", 10)
+    assert [drafts.get(SESSION, t) for t in (a, b, c)] == [None, "b", "c"]
+    d = drafts.put(SESSION, "d", 95)
+    assert [drafts.get(SESSION, t) for t in (b, c, d)] == [None, None, "d"]
+    assert drafts.put(SESSION, "too big", 101) is None
+
+
+def test_take_is_once_and_remembers_what_it_became() -> None:
+    drafts = store()
+    token = drafts.put(SESSION, "draft", 10)
+    assert drafts.take(OTHER, token) is None
+    assert drafts.take(SESSION, token) == "draft"
+    assert drafts.take(SESSION, token) is None
+    drafts.finish(SESSION, token, "post-1")
+    assert drafts.finished(SESSION, token) == "post-1"
+    assert drafts.finished(OTHER, token) is None
