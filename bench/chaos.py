@@ -172,7 +172,10 @@ def sigterm_worker(n: int, **kw: Any) -> Outcome:
         after = len(c.sim.ledger())
         c.start_worker()
         _fraction_out(c, 2 * n, 1.0, timeout=90)
-        return f"SIGTERM at {out}/{2 * n} out; exited in {took:.1f} s with {after} out; new worker drained the rest"
+        return (
+            f"SIGTERM at {out}/{2 * n} out; exited in {took:.1f} s with {after} out; "
+            "a new worker drained the rest"
+        )
 
     return _run("SIGTERM worker", n, action=act, setup=_slow_platforms, **kw)
 

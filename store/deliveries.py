@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import states
@@ -208,6 +208,90 @@ def record_published(
     _finish_attempt(s, delivery_id, token, outcome, latency_ms=latency_ms, now=now)
     takedown = row[0] is not None and start_takedown_after_publish(s, delivery_id, now=now)
     return True, takedown
+
+
+@dataclass(frozen=True)
+class PublishedRecord:
+    delivery_id: int
+    token: str
+    remote_id: str
+    remote_url: str
+    outcome: str = "published"
+    latency_ms: float | None = None
+
+
+def record_published_many(
+    s: Session, records: Sequence[PublishedRecord], *, now: datetime | None = None
+) -> dict[int, tuple[bool, bool]]:
+    """``record_published`` for a batch, in a constant number of statements: one executemany
+    compare-and-set for the deliveries, one for their attempt rows, one look-up for pending
+    takedowns (and one more only if some compare-and-set lost). Returns, per delivery id,
+    (ours, takedown wanted)."""
+    if not records:
+        return {}
+    now = now or utcnow()
+    cas = (
+        update(_DT)
+        .where(
+            _DT.c.id == bindparam("_id"),
+            _DT.c.state == states.PUBLISHING,
+            _DT.c.attempt_token == bindparam("_token"),
+        )
+        .values(
+            state=states.PUBLISHED,
+            remote_id=bindparam("_remote_id"),
+            remote_url=bindparam("_remote_url"),
+            published_at=now,
+            last_error=None,
+            needs_reconcile=False,
+            lease_expires_at=None,
+            updated_at=now,
+        )
+    )
+    res = s.execute(
+        cas,
+        [
+            {"_id": r.delivery_id, "_token": r.token, "_remote_id": r.remote_id, "_remote_url": r.remote_url}
+            for r in records
+        ],
+    )
+    ids = [r.delivery_id for r in records]
+    if res.rowcount == len(records):  # type: ignore[attr-defined]  # CursorResult has rowcount
+        ours = set(ids)
+    else:
+        # Some lost (a lease ran out and another worker took over): find which are ours.
+        want = {r.delivery_id: r.remote_id for r in records}
+        ours = {
+            int(i)
+            for i, state, remote in s.execute(
+                select(_DT.c.id, _DT.c.state, _DT.c.remote_id).where(_DT.c.id.in_(ids))
+            ).all()
+            if state == states.PUBLISHED and remote == want[int(i)]
+        }
+    mine = [r for r in records if r.delivery_id in ours]
+    if mine:
+        s.execute(
+            update(_AT)
+            .where(_AT.c.delivery_id == bindparam("_id"), _AT.c.token == bindparam("_token"))
+            .values(outcome=bindparam("_outcome"), finished_at=now, latency_ms=bindparam("_ms")),
+            [
+                {"_id": r.delivery_id, "_token": r.token, "_outcome": r.outcome, "_ms": r.latency_ms}
+                for r in mine
+            ],
+        )
+    wanted = (
+        {
+            int(i)
+            for (i,) in s.execute(
+                select(_DT.c.id).where(_DT.c.id.in_(list(ours)), _DT.c.takedown_requested_at.is_not(None))
+            ).all()
+        }
+        if ours
+        else set()
+    )
+    for i in wanted:
+        start_takedown_after_publish(s, i, now=now)
+    return {i: (i in ours, i in wanted) for i in ids}
 
 
 def mark_retry(

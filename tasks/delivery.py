@@ -49,6 +49,7 @@ from store.crypto import CredentialBox
 from store.db import Database
 from store.deliveries import (
     Claim,
+    PublishedRecord,
     claim_many,
     claim_takedown,
     defer,
@@ -57,7 +58,7 @@ from store.deliveries import (
     mark_final,
     mark_retry,
     pause_channel,
-    record_published,
+    record_published_many,
 )
 from store.models import Channel, Delivery, utcnow
 
@@ -583,22 +584,28 @@ class Deliverer:
         lease ran out and another worker took over: it reconciles, so we touch nothing."""
         acks: list[tuple[str, int, object]] = []
         with self.db.session() as s:
+            published = record_published_many(
+                s,
+                [
+                    PublishedRecord(
+                        o.claim.delivery_id,
+                        o.claim.token,
+                        o.result.remote_id,
+                        o.result.url,
+                        o.label,
+                        o.latency_ms,
+                    )
+                    for o in outcomes
+                    if o.kind == "published" and o.result is not None
+                ],
+            )
             for o in outcomes:
                 c, d = o.claim, o.claim.delivery_id
                 shas = [p.sha256 for p in o.payload.photos] if o.payload else []
                 if o.kind == "keep":
                     continue
                 if o.kind == "published":
-                    assert o.result is not None
-                    ok, takedown = record_published(
-                        s,
-                        d,
-                        c.token,
-                        remote_id=o.result.remote_id,
-                        remote_url=o.result.url,
-                        latency_ms=o.latency_ms,
-                        outcome=o.label,
-                    )
+                    ok, takedown = published[d]
                     if takedown:
                         # Someone pulled the post while we were publishing it: delete it next.
                         acks.append(("requeue", d, time.time()))

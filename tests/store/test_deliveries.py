@@ -176,3 +176,35 @@ def test_credentials_encrypted_at_rest(db: Database) -> None:
         ch = s.execute(select(Channel).where(Channel.name == "enc")).scalar_one()
         assert box.open(ch.credentials_encrypted)["access_token"].reveal() == token
         assert "super-secret" not in repr(box.open(ch.credentials_encrypted))
+
+
+def test_record_published_many_lost_claims_and_takedowns(db: Database) -> None:
+    from datetime import timedelta
+
+    from store.deliveries import PublishedRecord, claim_many, record_published_many, request_takedown
+
+    a, b, c = _delivery(db, n=3)
+    with db.session() as s:
+        claims = {x.delivery_id: x for x in claim_many(s, [a, b, c], lease_seconds=30)}
+    # b's lease runs out and another worker takes it over; c gets a takedown request mid-publish.
+    with db.session() as s:
+        other = claim_many(s, [b], lease_seconds=30, now=utcnow() + timedelta(seconds=31))
+        assert other and other[0].takeover
+        post_c = s.get(Delivery, c).post_id
+        channel_c = s.get(Delivery, c).channel_id
+        assert request_takedown(s, post_c, [channel_c])["after_publish"] == [c]
+    with db.session() as s:
+        got = record_published_many(
+            s, [PublishedRecord(i, claims[i].token, f"r{i}", f"u{i}") for i in (a, b, c)]
+        )
+    assert got == {a: (True, False), b: (False, False), c: (True, True)}
+    with db.session() as s:
+        assert s.get(Delivery, a).state == states.PUBLISHED
+        assert s.get(Delivery, b).state == states.PUBLISHING  # still the other worker's
+        assert s.get(Delivery, c).state == states.DELETING
+        outcomes = dict(
+            s.execute(
+                select(Attempt.delivery_id, Attempt.outcome).where(Attempt.token == claims[a].token)
+            ).all()
+        )
+    assert outcomes[a] == "published" and outcomes[c] == "published" and outcomes[b] is None
