@@ -356,6 +356,17 @@ def campaign_list(fmt: Annotated[str, typer.Option("--format")] = "table") -> No
     )
 
 
+@app.command("purge-photos")
+def purge_photos(
+    days: Annotated[int | None, typer.Option("--days", help="default: HERALD_PHOTO_RETENTION_DAYS")] = None,
+) -> None:
+    """Drop the bytes of photos whose posts are all done and older than the retention."""
+    n = _service().purge_photos(
+        older_than_days=days if days is not None else get_settings().photo_retention_days
+    )
+    typer.echo(f"purged {n} photos")
+
+
 # -- log and stats -----------------------------------------------------------------------------
 
 

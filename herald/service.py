@@ -422,6 +422,16 @@ class Herald:
             if s.get(Post, post_id) is None:
                 raise InputError("post", f"unknown post {post_id!r}")
             channel_id = self._channel_id(s, channel) if channel else None
+            purged = s.execute(
+                select(PhotoBlob.sha256)
+                .join(PostPhoto, PostPhoto.sha256 == PhotoBlob.sha256)
+                .where(PostPhoto.post_id == post_id, PhotoBlob.purged_at.is_not(None))
+            ).first()
+            if purged is not None:
+                raise InputError(
+                    "post",
+                    f"the photos of post {post_id} were purged under the retention policy; queue it again",
+                )
             ids = requeue_by_person(s, post_id, from_states, channel_id=channel_id)
         if not ids:
             raise InputError(
@@ -567,6 +577,45 @@ class Herald:
         except redis.RedisError as e:
             log.warning("shared photo lookup failed: %s", e)
             return None
+
+    def purge_photos(self, *, older_than_days: int, now: datetime | None = None) -> int:
+        """Drop the bytes of photos (and renditions) whose posts are all done — no delivery
+        still scheduled, queued, held, publishing, uncertain or being deleted — and were last
+        touched more than ``older_than_days`` ago. Rows stay so the log still says a photo
+        went out. Returns how many blobs were purged."""
+        if older_than_days <= 0:
+            return 0
+        cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+        open_states = (*states.PENDING, states.PUBLISHING, states.UNCERTAIN, states.DELETING)
+        with self.db.session() as s:
+            busy_posts = select(Delivery.post_id).where(
+                (Delivery.state.in_(open_states)) | (Delivery.updated_at > cutoff)
+            )
+            busy_sources = select(PostPhoto.sha256).where(PostPhoto.post_id.in_(busy_posts))
+            busy = set(s.execute(busy_sources).scalars()) | set(
+                s.execute(
+                    select(PhotoRendition.rendition_sha256).where(
+                        PhotoRendition.source_sha256.in_(busy_sources)
+                    )
+                ).scalars()
+            )
+            candidates = (
+                s.execute(
+                    select(PhotoBlob).where(PhotoBlob.purged_at.is_(None), PhotoBlob.created_at < cutoff)
+                )
+                .scalars()
+                .all()
+            )
+            n = 0
+            for blob in candidates:
+                if blob.sha256 in busy:
+                    continue
+                blob.data = b""
+                blob.purged_at = utcnow()
+                n += 1
+        if n:
+            log.info("purged the bytes of %d photos older than %d days", n, older_than_days)
+        return n
 
     def queue_health(self) -> dict[str, Any]:
         try:

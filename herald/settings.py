@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     consistency_interval_seconds: float = 30.0
     #: Worker processes/threads for ``herald worker`` and ``herald up``.
     worker_concurrency: int = 4
+    #: Photo bytes are dropped this many days after every post using them is done (published,
+    #: failed, cancelled, taken down); 0 keeps them for ever. Nothing pending is ever touched.
+    photo_retention_days: int = 30
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

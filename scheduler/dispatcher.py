@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: Longest uninterrupted sleep (seconds): bounds how late the reaper notices an expired lease.
 MAX_SLEEP_SECONDS = 1.0
+#: How often the optional housekeeping job (photo retention) runs (seconds).
+HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
 #: After a Redis error, wait this long before trying again (seconds).
 REDIS_ERROR_BACKOFF_SECONDS = 0.5
 
@@ -40,6 +42,7 @@ class Dispatcher:
         lease_seconds: float = 30.0,
         claim_batch: int = 500,
         consistency_interval: float = 30.0,
+        housekeeping: Callable[[], object] | None = None,
     ) -> None:
         self.db = db
         self.queue = queue
@@ -50,6 +53,8 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._next_check = 0.0
+        self.housekeeping = housekeeping
+        self._next_housekeeping = time.time() + 60.0  # not at start-up: let the queue settle first
         self.dispatched = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -84,6 +89,12 @@ class Dispatcher:
             ensure_queue(self.db, self.queue, horizon_seconds=self.consistency_interval * 2)
             self._next_check = now + self.consistency_interval
         self.queue.reap_expired(now=now)
+        if self.housekeeping is not None and now >= self._next_housekeeping:
+            self._next_housekeeping = now + HOUSEKEEPING_INTERVAL_SECONDS
+            try:
+                self.housekeeping()
+            except Exception:  # housekeeping must never stop dispatching
+                log.exception("housekeeping failed; dispatching goes on")
         # Clear before looking, so a wake-up that arrives while we work is not lost.
         self._wake.clear()
         while not self._stop.is_set():

@@ -151,6 +151,8 @@ class PhotoBlob(Base):
     height: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: When the bytes were dropped under the retention policy (the row stays for the log).
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class PhotoRendition(Base):
