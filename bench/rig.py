@@ -1,0 +1,281 @@
+"""The benchmark rig: a harness ``Cluster`` (private redis-server, database, simulator, real
+``celery -A tasks worker`` and ``herald scheduler`` processes) plus what the benchmarks add:
+
+- ``channels`` Mastodon channels ``b0``, ``b1``... each on its own simulator account, with the
+  ``rate_limit: off`` option (a burst is far above any posting window; see ``harness.py``);
+- plain-Celery ETA workers (``bench.eta_app``) on the same redis-server, in other databases;
+- ledger helpers: the simulator keeps every post it accepted with its arrival time.
+
+Herald runs with its production defaults where the harness tunes them for chaos runs
+(``lease_seconds`` is a parameter; the consistency check runs every 30 s, not 2 s).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.harness import ROOT, Cluster
+from bench.measure import wait_until
+from bench.plan import Plan
+
+#: Herald's defaults (``herald.settings``), restored over the harness's chaos tuning.
+PRODUCTION_ENV = {"HERALD_CONSISTENCY_INTERVAL_SECONDS": "30"}
+#: Redis databases of the plain-Celery brokers (Herald uses database 0).
+ETA_DB = 1
+ETA_DEMO_DB = 2
+#: How long a stopped process gets to exit before it is killed (seconds).
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Account:
+    """One benchmark channel: Herald's channel name and the simulator account's token."""
+
+    channel: str
+    token: str
+
+
+class Rig:
+    """A started ``Cluster`` with the benchmark's channels, the extra processes it started (to
+    stop them with the cluster's), and the simulator's ledger read by post-text prefix."""
+
+    def __init__(self, cluster: Cluster, plan: Plan) -> None:
+        self.cluster = cluster
+        self.plan = plan
+        self.accounts: list[Account] = []
+        self.extra: list[subprocess.Popen[bytes]] = []
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def add_channels(self, n: int) -> None:
+        c = self.cluster
+        for k in range(n):
+            acct = Account(f"b{k}", f"bench-burst-token-{k:04d}-{uuid.uuid4().hex[:8]}")
+            c.sim.add_account("mastodon", username=acct.channel, access_token=acct.token)
+            c.herald.add_channel(
+                acct.channel,
+                "mastodon",
+                {"access_token": acct.token},
+                base_url=self.mastodon_url,
+                options={"rate_limit": "off"},
+            )
+            self.accounts.append(acct)
+
+    @property
+    def herald(self) -> Any:  # Any: herald.service.Herald (imported after the cluster's env is set)
+        return self.cluster.herald
+
+    @property
+    def mastodon_url(self) -> str:
+        return str(self.cluster.sim.url_for("mastodon"))
+
+    def redis_url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.cluster.redis_port}/{db}"
+
+    # -- processes -------------------------------------------------------------------------
+
+    def start_herald(self) -> None:
+        """One stock worker and one scheduler, as an operator starts them."""
+        self.cluster.start_worker()
+        self.cluster.start_scheduler()
+
+    def stop_herald(self) -> None:
+        terminate_all(self.cluster.schedulers + self.cluster.workers)
+        self.cluster.schedulers.clear()
+        self.cluster.workers.clear()
+
+    def spawn(
+        self, name: str, argv: Sequence[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a process in its own session (so it can be stopped with its children), logging
+        into the cluster's work directory."""
+        assert self.cluster.workdir is not None
+        log = (self.cluster.workdir / f"{name}.log").open("ab")
+        p = subprocess.Popen(
+            list(argv),
+            cwd=ROOT,
+            env={**self.cluster.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.extra.append(p)
+        return p
+
+    def celery_worker(
+        self, app: str, queue: str, name: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """``celery -A app worker`` with the harness's worker settings (pool, concurrency)."""
+        c = self.cluster
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            app,
+            "worker",
+            "-P",
+            c.worker_pool,
+            "-c",
+            str(c.worker_concurrency),
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            c.log_level,
+            "-n",
+            f"{name}@%h",
+        ]
+        return self.spawn(name, argv, env)
+
+    def start_eta_worker(
+        self, db: int, name: str, transport_options: dict[str, float] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A plain-Celery worker (``bench.eta_app``) whose broker is database ``db``."""
+        from bench import eta_app
+
+        return self.celery_worker(
+            "bench.eta_app",
+            eta_app.QUEUE,
+            name,
+            {
+                "BENCH_ETA_BROKER_URL": self.redis_url(db),
+                "BENCH_ETA_TRANSPORT_OPTIONS": json.dumps(transport_options or {}),
+            },
+        )
+
+    def pids(self) -> dict[str, int]:
+        """Process ids by role, for CPU and memory figures. The simulator runs in this process."""
+        c = self.cluster
+        out = {"simulator": os.getpid(), "redis": int(c.redis_server.proc.pid)}
+        if c.workers:
+            out["worker"] = c.workers[0].pid
+        if c.schedulers:
+            out["scheduler"] = c.schedulers[0].pid
+        return out
+
+    def stop(self) -> None:
+        # Every process at once: a Celery worker's warm shutdown takes a second or two each.
+        terminate_all(self.extra + self.cluster.schedulers + self.cluster.workers)
+        self.extra.clear()
+        self.cluster.stop()
+
+    # -- the ledger ------------------------------------------------------------------------
+
+    def received(self, prefix: str) -> dict[str, list[float]]:
+        """Arrival times per post text, for posts whose text starts with ``prefix``."""
+        out: dict[str, list[float]] = {}
+        for e in self.cluster.sim.ledger():
+            if e.text.startswith(prefix):
+                out.setdefault(e.text, []).append(e.received_at)
+        return out
+
+    def count(self, prefix: str) -> int:
+        return sum(1 for e in self.cluster.sim.ledger() if e.text.startswith(prefix))
+
+    def wait_out(self, prefix: str, n: int, timeout: float) -> bool:
+        """Wait until ``n`` posts starting with ``prefix`` reached the platforms."""
+        return wait_until(lambda: self.count(prefix) >= n, timeout, interval=0.25)
+
+    def reset_ledger(self) -> None:
+        """Forget accepted posts between phases (accounts stay)."""
+        self.cluster.sim.reset()
+
+    def queue_post(self, channel: str, text: str, at: datetime, photos: Sequence[Any] = ()) -> str:
+        """Queue one post through the service layer (what the CLI and the web app call)."""
+        from herald.service import PostRequest
+
+        return str(self.herald.add_post(PostRequest(channels=[channel], text=text, at=at, photos=photos)))
+
+
+def terminate(p: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM the process's group, SIGKILL it if it has not exited within ``timeout``."""
+    if p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def terminate_all(procs: Sequence[subprocess.Popen[bytes]], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM every process group first, then wait for each (``terminate`` for stragglers)."""
+    for p in procs:
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            terminate(p, timeout=0.1)
+
+
+def at_epoch(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+@contextlib.contextmanager
+def fresh_database(pg_admin_url: str | None) -> Iterator[str | None]:
+    """A new, empty PostgreSQL database for one rig (dropped afterwards), or None for the
+    harness's private SQLite file."""
+    if not pg_admin_url:
+        yield None
+        return
+    import psycopg2
+
+    name = f"herald_bench_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(pg_admin_url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        base = pg_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
+        yield f"{base}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@contextlib.contextmanager
+def rig(
+    plan: Plan,
+    *,
+    lease_seconds: float = 30.0,
+    pg_admin_url: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Rig]:
+    """A started rig with the benchmark channels; Herald's processes are not started yet.
+    ``env`` overrides Herald settings (``HERALD_*``) for this rig's processes."""
+    with fresh_database(pg_admin_url) as db_url:
+        cluster = Cluster(
+            db_url=db_url,
+            lease_seconds=lease_seconds,
+            worker_concurrency=plan.concurrency,
+            extra_env={**PRODUCTION_ENV, **(env or {})},
+        )
+        r = Rig(cluster, plan)
+        try:
+            cluster.start()
+            r.add_channels(plan.channels)
+            yield r
+        finally:
+            r.stop()
