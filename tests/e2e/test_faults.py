@@ -216,7 +216,12 @@ def test_429_pauses_the_whole_channel(running: Any, channels: Any, sim: Any, her
     for pid in (a, b):
         assert _final(herald, pid)["status"] == "published"
     assert all(e.received_at - t0 >= 1.4 for e in sim.ledger("mastodon"))
-    assert _row(herald, b)["attempts"] == 1, "the second post was deferred, not failed against the limit"
+    # Whichever post met the 429 (normally the first; under load it can be the second), the
+    # other waited for the reset without spending an attempt against the limit.
+    hit = [pid for pid in (a, b) if any(x.http_status == 429 for x in _attempts(herald, pid))]
+    assert len(hit) == 1
+    (other,) = {a, b} - set(hit)
+    assert _row(herald, other)["attempts"] == 1, "the other post was deferred, not failed against the limit"
 
 
 def test_person_retries_uncertain_and_confirms(running: Any, channels: Any, sim: Any, herald: Any) -> None:
