@@ -76,7 +76,7 @@ def _session() -> requests.Session:
     return s
 
 
-@app.task(name=TASK, ignore_result=True)
+@app.task(name=TASK, ignore_result=True)  # type: ignore[untyped-decorator]  # Celery is untyped
 def post(url: str, token: str, text: str, idempotency_key: str | None = None) -> int:
     """POST one status; ``idempotency_key`` None sends none (a user who did not think of it,
     or a platform like X that has none). Raises on a refusal so the worker log shows it."""

@@ -62,6 +62,14 @@ class Cluster:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Cluster:
+        """Start everything; if any part fails, stop what was started (no stray redis-server)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Cluster:
         from herald.runtime import EmbeddedRedis, free_port
         from herald.settings import reset_settings
         from simulator import Simulator

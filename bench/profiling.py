@@ -17,6 +17,7 @@ Two measurements:
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -123,7 +124,7 @@ def _counting(d: Any, tally: Tally) -> Iterator[None]:  # Any: tasks.delivery.De
         tally.redis_commands[str(args[0]).upper()] += 1
         t0 = time.perf_counter()
         try:
-            return execute(*args, **kw)
+            return execute(*args, **kw)  # type: ignore[no-untyped-call]  # redis-py is partly untyped
         finally:
             tally.redis_seconds += time.perf_counter() - t0
 
@@ -140,7 +141,7 @@ def _counting(d: Any, tally: Tally) -> Iterator[None]:  # Any: tasks.delivery.De
             finally:
                 tally.redis_seconds += time.perf_counter() - t0
 
-        pipe.execute = timed_run
+        pipe.execute = timed_run  # type: ignore[method-assign]  # instance-level wrapper
         return pipe
 
     send = requests.Session.send
@@ -224,7 +225,11 @@ def count_ops(plan: Plan, rig: Rig) -> tuple[list[Counted], float]:
     ``publish`` task), then in the worker's batches (a burst: ``publish_many``). Returns both
     and the plain POST's median seconds. Herald's processes must be stopped."""
     from herald.runtime import build_deliverer
+    from herald.settings import reset_settings
 
+    # Settings come from the environment, which the last rig started wrote: make it this one's.
+    os.environ.update({k: v for k, v in rig.cluster.env.items() if k.startswith("HERALD_")})
+    reset_settings()
     d = build_deliverer()
     batch = _batch_size()
     deliver_many = getattr(d, "deliver_many", None) or (lambda ids: [d.deliver(i) for i in ids])
@@ -354,7 +359,7 @@ def _herald_function(frames: list[tuple[str, str]]) -> str | None:
 
 
 def _load(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
-    out = []
+    out: list[tuple[list[tuple[str, str]], int]] = []
     if not path.exists():
         return out
     for line in path.read_text(errors="replace").splitlines():

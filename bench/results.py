@@ -184,6 +184,11 @@ def markdown(rows: list[Row], *, title: str, preamble: list[str], sections: dict
     return "\n".join(head + body)
 
 
+def _finite(x: float | None) -> float | str | None:
+    """JSON has no NaN or infinity: those become strings."""
+    return x if x is None or math.isfinite(x) else str(x)
+
+
 def to_json(rows: list[Row]) -> str:
     return json.dumps(
         [
@@ -191,10 +196,10 @@ def to_json(rows: list[Row]) -> str:
                 "scenario": r.spec.scenario,
                 "metric": r.spec.metric,
                 "unit": r.spec.unit,
-                "herald": r.herald,
-                "reference": r.reference,
+                "herald": _finite(r.herald),
+                "reference": _finite(r.reference),
                 "reference_name": r.spec.reference,
-                "ratio": r.ratio,
+                "ratio": _finite(r.ratio),
                 "target": r.spec.target.text(r.spec.unit) if r.spec.target else None,
                 "pass": r.passed,
                 "note": r.note,
@@ -203,7 +208,6 @@ def to_json(rows: list[Row]) -> str:
             for r in rows
         ],
         indent=2,
-        default=lambda x: None,
         allow_nan=False,
     )
 

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -158,7 +158,7 @@ def _bulk_rows(
 
 def _bulk_insert(rig: Rig, start: int, count: int, first_due: float) -> tuple[list[int], float]:
     """Insert ``count`` posts and their deliveries with executemany; (delivery ids, seconds)."""
-    from sqlalchemy import func, insert, select, text
+    from sqlalchemy import Table, func, insert, select, text
 
     from store.models import Delivery, Post
 
@@ -169,8 +169,8 @@ def _bulk_insert(rig: Rig, start: int, count: int, first_due: float) -> tuple[li
     t0 = time.perf_counter()
     for posts, deliveries in _bulk_rows(start, count, first_id, first_due, channels):
         with db.engine.begin() as conn:
-            conn.execute(insert(Post.__table__), posts)
-            conn.execute(insert(Delivery.__table__), deliveries)
+            conn.execute(insert(cast(Table, Post.__table__)), posts)
+            conn.execute(insert(cast(Table, Delivery.__table__)), deliveries)
     if db.engine.dialect.name == "postgresql":
         # Explicit ids do not advance PostgreSQL's sequence; later service-layer inserts would
         # collide with them.

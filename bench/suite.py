@@ -247,14 +247,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     plan = Plan.small() if args.quick else Plan.full()
     t0 = time.monotonic()
-    load0 = os.getloadavg()[0]
+    load0, rev0 = os.getloadavg()[0], _revision()
     book = run(plan, args.postgres, set(args.only or ()))
     load = (load0, os.getloadavg()[0])
+    rev = _revision()
+    # Others commit while the benchmark runs: each process measures the code it started with.
+    revision = rev0 if rev == rev0 else f"{rev0} at the start, {rev} at the end"
     rows = book.shown()
     elapsed = time.monotonic() - t0
     sys.stdout.write("\n" + table(rows) + "\n\n" + f"Targets: {summary(rows)}. ({elapsed:.0f} s)\n")
     sys.stdout.flush()
-    _write(plan, rows, book.sections, args.out or RESULTS, elapsed, args.postgres is not None, load)
+    _write(plan, rows, book.sections, args.out or RESULTS, elapsed, args.postgres is not None, load, revision)
     return 1 if any(r.error for r in rows) else 0
 
 
@@ -284,6 +287,7 @@ def _write(
     elapsed: float,
     pg: bool,
     load: tuple[float, float],
+    revision: str,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     stem = "report-quick" if plan.quick else "report"
@@ -294,7 +298,7 @@ def _write(
     )
     preamble = [
         "",
-        f"Herald: {_revision()}.",
+        f"Herald: {revision}.",
         f"Mode: {mode}; database: {'PostgreSQL' if pg else 'SQLite (WAL)'}; "
         f"{os.cpu_count()} CPUs (1-minute load average {load[0]:.1f} before, {load[1]:.1f} after); "
         f"{elapsed:.0f} s.",

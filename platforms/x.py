@@ -127,6 +127,7 @@ class XConnector(Connector):
         user_agent = self.session.headers["User-Agent"]
         self.session.close()
         self.session = _RedirectingSession(self.base_url, self.timeout)
+        self.session.trust_env = False  # as in Connector.__init__
         self.session.headers["User-Agent"] = user_agent
         self._oauth = OAuth1(
             self.secret("api_key"),
