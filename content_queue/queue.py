@@ -255,6 +255,15 @@ class ContentQueue:
         )
         return float(cast(bytes, wait))
 
+    def channel_holds(self, channel_ids: Sequence[int]) -> dict[int, float]:
+        """Each channel's "not before" time (epoch seconds; 0 when none), one round trip."""
+        if not channel_ids:
+            return {}
+        raw = self.redis.mget([self.keys.channel_not_before(i) for i in channel_ids])
+        return {
+            i: float(cast(bytes, r)) if r is not None else 0.0 for i, r in zip(channel_ids, raw, strict=True)
+        }
+
     def hold_channel(self, channel_id: int, until: float) -> None:
         """No publishing on this channel before ``until`` (epoch seconds), by any worker."""
         self._hold_channel(keys=[self.keys.channel_not_before(channel_id)], args=[repr(until)])

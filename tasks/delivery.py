@@ -199,8 +199,11 @@ class Deliverer:
             outcomes: list[Outcome] = []
             try:
                 with self._heartbeat(claims):
+                    # 429 holds for the batch's channels in one round trip; channels with a
+                    # posting window still go through the rate gate script, one call each.
+                    holds = self.queue.channel_holds(sorted(channels))
                     for c, payload, photos, channel in self._prepare(claims, channels):
-                        outcomes.append(self._decide(c, payload, photos, channel))
+                        outcomes.append(self._decide(c, payload, photos, channel, holds))
             except Exception:
                 # A bug or an infrastructure failure (SQL, Redis): what is decided is recorded
                 # below; the rest keep their claims, whose leases expire, and the next claim
@@ -347,7 +350,14 @@ class Deliverer:
 
     # -- deciding --------------------------------------------------------------------------
 
-    def _decide(self, c: Claim, payload: Payload, photos: dict[str, bytes], channel: Channel) -> Outcome:
+    def _decide(
+        self,
+        c: Claim,
+        payload: Payload,
+        photos: dict[str, bytes],
+        channel: Channel,
+        holds: dict[int, float] | None = None,
+    ) -> Outcome:
         """Everything short of recording: checks, the platform call, the judgement."""
         fields: dict[str, object] = {
             "delivery_id": c.delivery_id,
@@ -372,9 +382,11 @@ class Deliverer:
                 fields=fields,
             )
         connector = self._connector(channel)
-        wait = self.queue.rate_gate(
-            channel.id, posting_window(channel, type(connector)), f"{c.token}:{c.delivery_id}"
-        )
+        window = posting_window(channel, type(connector))
+        if window is None and holds is not None:
+            wait = max(0.0, holds.get(channel.id, 0.0) - time.time())
+        else:
+            wait = self.queue.rate_gate(channel.id, window, f"{c.token}:{c.delivery_id}")
         if wait > 0:
             log.info(
                 "delivery %s deferred %.1f s: channel %s rate-limited",
@@ -395,7 +407,7 @@ class Deliverer:
             )
         draft, shared = self._draft(payload, photos, connector)
         try:
-            return self._call(c, payload, channel, connector, draft, fields)
+            return self._call(c, payload, channel, connector, draft, fields, holds)
         finally:
             # The platform has fetched what it needed once the call returns: stop serving it.
             self.queue.unshare_photos(shared)
@@ -408,6 +420,7 @@ class Deliverer:
         connector: Connector,
         draft: Draft,
         fields: dict[str, object],
+        holds: dict[int, float] | None = None,
     ) -> Outcome:
         t0 = time.monotonic()
 
@@ -433,7 +446,10 @@ class Deliverer:
         except RetryableError as e:
             if e.status == 429 and e.retry_after:
                 # The whole account is limited, not just this post: every worker waits.
-                self.queue.hold_channel(channel.id, time.time() + e.retry_after)
+                until = time.time() + e.retry_after
+                self.queue.hold_channel(channel.id, until)
+                if holds is not None:  # later deliveries of this batch see it too
+                    holds[channel.id] = max(holds.get(channel.id, 0.0), until)
             return self._retry_or_fail(c, payload, e, t0, fields, retry_after=e.retry_after)
         except AuthError as e:
             log.error(
