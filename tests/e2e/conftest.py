@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from bench.harness import wait_for
+
+__all__ = ["wait_for"]
 
 MASTODON_TOKEN = "e2e-mastodon-token-8f3a91"
 X_CREDS = {
@@ -28,15 +30,6 @@ def channels(herald: Any, sim: Any) -> dict[str, str]:
     )
     herald.add_channel("kr-x", "x", dict(X_CREDS), base_url=sim.url_for("x"))
     return {"kr-mastodon": "mastodon", "kr-x": "x"}
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 @pytest.fixture
