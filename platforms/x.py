@@ -40,7 +40,15 @@ from herald.errors import (
     UncertainError,
 )
 from platforms import http
-from platforms.base import Connector, ConnectorConfig, Draft, Photo, Published, TextCount
+from platforms.base import (
+    Connector,
+    ConnectorConfig,
+    Draft,
+    Photo,
+    Published,
+    TextCount,
+    settle_environment,
+)
 from platforms.text import x_weighted_length
 
 log = logging.getLogger(__name__)
@@ -127,7 +135,7 @@ class XConnector(Connector):
         user_agent = self.session.headers["User-Agent"]
         self.session.close()
         self.session = _RedirectingSession(self.base_url, self.timeout)
-        self.session.trust_env = False  # as in Connector.__init__
+        settle_environment(self.session, self.base_url)  # as in Connector.__init__
         self.session.headers["User-Agent"] = user_agent
         self._oauth = OAuth1(
             self.secret("api_key"),
