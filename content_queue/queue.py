@@ -92,6 +92,57 @@ class ContentQueue:
         except redis.RedisError as e:
             raise QueueError(f"staging delivery {payload.delivery_id} failed: {e}") from e
 
+    def stage_many(self, items: Sequence[tuple[Payload, dict[str, bytes]]], *, wake: bool = True) -> int:
+        """``stage`` for many payloads in two round trips whatever their number: every STAGE
+        script in one pipeline, then the photos Redis lacks in a second. Returns how many were
+        put on the due set (the others are in flight and were left alone)."""
+        if not items:
+            return 0
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for payload, _ in items:
+                self._stage(
+                    keys=[
+                        self.keys.due,
+                        self.keys.payload(payload.delivery_id),
+                        self.keys.photo_refs,
+                        self.keys.inflight,
+                    ],
+                    args=[
+                        payload.to_json(),
+                        repr(payload.due),
+                        payload.delivery_id,
+                        "1",
+                        self.keys.photo(""),
+                        *[p.sha256 for p in payload.photos],
+                    ],
+                    client=pipe,
+                )
+            results = cast(list[list[Any]], pipe.execute())
+            staged = 0
+            sent: set[str] = set()
+            pipe = self.redis.pipeline(transaction=False)
+            for (payload, photos), result in zip(items, results, strict=True):
+                staged += bool(result[0])
+                for m in result[1:]:
+                    sha = m.decode() if isinstance(m, bytes) else str(m)
+                    if sha in sent:
+                        continue
+                    if sha not in photos:
+                        raise QueueError(
+                            f"photo {sha} of delivery {payload.delivery_id} is not staged "
+                            "and was not supplied"
+                        )
+                    pipe.set(self.keys.photo(sha), photos[sha], nx=True)
+                    sent.add(sha)
+            if sent:
+                pipe.execute()
+            if wake and staged:
+                self.wake()
+            return staged
+        except redis.RedisError as e:
+            raise QueueError(f"staging {len(items)} deliveries failed: {e}") from e
+
     def wake(self) -> None:
         """Tell schedulers something earlier may be due."""
         self.redis.publish(self.keys.wake, b"1")

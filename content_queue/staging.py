@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -85,37 +86,101 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
     for d in rows:
         post = d.post
         platform = d.channel.platform
-        max_alt = _max_alt_text(platform)
         blobs = [renditions.get((p.sha256, platform), p.blob) for p in post.photos]
-        tolerance = post.campaign.late_tolerance_seconds if post.campaign else DEFAULT_LATE_TOLERANCE_SECONDS
-        refs = tuple(
-            PhotoRef(
-                sha256=b.sha256,
-                mime_type=b.mime_type,
-                width=b.width,
-                height=b.height,
-                alt_text=alt_with_credit(p.alt_text, p.credit, max_alt) if p.credit else p.alt_text,
-                filename=p.original_name,
-            )
-            for p, b in zip(post.photos, blobs, strict=True)
-        )
-        payload = Payload(
+        payload = make_payload(
             delivery_id=d.id,
-            post_id=post.id,
-            post_version=post.version,
+            post=post,
             channel_id=d.channel_id,
-            platform=d.channel.platform,
+            platform=platform,
             text=text_for(post, d.channel_id),
-            due=to_epoch(d.due_at),
+            due_at=d.due_at,
             idempotency_key=d.idempotency_key,
-            language=post.language,
-            photos=refs,
-            hold_after=to_epoch(max(post.scheduled_at, d.released_at or post.scheduled_at)) + tolerance
-            if tolerance > 0
-            else None,
+            photos=list(zip(post.photos, blobs, strict=True)),
+            tolerance=post.campaign.late_tolerance_seconds
+            if post.campaign
+            else DEFAULT_LATE_TOLERANCE_SECONDS,
+            released_at=d.released_at,
         )
         out.append((payload, {b.sha256: b.data for b in blobs}))
     return out
+
+
+class _PhotoFacts(Protocol):
+    """What a payload needs of a post's photo (a ``PostPhoto`` row, or one about to be)."""
+
+    @property
+    def alt_text(self) -> str: ...
+    @property
+    def credit(self) -> str | None: ...
+    @property
+    def original_name(self) -> str: ...
+
+
+class _BlobFacts(Protocol):
+    """What a payload needs of the bytes sent for a photo (a blob row or a fresh rendition)."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def mime_type(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+
+class _PostFacts(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+
+
+def make_payload(
+    *,
+    delivery_id: int,
+    post: _PostFacts,
+    channel_id: int,
+    platform: str,
+    text: str,
+    due_at: datetime,
+    idempotency_key: str,
+    photos: Sequence[tuple[_PhotoFacts, _BlobFacts]],
+    tolerance: int,
+    released_at: datetime | None = None,
+) -> Payload:
+    """One delivery's payload: the single definition used both when a post is queued (from the
+    objects just written) and when the queue is rebuilt from SQL, so the two cannot drift."""
+    max_alt = _max_alt_text(platform)
+    refs = tuple(
+        PhotoRef(
+            sha256=b.sha256,
+            mime_type=b.mime_type,
+            width=b.width,
+            height=b.height,
+            alt_text=alt_with_credit(p.alt_text, p.credit, max_alt) if p.credit else p.alt_text,
+            filename=p.original_name,
+        )
+        for p, b in photos
+    )
+    window_start = max(post.scheduled_at, released_at or post.scheduled_at)
+    return Payload(
+        delivery_id=delivery_id,
+        post_id=post.id,
+        post_version=post.version,
+        channel_id=channel_id,
+        platform=platform,
+        text=text,
+        due=to_epoch(due_at),
+        idempotency_key=idempotency_key,
+        language=post.language,
+        photos=refs,
+        hold_after=to_epoch(window_start) + tolerance if tolerance > 0 else None,
+    )
 
 
 def _max_alt_text(platform: str) -> int:
@@ -139,8 +204,7 @@ def stage_deliveries(
     for i in range(0, len(delivery_ids), REBUILD_CHUNK):
         with db.session() as s:
             built = build_payloads(s, delivery_ids[i : i + REBUILD_CHUNK])
-        for payload, photos in built:
-            staged += queue.stage(payload, photos, wake=False)
+        staged += queue.stage_many(built, wake=False)
     if wake and staged:
         queue.wake()
     return staged
@@ -183,15 +247,24 @@ def reconcile_queue(db: Database, queue: ContentQueue, *, horizon_seconds: float
         with db.session() as s:
             built = build_payloads(s, [r[0] for r in missing])
         lease_by_id = {r[0]: r[2] for r in missing if r[1] == states.PUBLISHING}
-        for payload, photos in built:
-            lease = lease_by_id.get(payload.delivery_id)
-            if lease is not None:
-                payload = Payload(**{**payload.__dict__, "due": max(payload.due, to_epoch(lease))})
-            restored += queue.stage(payload, photos, wake=False)
+        restored += queue.stage_many(
+            [
+                (_due_after_lease(payload, lease_by_id.get(payload.delivery_id)), photos)
+                for payload, photos in built
+            ],
+            wake=False,
+        )
     if restored:
         log.warning("restored %d deliveries to the content queue from SQL", restored)
         queue.wake()
     return restored
+
+
+def _due_after_lease(payload: Payload, lease: datetime | None) -> Payload:
+    """A delivery whose in-flight entry was lost comes due when its SQL lease runs out."""
+    if lease is None:
+        return payload
+    return Payload(**{**payload.__dict__, "due": max(payload.due, to_epoch(lease))})
 
 
 def ensure_queue(db: Database, queue: ContentQueue, *, horizon_seconds: float) -> int:

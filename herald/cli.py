@@ -189,6 +189,52 @@ def post_add(
     typer.echo(post_id)
 
 
+@post_app.command("import")
+def post_import(
+    path: Annotated[
+        Path, typer.Argument(help="CSV file: channels, at, text, text:NAME, photo1-4, alt1-4, ...")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check every row, queue nothing")] = False,
+) -> None:
+    """Queue every post of a CSV file, or none: each row is checked first, and every problem is
+    reported with its line number. Prints the new post ids, one per line."""
+    from herald.importing import read_csv
+
+    try:
+        parsed = read_csv(path)
+        problems = list(parsed.problems)
+        service = _service()
+        if problems and parsed.requests:
+            # Report every problem at once: the rows that parsed are checked too.
+            try:
+                service.add_posts(parsed.requests, labels=parsed.labels, dry_run=True)
+            except InputError as e:
+                problems += [f"{d['label']}: {d['field']}: {d['message']}" for d in e.details]
+        if problems:
+            raise _fail(
+                f"{path.name}: {len(problems)} problem(s), nothing queued:\n"
+                + "\n".join(f"  {p}" for p in problems)
+            )
+        if dry_run:
+            service.add_posts(parsed.requests, labels=parsed.labels, dry_run=True)
+            typer.echo(f"{len(parsed.requests)} posts would be queued", err=True)
+            return
+        ids = service.add_posts(parsed.requests, labels=parsed.labels)
+    except InputError as e:
+        if e.field == "posts" and e.details:
+            lines = [f"{d['label']}: {d['field']}: {d['message']}" for d in e.details]
+            raise _fail(
+                f"{path.name}: {len(lines)} problem(s), nothing queued:\n"
+                + "\n".join(f"  {p}" for p in lines)
+            ) from None
+        raise _fail(str(e)) from None
+    except HeraldError as e:
+        raise _fail(str(e)) from None
+    for i in ids:
+        typer.echo(i)
+    typer.echo(f"{len(ids)} posts queued from {path.name}", err=True)
+
+
 def _parse_time(value: str) -> datetime:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))

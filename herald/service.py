@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from content_queue import ContentQueue
-from content_queue.staging import stage_deliveries, text_for, to_epoch
-from herald.errors import ConfigError, InputError, PhotoError, QueueError
+from content_queue import ContentQueue, Payload
+from content_queue.staging import make_payload, stage_deliveries, text_for, to_epoch
+from herald.errors import ConfigError, HeraldError, InputError, PhotoError, QueueError
 from herald.secret import Secret
 from media import RULES, CleanPhoto, Rendition, RenditionCache, detect_faces, ingest_photo, protect_faces
 from platforms import PhotoInfo, Problem, connector_class
@@ -31,6 +31,7 @@ from store.db import Database
 from store.deliveries import cancel_post as cancel_deliveries
 from store.deliveries import confirm_published_by_person, request_takedown, requeue_by_person
 from store.models import (
+    DEFAULT_LATE_TOLERANCE_SECONDS,
     Campaign,
     Channel,
     Delivery,
@@ -39,6 +40,7 @@ from store.models import (
     Post,
     PostPhoto,
     PostVariant,
+    new_uuid,
     utcnow,
 )
 
@@ -51,6 +53,10 @@ PENDING_STATES = states.PENDING
 #: A time this far in the past is still "now" (a person typing, clocks a little apart).
 PAST_GRACE_SECONDS = 60
 MAX_PHOTOS_PER_POST = 4
+#: Posts written per transaction by ``add_posts`` (each followed by one staging round trip).
+BULK_CHUNK = 1000
+#: Refused posts named one by one in a bulk error's message (all of them are in its details).
+MAX_REFUSALS_SHOWN = 20
 MAX_NAME_CHARS = 100
 
 
@@ -74,6 +80,38 @@ class PostRequest:
     campaign: str | None = None
     language: str | None = None
     created_by: str | None = None
+
+
+@dataclass
+class _Context:
+    """What queueing a batch of posts reads once: channels and campaigns by name."""
+
+    chans: dict[str, Channel]
+    known: list[str]
+    campaigns: dict[str, Campaign]
+    credentials_checked: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Draft:
+    """A post that passed every check, with its cleaned photos and renditions, not yet written."""
+
+    req: PostRequest
+    due: datetime
+    names: list[str]
+    photos: list[CleanPhoto]
+    faces: list[int | None]
+    renditions: dict[tuple[str, str], Rendition]
+
+
+@dataclass(frozen=True)
+class _WrittenPost:
+    """The facts of a post just inserted that its payloads carry."""
+
+    id: str
+    version: int
+    language: str | None
+    scheduled_at: datetime
 
 
 class Herald:
@@ -190,38 +228,133 @@ class Herald:
 
     def add_post(self, req: PostRequest, *, now: datetime | None = None) -> str:
         """Validate and queue a post; returns its id. Raises InputError naming every problem."""
+        return self.add_posts([req], now=now)[0]
+
+    def add_posts(
+        self,
+        reqs: Sequence[PostRequest],
+        *,
+        now: datetime | None = None,
+        labels: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Validate and queue many posts (bulk import); returns their ids, in order.
+
+        Every post is checked before anything is written: if any is refused, InputError names
+        each refused post (by ``labels``, e.g. "line 7", else "post N") and nothing is queued;
+        ``dry_run`` stops there and returns no ids. The writes then go in
+        transactions of ``BULK_CHUNK`` posts, each followed by one pipelined staging round
+        trip; should the database fail part-way, the error says how many posts were queued.
+        """
+        if not reqs:
+            return []
+        if labels is not None and len(labels) != len(reqs):
+            raise ValueError("one label per post")
         now = now or utcnow()
+        ctx = self._queue_context(reqs)
+        drafts: list[_Draft] = []
+        refused: list[tuple[int, InputError]] = []
+        for n, req in enumerate(reqs, 1):
+            try:
+                drafts.append(self._prepare(req, ctx, now))
+            except InputError as e:
+                if len(reqs) == 1 and labels is None:
+                    raise
+                refused.append((n, e))
+        if refused:
+            name = (lambda n: labels[n - 1]) if labels else (lambda n: f"post {n}")
+            shown = "; ".join(f"{name(n)}: {e}" for n, e in refused[:MAX_REFUSALS_SHOWN])
+            more = len(refused) - MAX_REFUSALS_SHOWN
+            raise InputError(
+                "posts",
+                f"{len(refused)} of {len(reqs)} posts refused, nothing queued: {shown}"
+                + (f"; and {more} more" if more > 0 else ""),
+                details=[
+                    {
+                        "post": n,
+                        "label": name(n),
+                        "field": e.field,
+                        "message": e.message,
+                        "problems": e.details,
+                    }
+                    for n, e in refused
+                ],
+            )
+        if dry_run:
+            return []
+        ids: list[str] = []
+        for k in range(0, len(drafts), BULK_CHUNK):
+            try:
+                with self.db.session() as s:
+                    post_ids, staged = self._write(s, drafts[k : k + BULK_CHUNK], ctx, now)
+            except SQLAlchemyError:
+                if not ids:
+                    raise
+                log.exception("bulk queueing stopped after %d of %d posts", len(ids), len(drafts))
+                raise HeraldError(
+                    f"the database failed after {len(ids)} of {len(drafts)} posts were queued "
+                    f"(posts 1-{len(ids)}, last id {ids[-1]}); posts {len(ids) + 1}-{len(drafts)} "
+                    "were not queued"
+                ) from None
+            ids += post_ids
+            self._stage_payloads(staged)
+            for pid, d in zip(post_ids, drafts[k : k + BULK_CHUNK], strict=True):
+                log.log(
+                    logging.INFO if len(reqs) == 1 else logging.DEBUG,
+                    "post %s queued for %s on %s",
+                    pid,
+                    d.due.isoformat(),
+                    ", ".join(d.names),
+                    extra={"post_id": pid},
+                )
+        if len(reqs) > 1:
+            log.info("%d posts queued", len(ids))
+        return ids
+
+    def _queue_context(self, reqs: Sequence[PostRequest]) -> _Context:
+        """The channels and campaigns these posts name, read once (detached from the session)."""
+        names = list(dict.fromkeys(n for r in reqs for n in r.channels))
+        wanted = {r.campaign for r in reqs if r.campaign}
+        with self.db.session() as s:
+            chans = {c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(names))).scalars()}
+            campaigns = {
+                c.name: c for c in s.execute(select(Campaign).where(Campaign.name.in_(wanted))).scalars()
+            }
+            known = sorted(s.execute(select(Channel.name)).scalars()) if len(chans) < len(names) else []
+            s.expunge_all()
+        return _Context(chans=chans, known=known, campaigns=campaigns)
+
+    def _prepare(self, req: PostRequest, ctx: _Context, now: datetime) -> _Draft:
+        """Everything short of writing: every check, photo cleaning, face protection and
+        renditions. Raises InputError naming the problem."""
         due = self._due(req.at, now)
         if not req.channels:
             raise InputError("channel", "at least one channel is needed")
         if len(req.photos) > MAX_PHOTOS_PER_POST:
             raise InputError("photo", f"at most {MAX_PHOTOS_PER_POST} photos per post; got {len(req.photos)}")
         names = list(dict.fromkeys(req.channels))
-        with self.db.session() as s:
-            chans = {c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(names))).scalars()}
-            unknown = [n for n in names if n not in chans]
-            if unknown:
-                known = sorted(s.execute(select(Channel.name)).scalars())
-                raise InputError(
-                    "channel",
-                    f"unknown channel(s): {', '.join(unknown)}"
-                    + (
-                        f" (known: {', '.join(known)})"
-                        if known
-                        else " (no channels yet: `herald channel add`)"
-                    ),
-                )
-            campaign = self._campaign(s, req.campaign) if req.campaign else None
-            campaign_id = campaign.id if campaign else None
-            require_alt = bool(campaign and campaign.require_alt_text)
-            campaign_faces = campaign.protect_faces if campaign else None
-            for ch in chans.values():
-                s.expunge(ch)
+        unknown = [n for n in names if n not in ctx.chans]
+        if unknown:
+            raise InputError(
+                "channel",
+                f"unknown channel(s): {', '.join(unknown)}"
+                + (
+                    f" (known: {', '.join(ctx.known)})"
+                    if ctx.known
+                    else " (no channels yet: `herald channel add`)"
+                ),
+            )
+        chans = {n: ctx.chans[n] for n in names}
+        campaign = ctx.campaigns.get(req.campaign) if req.campaign else None
+        require_alt = bool(campaign and campaign.require_alt_text)
+        campaign_faces = campaign.protect_faces if campaign else None
         stray = sorted(set(req.text_for) - set(names))
         if stray:
             raise InputError("text-for", f"text given for channel(s) not in this post: {', '.join(stray)}")
         for ch in chans.values():
-            self._check_credentials(ch)
+            if ch.name not in ctx.credentials_checked:
+                self._check_credentials(ch)
+                ctx.credentials_checked.add(ch.name)
         if require_alt:
             bare = [i for i, ph in enumerate(req.photos, 1) if not ph.alt_text.strip()]
             if bare:
@@ -254,69 +387,133 @@ class Herald:
                     for chan, p in problems
                 ],
             )
+        return _Draft(req, due, names, photos, faces, renditions)
 
-        with self.db.session() as s:
-            post = Post(
-                campaign_id=campaign_id,
-                text=req.text,
-                language=req.language,
-                scheduled_at=due,
-                created_by=req.created_by,
-            )
-            s.add(post)
-            s.flush()
-            for name, text in req.text_for.items():
-                s.add(PostVariant(post_id=post.id, channel_id=chans[name].id, text=text))
-            for i, (p, inp) in enumerate(zip(photos, req.photos, strict=True)):
-                _store_blob(s, p.sha256, p.data, p.mime_type, p.width, p.height)
-                for (source, platform), r in renditions.items():
-                    if source != p.sha256 or s.get(PhotoRendition, (source, platform)) is not None:
-                        continue
-                    _store_blob(s, r.sha256, r.data, r.mime_type, r.width, r.height)
-                    s.add(
-                        PhotoRendition(
-                            source_sha256=source,
-                            platform=platform,
-                            rules_key=RULES[platform].key,
-                            rendition_sha256=r.sha256,
-                            steps=list(r.steps),
-                        )
-                    )
-                    s.flush()
-                s.add(
-                    PostPhoto(
-                        post_id=post.id,
-                        position=i,
-                        sha256=p.sha256,
-                        alt_text=inp.alt_text,
-                        credit=inp.credit,
-                        original_name=p.original_name,
-                        faces_protected=faces[i],
-                    )
-                )
-            deliveries = [
-                Delivery(
-                    post_id=post.id,
-                    channel_id=chans[n].id,
-                    state=states.QUEUED,
-                    due_at=due,
-                    idempotency_key=f"herald-{uuid.uuid4().hex}",
-                )
-                for n in names
-            ]
-            s.add_all(deliveries)
-            s.flush()
-            post_id = post.id
-            ids = [d.id for d in deliveries]
-        self._stage(ids)
-        log.info(
-            "post %s queued for %s on %s",
-            post_id,
-            due.isoformat(),
-            ", ".join(names),
-            extra={"post_id": post_id, "delivery_ids": ids},
+    def _write(
+        self, s: Any, drafts: Sequence[_Draft], ctx: _Context, now: datetime
+    ) -> tuple[list[str], list[tuple[Payload, dict[str, bytes]]]]:
+        """Write ``drafts`` in the caller's transaction: posts, variants and deliveries with one
+        multi-row INSERT each, photos content-addressed. Returns the post ids and the payloads
+        to stage, built from what was written (``make_payload``, as a rebuild from SQL would)."""
+        campaign_ids: dict[str, tuple[int, int]] = {}
+        for name in sorted({d.req.campaign for d in drafts if d.req.campaign}):
+            c = self._campaign(s, name)
+            campaign_ids[name] = (c.id, c.late_tolerance_seconds)
+        post_ids = [new_uuid() for _ in drafts]
+        s.execute(
+            insert(Post),
+            [
+                {
+                    "id": pid,
+                    "campaign_id": campaign_ids[d.req.campaign][0] if d.req.campaign else None,
+                    "text": d.req.text,
+                    "language": d.req.language,
+                    "scheduled_at": d.due,
+                    "created_by": d.req.created_by,
+                    "created_at": now,
+                    "updated_at": now,
+                    "version": 1,
+                }
+                for pid, d in zip(post_ids, drafts, strict=True)
+            ],
         )
-        return post_id
+        variants = [
+            {"post_id": pid, "channel_id": ctx.chans[name].id, "text": text}
+            for pid, d in zip(post_ids, drafts, strict=True)
+            for name, text in d.req.text_for.items()
+        ]
+        if variants:
+            s.execute(insert(PostVariant), variants)
+        rows: list[list[PostPhoto]] = [
+            self._write_photos(s, pid, d) for pid, d in zip(post_ids, drafts, strict=True)
+        ]
+        wanted = [
+            (pid, d, name, f"herald-{uuid.uuid4().hex}")
+            for pid, d in zip(post_ids, drafts, strict=True)
+            for name in d.names
+        ]
+        delivery_ids = (
+            s.execute(
+                insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "post_id": pid,
+                        "channel_id": ctx.chans[name].id,
+                        "state": states.QUEUED,
+                        "due_at": d.due,
+                        "idempotency_key": key,
+                        "updated_at": now,
+                    }
+                    for pid, d, name, key in wanted
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        photo_rows = dict(zip(post_ids, rows, strict=True))
+        staged = []
+        for delivery_id, (pid, d, name, key) in zip(delivery_ids, wanted, strict=True):
+            ch = ctx.chans[name]
+            blobs: list[CleanPhoto | Rendition] = [
+                d.renditions.get((p.sha256, ch.platform), p) for p in d.photos
+            ]
+            payload = make_payload(
+                delivery_id=int(delivery_id),
+                post=_WrittenPost(pid, 1, d.req.language, d.due),
+                channel_id=ch.id,
+                platform=ch.platform,
+                text=d.req.text_for.get(name, d.req.text),
+                due_at=d.due,
+                idempotency_key=key,
+                photos=list(zip(photo_rows[pid], blobs, strict=True)),
+                tolerance=campaign_ids[d.req.campaign][1]
+                if d.req.campaign
+                else DEFAULT_LATE_TOLERANCE_SECONDS,
+            )
+            staged.append((payload, {b.sha256: b.data for b in blobs}))
+        return post_ids, staged
+
+    def _write_photos(self, s: Any, post_id: str, d: _Draft) -> list[PostPhoto]:
+        """The post's photos, their blobs and renditions (content-addressed: stored once)."""
+        out = []
+        for i, (p, inp) in enumerate(zip(d.photos, d.req.photos, strict=True)):
+            _store_blob(s, p.sha256, p.data, p.mime_type, p.width, p.height)
+            for (source, platform), r in d.renditions.items():
+                if source != p.sha256 or s.get(PhotoRendition, (source, platform)) is not None:
+                    continue
+                _store_blob(s, r.sha256, r.data, r.mime_type, r.width, r.height)
+                s.add(
+                    PhotoRendition(
+                        source_sha256=source,
+                        platform=platform,
+                        rules_key=RULES[platform].key,
+                        rendition_sha256=r.sha256,
+                        steps=list(r.steps),
+                    )
+                )
+                s.flush()
+            row = PostPhoto(
+                post_id=post_id,
+                position=i,
+                sha256=p.sha256,
+                alt_text=inp.alt_text,
+                credit=inp.credit,
+                original_name=p.original_name,
+                faces_protected=d.faces[i],
+            )
+            s.add(row)
+            out.append(row)
+        if out:
+            s.flush()
+        return out
+
+    def _stage_payloads(self, staged: list[tuple[Payload, dict[str, bytes]]]) -> None:
+        try:
+            self.queue.stage_many(staged)
+        except (QueueError, redis.RedisError) as e:  # Redis down: SQL has it; the scheduler will stage it
+            log.warning(
+                "could not stage %d deliveries in Redis (%s); the scheduler will restore them", len(staged), e
+            )
 
     def check(
         self,

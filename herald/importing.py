@@ -1,0 +1,195 @@
+"""Bulk import: a CSV file of posts, one per row, read into ``PostRequest``s.
+
+The format (UTF-8, a header row, columns in any order, names case-insensitive):
+
+- ``channels`` (required): channel names separated by ``;`` or spaces;
+- ``at`` (required): an ISO 8601 time with its zone (``2026-12-01T09:00+09:00``) or ``now``;
+- ``text``: the post's text; ``text:NAME``: the text for channel NAME instead;
+- ``photo1`` .. ``photo4``: photo files, relative to the CSV's folder; ``alt1`` .. ``alt4``:
+  their alt text;
+- ``campaign``, ``language``: optional.
+
+Reading never stops at the first problem: every row's problems are collected and named by the
+file's line number, so a person fixes the file once. A photo path must stay inside the CSV's
+folder: an imported file must not be able to publish ``/home/...`` or ``../../secrets.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from herald.errors import InputError
+from herald.service import MAX_PHOTOS_PER_POST, PhotoInput, PostRequest
+
+#: Largest CSV accepted (bytes): far above any campaign's plan, small enough to read at once.
+MAX_CSV_BYTES = 50 * 1024 * 1024
+#: Largest photo file read for an import (bytes); ingest applies the real limits afterwards.
+MAX_PHOTO_FILE_BYTES = 50 * 1024 * 1024
+
+_PLAIN = {"channels", "at", "text", "campaign", "language"}
+_PHOTO = re.compile(r"^(photo|alt)([1-9])$")
+_SPLIT = re.compile(r"[;\s]+")
+
+
+@dataclass
+class Parsed:
+    """The rows that could be read as posts, each with its label (``line N``), and the
+    problems of those that could not."""
+
+    requests: list[PostRequest] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_csv(path: Path) -> Parsed:
+    """Read ``path``. Raises InputError for a file that cannot be read as CSV at all."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CSV_BYTES:
+            raise InputError("csv", f"{path.name}: {size} bytes; at most {MAX_CSV_BYTES} per import")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError("csv", f"cannot read {path.name!r}: {e.strerror}") from None
+    return parse_csv(raw, base=path.parent, name=path.name)
+
+
+def parse_csv(raw: bytes, *, base: Path, name: str = "the CSV file") -> Parsed:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError("csv", f"{name} is not UTF-8 (byte {e.start}); save it as UTF-8 CSV") from None
+    if "\x00" in text:
+        raise InputError("csv", f"{name} contains NUL bytes: it is not a CSV file")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise InputError("csv", f"{name}, line 1: {e}") from None
+    if header is None or not any(h.strip() for h in header):
+        raise InputError("csv", f"{name} is empty: the first line must name the columns")
+    columns = _columns(header, name)
+    out = Parsed()
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(columns):
+                out.problems.append(
+                    f"line {line}: {len(row)} cells, but the header names {len(columns)} columns"
+                )
+                continue
+            cells = {columns[i]: cell for i, cell in enumerate(row)}
+            try:
+                out.requests.append(_request(cells, base))
+                out.labels.append(f"line {line}")
+            except InputError as e:
+                out.problems.append(f"line {line}: {e}")
+    except csv.Error as e:
+        raise InputError("csv", f"{name}, line {reader.line_num}: {e}") from None
+    if not out.requests and not out.problems:
+        raise InputError("csv", f"{name} has a header but no posts")
+    return out
+
+
+def _columns(header: list[str], name: str) -> list[str]:
+    columns = [h.strip() for h in header]
+    lowered = [c.lower() if not c.lower().startswith("text:") else "text:" + c[5:].strip() for c in columns]
+    unknown = [c for c, low in zip(columns, lowered, strict=True) if not _known(low)]
+    if unknown:
+        raise InputError(
+            "csv",
+            f"{name}: unknown column(s) {', '.join(map(repr, unknown))}; columns are channels, at, "
+            "text, text:CHANNEL, photo1-4, alt1-4, campaign, language",
+        )
+    seen: set[str] = set()
+    for low in lowered:
+        if low in seen:
+            raise InputError("csv", f"{name}: column {low!r} appears twice")
+        seen.add(low)
+    for required in ("channels", "at"):
+        if required not in seen:
+            raise InputError("csv", f"{name}: no {required!r} column")
+    return lowered
+
+
+def _known(column: str) -> bool:
+    if column in _PLAIN:
+        return True
+    if column.startswith("text:"):
+        return bool(column[5:])
+    m = _PHOTO.match(column)
+    return m is not None and int(m.group(2)) <= MAX_PHOTOS_PER_POST
+
+
+def _request(cells: dict[str, str], base: Path) -> PostRequest:
+    channels = [c for c in _SPLIT.split(cells.get("channels", "").strip()) if c]
+    if not channels:
+        raise InputError("channels", "no channel named")
+    at = _time(cells.get("at", "").strip())
+    text_for = {k[5:]: v for k, v in cells.items() if k.startswith("text:") and v.strip()}
+    photos = []
+    for i in range(1, MAX_PHOTOS_PER_POST + 1):
+        given = cells.get(f"photo{i}", "").strip()
+        alt = cells.get(f"alt{i}", "").strip()
+        if not given:
+            if alt:
+                raise InputError("alt", f"alt{i} given without photo{i}")
+            continue
+        photos.append(PhotoInput(data=_photo(given, base), filename=Path(given).name, alt_text=alt))
+    return PostRequest(
+        channels=channels,
+        text=cells.get("text", ""),
+        text_for=text_for,
+        photos=photos,
+        at=at,
+        campaign=cells.get("campaign", "").strip() or None,
+        language=cells.get("language", "").strip() or None,
+    )
+
+
+def _time(value: str) -> datetime | None:
+    if value.lower() == "now":
+        return None
+    if not value:
+        raise InputError("at", "no time: give an ISO 8601 time with its zone, or now")
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            "at", f"{value!r} is not an ISO 8601 time (e.g. 2026-12-01T09:00:00+09:00)"
+        ) from None
+    if dt.tzinfo is None:
+        raise InputError("at", f"{value!r} has no time zone; add one, e.g. {value}+09:00 or {value}Z")
+    return dt
+
+
+def _photo(given: str, base: Path) -> bytes:
+    """The bytes of a photo named in the CSV, which must lie inside the CSV's folder."""
+    shown = given if len(given) <= 80 else given[:77] + "..."
+    candidate = Path(given)
+    if candidate.is_absolute() or given.startswith("~"):
+        raise InputError("photo", f"{shown!r}: photo paths are relative to the CSV's folder")
+    root = base.resolve()
+    try:
+        path = (root / candidate).resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a symlink loop
+        raise InputError("photo", f"{shown!r}: {e}") from None
+    if not path.is_relative_to(root):
+        raise InputError("photo", f"{shown!r} lies outside the CSV's folder")
+    try:
+        if not path.is_file():
+            raise InputError("photo", f"{shown!r} is not a file")
+        if path.stat().st_size > MAX_PHOTO_FILE_BYTES:
+            raise InputError("photo", f"{shown!r} is larger than {MAX_PHOTO_FILE_BYTES} bytes")
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError("photo", f"cannot read {shown!r}: {e.strerror}") from None
+
+
+__all__ = ["Parsed", "parse_csv", "read_csv"]
