@@ -98,27 +98,34 @@ class ContentQueue:
         put on the due set (the others are in flight and were left alone)."""
         if not items:
             return 0
+
+        def stage(payload: Payload, client: Any) -> Any:
+            return self._stage(
+                keys=[
+                    self.keys.due,
+                    self.keys.payload(payload.delivery_id),
+                    self.keys.photo_refs,
+                    self.keys.inflight,
+                ],
+                args=[
+                    payload.to_json(),
+                    repr(payload.due),
+                    payload.delivery_id,
+                    "1",
+                    self.keys.photo(""),
+                    *[p.sha256 for p in payload.photos],
+                ],
+                client=client,
+            )
+
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            for payload, _ in items:
-                self._stage(
-                    keys=[
-                        self.keys.due,
-                        self.keys.payload(payload.delivery_id),
-                        self.keys.photo_refs,
-                        self.keys.inflight,
-                    ],
-                    args=[
-                        payload.to_json(),
-                        repr(payload.due),
-                        payload.delivery_id,
-                        "1",
-                        self.keys.photo(""),
-                        *[p.sha256 for p in payload.photos],
-                    ],
-                    client=pipe,
-                )
-            results = cast(list[list[Any]], pipe.execute())
+            if len(items) == 1:  # one EVALSHA; a pipeline would first ask whether the script exists
+                results = [cast(list[Any], stage(items[0][0], self.redis))]
+            else:
+                pipe = self.redis.pipeline(transaction=False)
+                for payload, _ in items:
+                    stage(payload, pipe)
+                results = cast(list[list[Any]], pipe.execute())
             staged = 0
             sent: set[str] = set()
             pipe = self.redis.pipeline(transaction=False)

@@ -180,7 +180,7 @@ class Herald:
             raise InputError("name", f"a channel named {name!r} already exists") from None
 
     def list_channels(self) -> list[dict[str, Any]]:
-        with self.db.session() as s:
+        with self.db.read() as s:
             rows = s.execute(select(Channel).order_by(Channel.name)).scalars().all()
             return [
                 {
@@ -315,11 +315,13 @@ class Herald:
         """The channels and campaigns these posts name, read once (detached from the session)."""
         names = list(dict.fromkeys(n for r in reqs for n in r.channels))
         wanted = {r.campaign for r in reqs if r.campaign}
-        with self.db.session() as s:
+        with self.db.read() as s:
             chans = {c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(names))).scalars()}
-            campaigns = {
-                c.name: c for c in s.execute(select(Campaign).where(Campaign.name.in_(wanted))).scalars()
-            }
+            campaigns = (
+                {c.name: c for c in s.execute(select(Campaign).where(Campaign.name.in_(wanted))).scalars()}
+                if wanted
+                else {}
+            )
             known = sorted(s.execute(select(Channel.name)).scalars()) if len(chans) < len(names) else []
             s.expunge_all()
         return _Context(chans=chans, known=known, campaigns=campaigns)
@@ -525,7 +527,7 @@ class Herald:
     ) -> list[dict[str, Any]]:
         """Does this draft fit each channel (or platform)? The same rules, counting and photo
         renditions as queueing; nothing is queued or stored."""
-        with self.db.session() as s:
+        with self.db.read() as s:
             chans = {
                 c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(channels))).scalars()
             }
@@ -654,7 +656,7 @@ class Herald:
         return int(cid)
 
     def list_posts(self, *, campaign: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        with self.db.session() as s:
+        with self.db.read() as s:
             q = (
                 select(Post)
                 .options(
@@ -691,7 +693,7 @@ class Herald:
         """One record per (post, channel): what went out where and when, or why not."""
         if status is not None and status not in states.ALL:
             raise InputError("status", f"unknown status {status!r}; one of {', '.join(states.ALL)}")
-        with self.db.session() as s:
+        with self.db.read() as s:
             q = (
                 select(Delivery, Post, Channel, Campaign.name)
                 .join(Post, Delivery.post_id == Post.id)
@@ -742,7 +744,7 @@ class Herald:
 
     def stats(self) -> list[dict[str, Any]]:
         """Success rates per campaign and platform."""
-        with self.db.session() as s:
+        with self.db.read() as s:
             rows = s.execute(
                 select(Campaign.name, Channel.platform, Delivery.state, func.count())
                 .select_from(Delivery)
@@ -896,7 +898,7 @@ class Herald:
             }
 
     def list_campaigns(self) -> list[dict[str, Any]]:
-        with self.db.session() as s:
+        with self.db.read() as s:
             return [
                 {
                     "name": c.name,

@@ -20,6 +20,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
+#: Execution option marking a read-only session (``Database.read``).
+READ_ONLY_OPTION = "herald_read_only"
+
 
 def make_engine(url: str) -> Engine:
     u = make_url(url)
@@ -38,10 +41,13 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         # pysqlite's default transaction handling defers BEGIN until the first write, which lets
-        # two writers both read-then-write; BEGIN IMMEDIATE takes the write lock up front.
+        # two writers both read-then-write; BEGIN IMMEDIATE takes the write lock up front. A
+        # session opened with ``Database.read()`` only reads: a plain BEGIN (a WAL snapshot) does
+        # not wait for, nor hold up, the one writer.
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:  # Any: SQLAlchemy's event signature
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         @event.listens_for(engine, "connect", insert=True)
         def _no_autobegin(dbapi_conn: Any, _record: Any) -> None:
@@ -58,11 +64,22 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
         with self.sessions() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads only (one consistent snapshot): on SQLite it neither waits for
+        nor holds up the writer. Writing through it is a bug (it could fail with "database is
+        locked" instead of waiting its turn)."""
+        with self.readers() as s, s.begin():
             yield s
 
     @property

@@ -284,13 +284,13 @@ class Deliverer:
         ]
         rebuilt: dict[int, tuple[Payload, dict[str, bytes]]] = {}
         if stale:
-            with self.db.session() as s:
+            with self.db.read() as s:
                 rebuilt = {p.delivery_id: (p, ph) for p, ph in build_payloads(s, stale)}
         shas = sorted({p.sha256 for i, pl in staged.items() if i not in rebuilt for p in pl.photos})
         photos = self.queue.photos(shas)
         missing = [sha for sha in shas if sha not in photos]
         if missing:
-            with self.db.session() as s:
+            with self.db.read() as s:
                 photos.update(photo_bytes(s, missing))
         for c in claims:
             if c.delivery_id in rebuilt:
