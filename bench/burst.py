@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from bench.baseline import EtaClient, run_bare
-from bench.measure import CpuMeter, Lateness, duplicates, lateness, sleep_until
+from bench.measure import CpuMeter, Lateness, Procs, duplicates, lateness, sleep_until
 from bench.plan import Plan
 from bench.results import Outcome, Spec, Target
 from bench.rig import Rig, at_epoch
@@ -139,7 +139,7 @@ def bare(rig: Rig, n: int, threads: int, lead: float) -> Run:
     return Run(late, dupes, cpu={"client": out.cpu_seconds}, note=note)
 
 
-def celery_eta(rig: Rig, eta: EtaClient, n: int, eta_pid: int, lead: float) -> Run:
+def celery_eta(rig: Rig, eta: EtaClient, n: int, eta_pid: Procs, lead: float) -> Run:
     prefix = f"eta {n}"
     per_post = calibrate(rig, eta)
     pids = {"eta worker": eta_pid, "redis": rig.pids()["redis"], "simulator": rig.pids()["simulator"]}
@@ -205,7 +205,7 @@ def _reaped(path: str) -> int:
 # -- the scenario ----------------------------------------------------------------------------------
 
 
-def run(plan: Plan, rig: Rig, eta: EtaClient, eta_pid: int) -> Outcome:
+def run(plan: Plan, rig: Rig, eta: EtaClient, eta_pid: Procs) -> Outcome:
     out = Outcome()
     cpu_lines = []
     for n in plan.bursts:

@@ -47,8 +47,11 @@ class Cluster:
     db_url: str | None = None
     appendonly: bool = False
     lease_seconds: float = 3.0
+    #: Threads (or prefork children) per worker process.
     worker_concurrency: int = 8
     worker_pool: str = "threads"
+    #: Worker processes ``start_herald`` starts (one Python process is bound to one core).
+    worker_processes: int = 1
     log_level: str = "WARNING"
     extra_env: dict[str, str] = field(default_factory=dict)
 

@@ -7,7 +7,7 @@ import math
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,9 +70,16 @@ def duplicates(received: Mapping[str, list[float]]) -> int:
 # -- processes -------------------------------------------------------------------------------------
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants; the benchmark's own process is counted alone (its children
-    are the processes under test)."""
+#: One role's processes: a pid, or several (two worker processes count as one "worker").
+Procs = int | Sequence[int]
+
+
+def _tree(procs: Procs) -> list[int]:
+    """The processes and their descendants; the benchmark's own process is counted alone (its
+    children are the processes under test)."""
+    if not isinstance(procs, int):
+        return [p for pid in procs for p in _tree(pid)]
+    pid = procs
     if pid == os.getpid():
         return [pid]
     if psutil is not None:
@@ -84,7 +91,7 @@ def _tree(pid: int) -> list[int]:
     return [pid]
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: Procs) -> int:
     """Resident memory of a process and its children (a prefork pool's children count)."""
     total = 0
     for p in _tree(pid):
@@ -108,7 +115,7 @@ def _vmrss(pid: int) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: Procs) -> float:
     """User + system CPU seconds used so far by a process and its children."""
     total = 0.0
     for p in _tree(pid):
@@ -128,7 +135,7 @@ def _clock_ticks() -> int:
     return int(os.sysconf("SC_CLK_TCK"))
 
 
-def median_rss(pids: Mapping[str, int], samples: int = 5, interval: float = 0.1) -> dict[str, int]:
+def median_rss(pids: Mapping[str, Procs], samples: int = 5, interval: float = 0.1) -> dict[str, int]:
     """Median of a few RSS samples per process, so one allocation spike does not decide a ratio."""
     values: dict[str, list[int]] = {name: [] for name in pids}
     for k in range(samples):
@@ -190,7 +197,7 @@ def sleep_until(epoch: float, limit: float = 600.0) -> None:
 class CpuMeter:
     """CPU seconds used by named processes between ``start()`` and ``stop()``."""
 
-    def __init__(self, pids: Mapping[str, int]) -> None:
+    def __init__(self, pids: Mapping[str, Procs]) -> None:
         self.pids = dict(pids)
         self._before: dict[str, float] = {}
         self.used: dict[str, float] = {}

@@ -33,7 +33,10 @@ class Plan:
     #: Posts in the instrumented in-process delivery run (SQL statements, Redis round trips).
     opcount_posts: int
     channels: int = 10
-    #: Worker concurrency of Herald and of plain Celery, and threads of the pooled bare loop.
+    #: Worker processes of Herald and of plain Celery: one per core.
+    worker_processes: int = 2
+    #: Total worker concurrency of Herald and of plain Celery (threads, split evenly over the
+    #: processes), and threads of the pooled bare loop.
     concurrency: int = 8
     #: Warm-up posts per system before anything is timed (connections, imports, caches).
     warmup_posts: int = 40

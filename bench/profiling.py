@@ -36,7 +36,7 @@ import redis
 import requests
 
 from bench.harness import ROOT
-from bench.measure import CpuMeter, calls_between, command_calls, lateness, sleep_until
+from bench.measure import CpuMeter, Procs, calls_between, command_calls, lateness, sleep_until
 from bench.plan import Plan
 from bench.results import Outcome, Spec
 from bench.rig import Rig, at_epoch, terminate_all
@@ -418,16 +418,22 @@ def spy_burst(plan: Plan, rig: Rig) -> str:
     at = time.time() + LEAD_SECONDS + QUEUE_MARGIN * seconds_per_post * n
     for i in range(n):
         rig.queue_post(rig.accounts[i % len(rig.accounts)].channel, f"{prefix} #{i}", at_epoch(at))
-    outs = {role: rig.cluster.workdir / f"spy-{role}.txt" for role in ("worker", "scheduler")}
+    # One py-spy per process; a role with several processes (the workers) gets their samples
+    # merged, and its CPU is the sum of theirs.
+    targets = [
+        (role, pid, rig.cluster.workdir / f"spy-{role}-{pid}.txt")
+        for role in ("worker", "scheduler")
+        for pid in _as_list(pids[role])
+    ]
     spies = [
         subprocess.Popen(
-            [spy, "record", "--pid", str(pids[role]), "--rate", str(SPY_RATE), "--format", "raw"]
+            [spy, "record", "--pid", str(pid), "--rate", str(SPY_RATE), "--format", "raw"]
             + ["--output", str(out), "--nonblocking", "--full-filenames"]
             + ["--duration", str(int(DRAIN_TIMEOUT_SECONDS))],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for role, out in outs.items()
+        for _, pid, out in targets
     ]
     sleep_until(at - 0.3)
     r = rig.cluster.redis()
@@ -460,9 +466,16 @@ def spy_burst(plan: Plan, rig: Rig) -> str:
         + f"; total {sum(calls.values()) / n:.1f}.",
         "",
     ]
-    for role, out in outs.items():
-        parts += [_spy_section(f"{role} process", _load(out), cpu.get(role, 0.0), n), ""]
+    for role in ("worker", "scheduler"):
+        samples = [x for r_, _, out in targets if r_ == role for x in _load(out)]
+        count = len(_as_list(pids[role]))
+        name = f"{role} processes ({count})" if count > 1 else f"{role} process"
+        parts += [_spy_section(name, samples, cpu.get(role, 0.0), n), ""]
     return "\n".join(parts)
+
+
+def _as_list(procs: Procs) -> list[int]:
+    return [procs] if isinstance(procs, int) else list(procs)
 
 
 def terminate_spy(p: subprocess.Popen[bytes]) -> None:

@@ -108,7 +108,8 @@ def run(plan: Plan, rig: Rig) -> Outcome:
         sp["worker"],
         worker_s,
         base,
-        f"includes the new worker's start-up and the {LEASE_SECONDS:g} s lease of the killed one's posts",
+        f"one of {rig.cluster.worker_processes} worker processes killed; includes the new one's start-up "
+        f"and the {LEASE_SECONDS:g} s lease of the killed one's posts",
     )
     out.put(
         sp["lost"],

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.harness import ROOT, Cluster
-from bench.measure import wait_until
+from bench.measure import Procs, wait_until
 from bench.plan import Plan
 
 #: Herald's defaults (``herald.settings``), restored over the harness's chaos tuning.
@@ -86,8 +86,10 @@ class Rig:
     # -- processes -------------------------------------------------------------------------
 
     def start_herald(self) -> None:
-        """One stock worker and one scheduler, as an operator starts them."""
-        self.cluster.start_worker()
+        """The stock workers (``plan.worker_processes``) and one scheduler, as an operator
+        starts them."""
+        for _ in range(self.cluster.worker_processes):
+            self.cluster.start_worker()
         self.cluster.start_scheduler()
 
     def stop_herald(self) -> None:
@@ -141,6 +143,10 @@ class Rig:
         ]
         return self.spawn(name, argv, env)
 
+    def start_eta_workers(self, db: int, name: str) -> list[int]:
+        """As many plain-Celery workers as Herald has, with the same settings; their pids."""
+        return [self.start_eta_worker(db, f"{name}-{k}").pid for k in range(self.cluster.worker_processes)]
+
     def start_eta_worker(
         self, db: int, name: str, transport_options: dict[str, float] | None = None
     ) -> subprocess.Popen[bytes]:
@@ -157,12 +163,13 @@ class Rig:
             },
         )
 
-    def pids(self) -> dict[str, int]:
-        """Process ids by role, for CPU and memory figures. The simulator runs in this process."""
+    def pids(self) -> dict[str, Procs]:
+        """Process ids by role, for CPU and memory figures (every worker process counts as
+        "worker"). The simulator runs in this process."""
         c = self.cluster
-        out = {"simulator": os.getpid(), "redis": int(c.redis_server.proc.pid)}
+        out: dict[str, Procs] = {"simulator": os.getpid(), "redis": int(c.redis_server.proc.pid)}
         if c.workers:
-            out["worker"] = c.workers[0].pid
+            out["worker"] = [w.pid for w in c.workers]
         if c.schedulers:
             out["scheduler"] = c.schedulers[0].pid
         return out
@@ -269,7 +276,8 @@ def rig(
         cluster = Cluster(
             db_url=db_url,
             lease_seconds=lease_seconds,
-            worker_concurrency=plan.concurrency,
+            worker_concurrency=plan.concurrency // plan.worker_processes,
+            worker_processes=plan.worker_processes,
             extra_env={**PRODUCTION_ENV, **(env or {})},
         )
         r = Rig(cluster, plan)

@@ -3,10 +3,11 @@
 On a rig of its own (its own redis-server, so Redis's counters are this scenario's alone):
 
 1. the stock worker and scheduler start; their resident memory is sampled idle;
-2. a sample is queued through the service layer (timed; extrapolated to the full count);
-3. the rest is written straight into SQL with bulk inserts (SQLAlchemy core ``insert``,
-   executemany) and staged into Redis: a sample with ``content_queue.staging.stage_deliveries``
-   (timed; extrapolated), the remainder with Herald's own ``STAGE`` script, pipelined (timed);
+2. a sample is queued through the service layer one post at a time, as the web app and
+   ``herald post add`` do (timed; extrapolated to the full count);
+3. the rest goes through bulk import, ``Herald.add_posts`` (what ``herald post import`` calls:
+   every post validated, multi-row inserts, pipelined staging), in calls of
+   ``BULK_CALL`` posts (timed, all of them);
 4. Redis's ``used_memory`` delta ÷ posts, and the processes' memory again with everything
    queued; the reference for both is plain Celery holding ETA tasks for the future;
 5. with the scheduler stopped, ``ContentQueue.claim_due`` for 100 due items is timed with the
@@ -19,23 +20,18 @@ from __future__ import annotations
 
 import statistics
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, cast
 
 import redis
 
 from bench.baseline import eta_client
-from bench.measure import MB, median_rss, used_memory, wait_until
+from bench.measure import MB, Procs, median_rss, used_memory, wait_until
 from bench.plan import Plan
 from bench.results import Outcome, Spec, Target
 from bench.rig import ETA_DB, Rig, at_epoch, terminate
 
-#: Rows per executemany round trip.
-INSERT_CHUNK = 10_000
-#: STAGE calls per pipeline round trip.
-PIPELINE_CHUNK = 2_000
+#: Posts per ``add_posts`` call (what one CSV file of a big campaign might hold).
+BULK_CALL = 50_000
 #: ``claim_due`` batch, and how many timed claims the median is taken over.
 CLAIM_BATCH = 100
 CLAIM_REPEATS = 40
@@ -74,13 +70,13 @@ def _specs(plan: Plan) -> dict[str, Spec]:
             "s",
             f"Celery apply_async{_extrapolated(plan.scale_eta_sample, plan)}",
         ),
-        "staging": Spec(
+        "bulk": Spec(
             sc,
-            f"queue {big}: bulk SQL + stage_deliveries{_extrapolated(plan.scale_stage_sample, plan)}",
+            f"queue {big}: bulk import (Herald.add_posts)",
             "s",
-            "service layer",
+            "service layer, one at a time",
         ),
-        "bulk": Spec(sc, f"queue {big}: bulk SQL + pipelined STAGE (measured)", "s", "service layer"),
+        "bulk_eta": Spec(sc, f"queue {big}: bulk import vs Celery", "s", "Celery apply_async"),
     }
 
 
@@ -107,165 +103,24 @@ def _service_sample(rig: Rig, n: int, first_due: float) -> float:
     return time.perf_counter() - t0
 
 
-def _channel_ids(rig: Rig) -> list[int]:
-    by_name = {c["name"]: int(c["id"]) for c in rig.herald.list_channels()}
-    return [by_name[a.channel] for a in rig.accounts]
+def _bulk_import(rig: Rig, start: int, count: int, first_due: float) -> float:
+    """Queue posts ``start..start+count`` through ``Herald.add_posts``; seconds taken."""
+    from herald.service import PostRequest
 
-
-def _bulk_rows(
-    start: int, count: int, first_id: int, first_due: float, channels: list[int]
-) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-    """(posts, deliveries) row chunks for posts ``start..start+count``, as the service layer
-    would write them (one delivery per post, state ``queued``)."""
-    from store.models import utcnow
-
-    now = utcnow()
-    for lo in range(start, start + count, INSERT_CHUNK):
-        posts, deliveries = [], []
-        for i in range(lo, min(start + count, lo + INSERT_CHUNK)):
-            due = at_epoch(first_due + i).replace(tzinfo=None)
-            pid = uuid.uuid4().hex
-            posts.append(
-                {
-                    "id": pid,
-                    "campaign_id": None,
-                    "text": TEXT.format(i=i),
-                    "language": None,
-                    "scheduled_at": due,
-                    "approval": "approved",
-                    "recurrence": None,
-                    "created_by": None,
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                }
+    took = 0.0
+    for lo in range(start, start + count, BULK_CALL):
+        reqs = [
+            PostRequest(
+                channels=[rig.accounts[i % len(rig.accounts)].channel],
+                text=TEXT.format(i=i),
+                at=at_epoch(first_due + i),
             )
-            deliveries.append(
-                {
-                    "id": first_id + (i - start),
-                    "post_id": pid,
-                    "channel_id": channels[i % len(channels)],
-                    "state": "queued",
-                    "due_at": due,
-                    "idempotency_key": f"herald-{uuid.uuid4().hex}",
-                    "attempts": 0,
-                    "needs_reconcile": False,
-                    "updated_at": now,
-                }
-            )
-        yield posts, deliveries
-
-
-def _bulk_insert(rig: Rig, start: int, count: int, first_due: float) -> tuple[list[int], float]:
-    """Insert ``count`` posts and their deliveries with executemany; (delivery ids, seconds)."""
-    from sqlalchemy import Table, func, insert, select, text
-
-    from store.models import Delivery, Post
-
-    db = rig.herald.db
-    with db.session() as s:
-        first_id = int(s.execute(select(func.coalesce(func.max(Delivery.id), 0))).scalar_one()) + 1
-    channels = _channel_ids(rig)
-    t0 = time.perf_counter()
-    for posts, deliveries in _bulk_rows(start, count, first_id, first_due, channels):
-        with db.engine.begin() as conn:
-            conn.execute(insert(cast(Table, Post.__table__)), posts)
-            conn.execute(insert(cast(Table, Delivery.__table__)), deliveries)
-    if db.engine.dialect.name == "postgresql":
-        # Explicit ids do not advance PostgreSQL's sequence; later service-layer inserts would
-        # collide with them.
-        with db.engine.begin() as conn:
-            conn.execute(
-                text(
-                    "SELECT setval(pg_get_serial_sequence('deliveries', 'id'), "
-                    "(SELECT max(id) FROM deliveries))"
-                )
-            )
-    return list(range(first_id, first_id + count)), time.perf_counter() - t0
-
-
-def _payload_json(rows: list[tuple[Any, ...]]) -> list[tuple[int, float, str]]:
-    """(delivery id, due, payload JSON) built from SQL rows without the ORM, exactly as
-    ``build_payloads`` builds them for a post without variants, photos or campaign."""
-    from content_queue import Payload
-    from content_queue.staging import to_epoch
-    from store.models import DEFAULT_LATE_TOLERANCE_SECONDS
-
-    out = []
-    for did, pid, version, channel_id, platform, text, due_at, key, language, scheduled in rows:
-        p = Payload(
-            delivery_id=int(did),
-            post_id=str(pid),
-            post_version=int(version),
-            channel_id=int(channel_id),
-            platform=str(platform),
-            text=str(text),
-            due=to_epoch(due_at),
-            idempotency_key=str(key),
-            language=language,
-            photos=(),
-            hold_after=to_epoch(scheduled) + DEFAULT_LATE_TOLERANCE_SECONDS,
-        )
-        out.append((p.delivery_id, p.due, p.to_json()))
-    return out
-
-
-def _select_rows(s: Any, lo: int, hi: int) -> list[tuple[Any, ...]]:
-    from sqlalchemy import select
-
-    from store.models import Channel, Delivery, Post
-
-    return [
-        tuple(r)
-        for r in s.execute(
-            select(
-                Delivery.id,
-                Post.id,
-                Post.version,
-                Delivery.channel_id,
-                Channel.platform,
-                Post.text,
-                Delivery.due_at,
-                Delivery.idempotency_key,
-                Post.language,
-                Post.scheduled_at,
-            )
-            .join(Post, Delivery.post_id == Post.id)
-            .join(Channel, Delivery.channel_id == Channel.id)
-            .where(Delivery.id >= lo, Delivery.id < hi)
-            .order_by(Delivery.id)
-        ).all()
-    ]
-
-
-def _pipelined_stage(rig: Rig, ids: list[int]) -> tuple[float, str]:
-    """Stage ``ids`` (contiguous) with Herald's STAGE script, ``PIPELINE_CHUNK`` calls per round
-    trip; (seconds, note). Checks a few payloads against ``build_payloads`` first."""
-    from content_queue import scripts
-    from content_queue.staging import build_payloads
-
-    db, queue = rig.herald.db, rig.herald.queue
-    keys = queue.keys
-    stage = queue.redis.register_script(scripts.STAGE)
-    note = ""
-    with db.session() as s:
-        probe = _payload_json(_select_rows(s, ids[0], ids[0] + 3))
-        official = {p.delivery_id: p.to_json() for p, _ in build_payloads(s, [p[0] for p in probe])}
-    if any(official.get(did) != js for did, _, js in probe):
-        note = "bulk payloads differ from build_payloads: memory per post is approximate; "
-    t0 = time.perf_counter()
-    for lo in range(ids[0], ids[-1] + 1, PIPELINE_CHUNK):
-        with db.session() as s:
-            rows = _payload_json(_select_rows(s, lo, min(lo + PIPELINE_CHUNK, ids[-1] + 1)))
-        pipe = queue.redis.pipeline(transaction=False)
-        for did, due, js in rows:
-            stage(
-                keys=[keys.due, keys.payload(did), keys.photo_refs, keys.inflight],
-                args=[js, repr(due), did, "1", keys.photo("")],
-                client=pipe,
-            )
-        pipe.execute()
-    return time.perf_counter() - t0, note
+            for i in range(lo, min(start + count, lo + BULK_CALL))
+        ]
+        t0 = time.perf_counter()
+        rig.herald.add_posts(reqs)
+        took += time.perf_counter() - t0
+    return took
 
 
 # -- claim latency ---------------------------------------------------------------------------------
@@ -292,7 +147,7 @@ def _claim_ms(rig: Rig) -> float:
 # -- the scenario ----------------------------------------------------------------------------------
 
 
-def run(plan: Plan, rig: Rig, eta_pid: int) -> Outcome:
+def run(plan: Plan, rig: Rig, eta_pid: Procs) -> Outcome:
     """Herald's worker and scheduler, and a plain-Celery worker (``eta_pid``, broker database
     ``ETA_DB``) must be running on ``rig``, with nothing queued."""
     sp = _specs(plan)
@@ -310,14 +165,8 @@ def run(plan: Plan, rig: Rig, eta_pid: int) -> Outcome:
     first_due = time.time() + FUTURE.total_seconds()
     sample = min(plan.scale_service_sample, n)
     service_secs = _service_sample(rig, sample, first_due)
-    ids, insert_secs = _bulk_insert(rig, sample, n - sample, first_due)
-    k = min(plan.scale_stage_sample, len(ids))
-    from content_queue.staging import stage_deliveries
-
-    t0 = time.perf_counter()
-    stage_deliveries(rig.herald.db, rig.herald.queue, ids[:k], wake=False)
-    staging_secs = time.perf_counter() - t0
-    bulk_secs, bulk_note = _pipelined_stage(rig, ids[k:]) if k < len(ids) else (0.0, "")
+    bulk = n - sample
+    bulk_secs = _bulk_import(rig, sample, bulk, first_due) if bulk else 0.0
     queued = int(r.zcard(rig.herald.queue.keys.due))
     if queued != n:
         raise RuntimeError(f"{queued} posts on the due set, {n} expected")
@@ -370,20 +219,13 @@ def run(plan: Plan, rig: Rig, eta_pid: int) -> Outcome:
         eta_secs / m * n,
         f"{label}; Celery extrapolated from {plan.count(m)} apply_async calls",
     )
-    stage_total = insert_secs + staging_secs / k * len(ids)
-    out.put(
-        sp["staging"],
-        stage_total / (len(ids)) * n,
-        service_total,
-        f"bulk insert of {len(ids):,} posts {insert_secs:.1f} s (measured); stage_deliveries "
-        f"{staging_secs:.1f} s for {k:,} (extrapolated); scaled to {n:,}",
-    )
-    bulk_total = insert_secs + bulk_secs + staging_secs
-    out.put(
-        sp["bulk"],
-        bulk_total / len(ids) * n,
-        service_total,
-        bulk_note + f"measured: bulk insert {insert_secs:.1f} s + pipelined STAGE {bulk_secs:.1f} s for "
-        f"{len(ids) - k:,} + stage_deliveries {staging_secs:.1f} s for {k:,}",
-    )
+    if bulk:
+        bulk_total = bulk_secs / bulk * n
+        note = f"measured: {bulk:,} posts in {bulk_secs:.1f} s ({1000 * bulk_secs / bulk:.2f} ms each)"
+        if bulk < n:
+            note += f", scaled to {n:,}"
+        out.put(sp["bulk"], bulk_total, service_total, note)
+        out.put(
+            sp["bulk_eta"], bulk_total, eta_secs / m * n, f"Celery extrapolated from {plan.count(m)} calls"
+        )
     return out

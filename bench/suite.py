@@ -165,7 +165,7 @@ def run(plan: Plan, pg_admin_url: str | None, only: set[str] | None = None) -> B
 
     second_specs = [s for name in SECOND for s in specs[name]]
     with contextlib.ExitStack() as stack:
-        second: list[tuple[Rig, int]] = []
+        second: list[tuple[Rig, list[int]]] = []
         recovered: list[bool] = []
 
         def open_second() -> None:
@@ -175,13 +175,13 @@ def run(plan: Plan, pg_admin_url: str | None, only: set[str] | None = None) -> B
             if second or not wanted & set(SECOND):
                 return
 
-            def start() -> tuple[Rig, int]:
+            def start() -> tuple[Rig, list[int]]:
                 env = {"HERALD_CONSISTENCY_INTERVAL_SECONDS": "2"}
                 r2 = stack.enter_context(
                     rig(plan, pg_admin_url=pg_admin_url, lease_seconds=recovery.LEASE_SECONDS, env=env)
                 )
                 r2.start_herald()
-                return r2, r2.start_eta_worker(ETA_DB, "eta0").pid
+                return r2, r2.start_eta_workers(ETA_DB, "eta0")
 
             got = book.attempt("second rig (start)", second_specs, start)
             if got is not None:
@@ -191,7 +191,7 @@ def run(plan: Plan, pg_admin_url: str | None, only: set[str] | None = None) -> B
             main_specs = [s for name in MAIN if name != "profile" for s in specs[name]]
             with book.stage("main rig", main_specs), rig(plan, pg_admin_url=pg_admin_url) as r:
                 r.start_herald()
-                eta_worker = r.start_eta_worker(ETA_DB, "eta0")
+                eta_workers = r.start_eta_workers(ETA_DB, "eta0")
                 if "long-delay" in wanted:
                     longdelay.start_worker(r)
                 with eta_client(r, ETA_DB) as eta:
@@ -199,7 +199,7 @@ def run(plan: Plan, pg_admin_url: str | None, only: set[str] | None = None) -> B
                     burst.warm_up(r, eta, plan)
                     if "long-delay" in wanted:
                         longdelay.wait_ready(r)
-                    record("burst", lambda: burst.run(plan, r, eta, eta_worker.pid))
+                    record("burst", lambda: burst.run(plan, r, eta, eta_workers))
                     record("idle", lambda: idle.run(plan, r, eta))
                 # The long-delay demonstration mostly waits: the photo scenario runs meanwhile,
                 # then the second rig starts and runs the recovery scenario.

@@ -17,7 +17,7 @@ _lock = threading.Lock()
 _deliverer: Deliverer | None = None
 
 #: Most deliveries one ``publish_many`` message carries (amortises broker and task overhead).
-MAX_BATCH = 10
+MAX_BATCH = 25
 
 
 def deliverer() -> Deliverer:
