@@ -267,8 +267,21 @@ def _break_class(ch: str) -> int:
     return _OTHER
 
 
+#: Break classes that never join a neighbour of these same classes (no rule GB3-GB13 applies
+#: between any two of them, CR LF aside): a text made only of them has one cluster per code
+#: point. Most Latin, Hangul (precomposed syllables) and CJK text is such a text.
+_STANDALONE = frozenset((_OTHER, _CR, _LF, _CONTROL, _LV, _LVT))
+
+
 def _cluster_ends(text: str) -> list[int]:
     """End offsets of the extended grapheme clusters of ``text`` (UAX #29, approximated)."""
+    if "\r\n" not in text and all(_break_class(ch) in _STANDALONE for ch in set(text)):
+        return list(range(1, len(text) + 1))  # the common case, without the per-pair rules
+    return _cluster_ends_by_rules(text)
+
+
+def _cluster_ends_by_rules(text: str) -> list[int]:
+    """``_cluster_ends`` by applying the rules to every pair of neighbours."""
     ends: list[int] = []
     if not text:
         return ends

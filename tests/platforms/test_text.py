@@ -471,3 +471,24 @@ def test_linkedin_escape_leaves_nothing_reserved_and_round_trips(text: str) -> N
     escaped = linkedin_escape(text)
     assert _unescaped_reserved(escaped) == []
     assert linkedin_unescape(escaped) == text
+
+
+# Characters from the scripts campaigns write in, plus every kind that joins its neighbours:
+# combining marks, ZWJ, variation selectors, skin tones, regional indicators, Hangul jamo,
+# Prepend and SpacingMark characters, CR and LF.
+_MIXED = st.text(
+    alphabet=st.sampled_from(
+        list("ab 평화통일한국\r\n\t")
+        + ["\u0301", "\u200d", "\ufe0f", "\U0001f3fd", "\U0001f1f0", "\U0001f1f7", "\u1100", "\u1161"]
+        + ["\u11a8", "\u0600", "\u0903", "\U0001f469", "\U0001f466", "\u00e9", "\u0e33"]
+    ),
+    max_size=40,
+)
+
+
+@given(st.one_of(_MIXED, st.text(max_size=40)))
+@settings(max_examples=400)
+def test_the_fast_path_agrees_with_the_rules(text: str) -> None:
+    from platforms.text import _cluster_ends, _cluster_ends_by_rules
+
+    assert _cluster_ends(text) == _cluster_ends_by_rules(text)
