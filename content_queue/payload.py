@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,10 @@ class Payload:
     hold_after: float | None = None
 
     def to_json(self) -> str:
-        d = asdict(self)
+        # Shallow, field by field: ``dataclasses.asdict`` deep-copies every value first, which
+        # was a fifth of the cost of a bulk import.
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["photos"] = [{f.name: getattr(p, f.name) for f in fields(p)} for p in self.photos]
         return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
