@@ -269,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), help="run only these scenarios")
     ap.add_argument("--db-url", default=None, help="database URL (default: a private SQLite file)")
     args = ap.parse_args(argv)
+    from bench.harness import stop_on_signals
+
+    stop_on_signals()
     outcomes = []
     for name, fn in SCENARIOS.items():
         if args.only and name not in args.only:

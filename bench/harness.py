@@ -4,6 +4,8 @@ processes started from the same commands an operator uses."""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,6 +29,44 @@ X_CREDS = {
     "access_token": "bench-x-token-0001",
     "access_token_secret": "bench-x-token-secret-0001",
 }
+
+
+#: Every process a benchmark started and has not seen exit, by pid: stopped at exit (also on
+#: SIGTERM or SIGINT, see ``stop_on_signals``) so that none outlives an interrupted run. Worker
+#: and scheduler processes run in sessions of their own (to be killed with their children), so
+#: killing the benchmark's process group alone would not reach them.
+_LIVE: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def track(p: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+    _LIVE[p.pid] = p
+    return p
+
+
+@atexit.register
+def stop_everything() -> None:
+    """SIGKILL whatever this process started and is still running (and its children)."""
+    for pid, p in list(_LIVE.items()):
+        _LIVE.pop(pid, None)
+        if p.poll() is not None:
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                p.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(5)
+
+
+def stop_on_signals() -> None:
+    """Turn SIGTERM into SystemExit, so ``finally`` blocks and ``stop_everything`` run when the
+    benchmark is stopped (SIGINT already raises KeyboardInterrupt)."""
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, interval: float = 0.05) -> bool:
@@ -84,7 +124,8 @@ class Cluster:
         self.redis_port = free_port()
         self.redis_server = EmbeddedRedis(
             self.workdir / "redis", port=self.redis_port, appendonly=self.appendonly
-        ).start()
+        )
+        self._start_redis()
         self.redis_url = self.redis_server.url
         self.env = {
             **os.environ,
@@ -175,7 +216,7 @@ class Cluster:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.workers.append(p)
+        self.workers.append(track(p))
         return p
 
     def start_scheduler(self) -> subprocess.Popen[bytes]:
@@ -187,7 +228,7 @@ class Cluster:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.schedulers.append(p)
+        self.schedulers.append(track(p))
         return p
 
     def kill_worker(self, index: int = 0) -> None:
@@ -226,7 +267,15 @@ class Cluster:
                         g.unlink()
         self.redis_server = EmbeddedRedis(
             self.workdir / "redis", port=self.redis_port, appendonly=self.appendonly
-        ).start()
+        )
+        self._start_redis()
+
+    def _start_redis(self) -> None:
+        try:
+            self.redis_server.start()
+        finally:
+            if self.redis_server.proc is not None:
+                track(self.redis_server.proc)
 
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis_url)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.harness import ROOT, Cluster
+from bench.harness import ROOT, Cluster, track
 from bench.measure import Procs, wait_until
 from bench.plan import Plan
 
@@ -113,7 +113,7 @@ class Rig:
             start_new_session=True,
         )
         log.close()
-        self.extra.append(p)
+        self.extra.append(track(p))
         return p
 
     def celery_worker(

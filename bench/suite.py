@@ -230,6 +230,9 @@ def run(plan: Plan, pg_admin_url: str | None, only: set[str] | None = None) -> B
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.harness import stop_on_signals
+
+    stop_on_signals()
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes (labelled), for the smoke test")
     ap.add_argument(

@@ -58,8 +58,14 @@ def test_quick_bench_prints_every_row_with_numbers(tmp_path: Path) -> None:
     try:
         stdout, stderr = proc.communicate(timeout=6 * BUDGET_SECONDS)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        # SIGTERM first: the bench stops the worker and scheduler processes it started (they
+        # run in sessions of their own, out of reach of a signal to its group).
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
         raise
     done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     elapsed = time.monotonic() - t0
