@@ -1,5 +1,5 @@
-"""Result rows and how they are shown: a terminal table, a Markdown report, JSON, and (only if
-matplotlib is already installed) a PNG of the ratios.
+"""Result rows and how they are shown: a terminal table, a Markdown report, JSON, and a PNG of
+the ratios.
 
 A row compares Herald with a reference measured in the same run (the bare HTTP loop, plain
 Celery, the same queue at another size...). Its ``Spec`` (what is measured, in what unit,
@@ -212,28 +212,57 @@ def to_json(rows: list[Row]) -> str:
     )
 
 
-def chart(rows: list[Row], path: Path) -> bool:
-    """A bar chart of every finite ratio, on a log scale, if matplotlib is installed (it is not a
-    dependency: nothing is installed for it). Returns whether a file was written."""
-    try:
-        import matplotlib
+#: Ratios drawn on the chart's log axis, and the ticks labelled on it.
+_CHART_RANGE = (0.01, 100.0)
+_CHART_TICKS = (0.01, 0.1, 0.5, 1.0, 2.0, 10.0, 100.0)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+
+def _ascii(text: str) -> str:
+    """Pillow's built-in font has no glyphs for these."""
+    for a, b in (("×", "x"), ("→", "->"), ("÷", "/"), ("≤", "<="), ("—", "-")):
+        text = text.replace(a, b)
+    return text
+
+
+def chart(rows: list[Row], path: Path) -> bool:
+    """A PNG bar chart of every finite ratio on a log scale (1× marked; green pass, red fail,
+    grey not judged), drawn with Pillow (already a dependency of Herald's photo handling).
+    Returns whether a file was written."""
+    from PIL import Image, ImageDraw, ImageFont
+
     shown = [r for r in rows if r.ratio is not None and math.isfinite(r.ratio) and r.ratio > 0]
     if not shown:
         return False
-    fig, ax = plt.subplots(figsize=(10, 0.3 * len(shown) + 1.5))
-    labels = [f"{r.spec.scenario}: {r.spec.metric}" for r in shown]
-    colors = ["tab:green" if r.passed else "tab:red" if r.passed is False else "tab:gray" for r in shown]
-    ax.barh(labels, [r.ratio or 0 for r in shown], color=colors)
-    ax.set_xscale("log")
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.invert_yaxis()
-    ax.set_xlabel("Herald ÷ reference (log scale; green pass, red fail)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    font = ImageFont.load_default(size=13)
+    labels = [_ascii(f"{r.spec.scenario}: {r.spec.metric}") for r in shown]
+    label_w = int(max(font.getlength(t) for t in labels)) + 16
+    bar_w, row_h, top, bottom = 520, 20, 12, 40
+    img = Image.new("RGB", (label_w + bar_w + 90, top + row_h * len(shown) + bottom), "white")
+    draw = ImageDraw.Draw(img)
+    lo, hi = (math.log10(v) for v in _CHART_RANGE)
+
+    def x_of(ratio: float) -> float:
+        clamped = min(max(math.log10(ratio), lo), hi)
+        return label_w + (clamped - lo) / (hi - lo) * bar_w
+
+    axis_y = top + row_h * len(shown)
+    for tick in _CHART_TICKS:
+        x = x_of(tick)
+        draw.line([(x, top), (x, axis_y)], fill="black" if tick == 1.0 else (225, 225, 225))
+        draw.text((x, axis_y + 4), f"{tick:g}x", fill="black", font=font, anchor="mt")
+    for i, (row, text) in enumerate(zip(shown, labels, strict=True)):
+        y = top + i * row_h
+        color = (46, 139, 87) if row.passed else (200, 40, 40) if row.passed is False else (150, 150, 150)
+        ratio = row.ratio or 0.0
+        x0, x1 = sorted((x_of(1.0), x_of(ratio)))
+        draw.rectangle([(x0, y + 3), (max(x1, x0 + 1), y + row_h - 4)], fill=color)
+        draw.text((label_w - 8, y + row_h / 2), text, fill="black", font=font, anchor="rm")
+        draw.text((label_w + bar_w + 6, y + row_h / 2), f"{ratio:.2f}x", fill="black", font=font, anchor="lm")
+    draw.text(
+        (label_w, axis_y + 22),
+        "Herald / reference (log scale; bars start at 1x; green pass, red fail, grey not judged)",
+        fill="black",
+        font=font,
+    )
+    img.save(path, format="PNG", optimize=True)
     return True

@@ -307,10 +307,11 @@ def _write(
         f"{elapsed:.0f} s.",
         "Ratios are Herald ÷ reference, both measured in this run on this machine.",
     ]
+    if chart(rows, out / f"{stem}.png"):
+        _say(f"chart: {out / f'{stem}.png'}")
+        preamble += ["", f"![Every ratio of this run, on a log scale]({stem}.png)"]
     (out / f"{stem}.md").write_text(
         markdown(rows, title="Herald benchmarks", preamble=preamble, sections=sections)
     )
     (out / f"{stem}.json").write_text(to_json(rows) + "\n")
-    if chart(rows, out / f"{stem}.png"):
-        _say(f"chart: {out / f'{stem}.png'}")
     _say(f"report: {out / f'{stem}.md'}")

@@ -81,6 +81,8 @@ def test_quick_bench_prints_every_row_with_numbers(tmp_path: Path) -> None:
     assert done.returncode == 0, log
     assert (tmp_path / "report-quick.md").is_file()
     assert (tmp_path / "report-quick.json").is_file()
+    png = (tmp_path / "report-quick.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and "report-quick.png" in (tmp_path / "report-quick.md").read_text()
     # Not a timing test (shared, noisy machines): only a run far past the budget fails.
     assert elapsed < 3 * BUDGET_SECONDS, (
         f"--quick took {elapsed:.0f} s (budget {BUDGET_SECONDS:.0f} s)\n" + log
