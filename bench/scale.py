@@ -2,7 +2,8 @@
 
 On a rig of its own (its own redis-server, so Redis's counters are this scenario's alone):
 
-1. the stock worker and scheduler start; their resident memory is sampled idle;
+1. the stock workers and scheduler start and publish a few posts; their resident memory is
+   sampled idle (warmed up, as in steady service);
 2. a sample is queued through the service layer one post at a time, as the web app and
    ``herald post add`` do (timed; extrapolated to the full count);
 3. the rest goes through bulk import, ``Herald.add_posts`` (what ``herald post import`` calls:
@@ -30,6 +31,8 @@ from bench.plan import Plan
 from bench.results import Outcome, Spec, Target
 from bench.rig import ETA_DB, Rig, at_epoch, terminate
 
+#: Posts per channel sent before the idle memory is sampled.
+WARM_POSTS_PER_CHANNEL = 4
 #: Posts per ``add_posts`` call (what one CSV file of a big campaign might hold).
 BULK_CALL = 50_000
 #: ``claim_due`` batch, and how many timed claims the median is taken over.
@@ -154,9 +157,21 @@ def run(plan: Plan, rig: Rig, eta_pid: Procs) -> Outcome:
     out = Outcome()
     n = plan.scale_posts
     r = rig.cluster.redis()
-    rig.queue_post(rig.accounts[0].channel, "scale ready", at_epoch(time.time()))
-    if not rig.wait_out("scale ready", 1, timeout=90):
-        raise RuntimeError("Herald's worker did not start")
+    from herald.service import PostRequest
+
+    # Idle means warmed up: every worker process has published (connectors built, modules
+    # imported) and the scheduler has run its consistency check, as in steady service.
+    warm = WARM_POSTS_PER_CHANNEL * len(rig.accounts)
+    rig.herald.add_posts(
+        [
+            PostRequest(channels=[a.channel], text=f"scale ready {k} {a.channel}", at=None)
+            for a in rig.accounts
+            for k in range(WARM_POSTS_PER_CHANNEL)
+        ]
+    )
+    if not rig.wait_out("scale ready", warm, timeout=90):
+        raise RuntimeError("Herald's workers did not start")
+    time.sleep(plan.settle_seconds)
     pids = rig.pids()
     procs = {"worker": pids["worker"], "scheduler": pids["scheduler"], "eta": eta_pid}
     idle = median_rss(procs)
