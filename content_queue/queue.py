@@ -55,44 +55,18 @@ class ContentQueue:
         """Store ``payload`` and put its delivery on the due set at ``payload.due``.
 
         ``photos`` maps sha256 → bytes for the payload's photos; only those Redis lacks are
-        sent. Returns False if the delivery was left alone because it is in flight.
+        sent. Returns False if the delivery was left alone because it is in flight (unless
+        ``respect_inflight`` is off: a takeover puts it back on the due set regardless).
         """
-        shas = [p.sha256 for p in payload.photos]
-        try:
-            result = cast(
-                list[Any],
-                self._stage(
-                    keys=[
-                        self.keys.due,
-                        self.keys.payload(payload.delivery_id),
-                        self.keys.photo_refs,
-                        self.keys.inflight,
-                    ],
-                    args=[
-                        payload.to_json(),
-                        repr(payload.due),
-                        payload.delivery_id,
-                        "1" if respect_inflight else "0",
-                        self.keys.photo(""),
-                        *shas,
-                    ],
-                ),
-            )
-            missing = [m.decode() if isinstance(m, bytes) else str(m) for m in result[1:]]
-            if missing:
-                if photos is None or any(m not in photos for m in missing):
-                    raise QueueError(f"photos {missing} are not staged and were not supplied")
-                pipe = self.redis.pipeline(transaction=False)
-                for sha in missing:
-                    pipe.set(self.keys.photo(sha), photos[sha], nx=True)
-                pipe.execute()
-            if wake:
-                self.wake()
-            return bool(result[0])
-        except redis.RedisError as e:
-            raise QueueError(f"staging delivery {payload.delivery_id} failed: {e}") from e
+        return bool(self.stage_many([(payload, photos or {})], wake=wake, respect_inflight=respect_inflight))
 
-    def stage_many(self, items: Sequence[tuple[Payload, dict[str, bytes]]], *, wake: bool = True) -> int:
+    def stage_many(
+        self,
+        items: Sequence[tuple[Payload, dict[str, bytes]]],
+        *,
+        wake: bool = True,
+        respect_inflight: bool = True,
+    ) -> int:
         """``stage`` for many payloads in two round trips whatever their number: every STAGE
         script in one pipeline, then the photos Redis lacks in a second. Returns how many were
         put on the due set (the others are in flight and were left alone)."""
@@ -111,7 +85,7 @@ class ContentQueue:
                     payload.to_json(),
                     repr(payload.due),
                     payload.delivery_id,
-                    "1",
+                    "1" if respect_inflight else "0",
                     self.keys.photo(""),
                     *[p.sha256 for p in payload.photos],
                 ],

@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import threading
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from typer.core import TyperCommand
 from herald.errors import HeraldError, InputError
 from herald.logs import setup_logging
 from herald.settings import get_settings
+from herald.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def post_add(
             raise InputError("at", "give --at TIME or --now")
         if at is not None and now:
             raise InputError("at", "give either --at or --now, not both")
-        when = _parse_time(at) if at is not None else None
+        when = parse_time(at) if at is not None else None
         alts = _pair_alts(ctx.meta.get("raw_args", []), len(photo), alt)
         photos = [
             PhotoInput(data=_read_photo(p), filename=p.name, alt_text=a, protect_faces=protect_faces)
@@ -233,18 +233,6 @@ def post_import(
     for i in ids:
         typer.echo(i)
     typer.echo(f"{len(ids)} posts queued from {path.name}", err=True)
-
-
-def _parse_time(value: str) -> datetime:
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            "at", f"{value!r} is not an ISO 8601 time (e.g. 2026-12-01T09:00:00+09:00)"
-        ) from None
-    if dt.tzinfo is None:
-        raise InputError("at", f"{value!r} has no time zone; add one, e.g. {value}+09:00 or {value}Z")
-    return dt
 
 
 def _read_photo(path: Path) -> bytes:

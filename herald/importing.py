@@ -25,6 +25,7 @@ from pathlib import Path
 
 from herald.errors import InputError
 from herald.service import MAX_PHOTOS_PER_POST, PhotoInput, PostRequest
+from herald.times import parse_time
 
 #: Largest CSV accepted (bytes): far above any campaign's plan, small enough to read at once.
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -158,15 +159,7 @@ def _time(value: str) -> datetime | None:
         return None
     if not value:
         raise InputError("at", "no time: give an ISO 8601 time with its zone, or now")
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            "at", f"{value!r} is not an ISO 8601 time (e.g. 2026-12-01T09:00:00+09:00)"
-        ) from None
-    if dt.tzinfo is None:
-        raise InputError("at", f"{value!r} has no time zone; add one, e.g. {value}+09:00 or {value}Z")
-    return dt
+    return parse_time(value)
 
 
 def _photo(given: str, base: Path) -> bytes:
