@@ -128,6 +128,9 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'herald.db'}"
     url: str = request.getfixturevalue("pg_server")
     _reset_pg(url)
+    from herald import runtime
+
+    runtime._migrated.discard(url)  # the schema is gone: the next service() must migrate again
     return url
 
 

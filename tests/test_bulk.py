@@ -29,6 +29,12 @@ SOON = datetime.now(UTC) + timedelta(hours=2)
 
 
 @pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """Bulk writes (multi-row INSERT ... RETURNING in order) run on SQLite and PostgreSQL."""
+    return any_db_url
+
+
+@pytest.fixture
 def chans(herald: Any) -> Any:
     herald.add_channel("kr-m", "mastodon", {"access_token": "m-bulk-123456"}, base_url="http://127.0.0.1:9/m")
     herald.add_channel(
