@@ -1,6 +1,6 @@
 """Meta's Graph API, shared by the Facebook Page, Instagram and Threads connectors.
 
-What the three have in common (docs: platforms.md §5, §6, §8):
+What the three have in common (shared/platforms.md §5, §6, §8):
 
 - **Versioned paths.** ``{base_url}/{version}/{node}/{edge}``; the version is the channel option
   ``graph_version`` (``v21.0`` by default; Threads has its own ``v1.0``). Unversioned calls

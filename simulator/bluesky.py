@@ -1,6 +1,6 @@
 """Bluesky's PDS (AT Protocol XRPC) as a simulator platform, mounted at ``/bluesky``.
 
-Follows docs/platforms.md §3. Every endpoint is ``/bluesky/xrpc/{nsid}``; the didDoc returned
+Follows shared/platforms.md §3. Every endpoint is ``/bluesky/xrpc/{nsid}``; the didDoc returned
 at login points its PDS ``serviceEndpoint`` back at ``{base}/bluesky``, so SDKs that re-base on
 it stay on the simulator.
 

@@ -1,6 +1,6 @@
 """Facebook Page publishing (Meta Graph API) as a simulator platform, mounted at ``/facebook``.
 
-Follows docs/platforms.md §5 with the Graph plumbing of ``simulator.graph`` (version prefix
+Follows shared/platforms.md §5 with the Graph plumbing of ``simulator.graph`` (version prefix
 optional, token in query/form/JSON/Bearer, Graph error envelope, no 429s, usage headers):
 
 - ``POST /{page-id}/photos`` with a multipart ``source`` or a loopback ``url``, ``caption`` (or

@@ -1,6 +1,6 @@
 """Meta Graph API plumbing shared by the Facebook Page, Instagram and Threads simulators.
 
-Follows docs/platforms.md §5, §6 and §8 where all three agree:
+Follows shared/platforms.md §5, §6 and §8 where all three agree:
 
 - Paths may carry a version prefix (``/v21.0/...``, ``/v1.0/...``) or none; it is stripped
   before routing, and ``requests_seen`` records the unversioned path.

@@ -1,7 +1,7 @@
 """LinkedIn's versioned REST Posts and Images APIs as a simulator platform, mounted at
 ``/linkedin``.
 
-Follows docs/platforms.md §7:
+Follows shared/platforms.md §7:
 
 - Every ``/rest/...`` call needs ``Authorization: Bearer``, ``LinkedIn-Version: YYYYMM``
   (missing → 400 ``VERSION_MISSING``; malformed, in the future or more than 12 months old →

@@ -1,6 +1,6 @@
 """Mastodon's client API as a simulator platform, mounted at ``/mastodon``.
 
-Follows docs/platforms.md §2: bearer-token auth, instance configuration, media upload v2 (with
+Follows shared/platforms.md §2: bearer-token auth, instance configuration, media upload v2 (with
 optional asynchronous processing), statuses with ``Idempotency-Key``, deletion, the account
 timeline for reconciliation, and ``X-RateLimit-*`` headers (Reset as ISO 8601) everywhere.
 Errors are ``{"error": "..."}`` bodies with Mastodon's wording.

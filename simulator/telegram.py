@@ -1,6 +1,6 @@
 """Telegram's Bot API as a simulator platform, mounted at ``/telegram``.
 
-Follows docs/platforms.md §4: methods at ``/telegram/bot{token}/{method}`` (method names are
+Follows shared/platforms.md §4: methods at ``/telegram/bot{token}/{method}`` (method names are
 case-insensitive; GET or POST; parameters in the query, urlencoded, JSON or multipart), the
 ``{"ok": true, "result": ...}`` / ``{"ok": false, "error_code", "description", "parameters"?}``
 envelope, and no rate-limit headers.

@@ -1,6 +1,6 @@
 """X API v2 as a simulator platform, mounted at ``/x``.
 
-Follows docs/platforms.md §1: OAuth 1.0a HMAC-SHA1 user context (signature verified, replays
+Follows shared/platforms.md §1: OAuth 1.0a HMAC-SHA1 user context (signature verified, replays
 and stale timestamps refused), ``POST /2/tweets`` with twitter-text v3 weighted length and the
 duplicate-content 403, media upload v2 (one-shot and chunked, optional asynchronous
 processing), alt text through ``/2/media/metadata``, ``/2/users/me`` and the user timeline for
