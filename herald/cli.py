@@ -198,38 +198,21 @@ def post_import(
 ) -> None:
     """Queue every post of a CSV file, or none: each row is checked first, and every problem is
     reported with its line number. Prints the new post ids, one per line."""
-    from herald.importing import read_csv
+    from herald.importing import import_posts, read_csv
 
     try:
-        parsed = read_csv(path)
-        problems = list(parsed.problems)
-        service = _service()
-        if problems and parsed.requests:
-            # Report every problem at once: the rows that parsed are checked too.
-            try:
-                service.add_posts(parsed.requests, labels=parsed.labels, dry_run=True)
-            except InputError as e:
-                problems += [f"{d['label']}: {d['field']}: {d['message']}" for d in e.details]
-        if problems:
-            raise _fail(
-                f"{path.name}: {len(problems)} problem(s), nothing queued:\n"
-                + "\n".join(f"  {p}" for p in problems)
-            )
-        if dry_run:
-            service.add_posts(parsed.requests, labels=parsed.labels, dry_run=True)
-            typer.echo(f"{len(parsed.requests)} posts would be queued", err=True)
-            return
-        ids = service.add_posts(parsed.requests, labels=parsed.labels)
-    except InputError as e:
-        if e.field == "posts" and e.details:
-            lines = [f"{d['label']}: {d['field']}: {d['message']}" for d in e.details]
-            raise _fail(
-                f"{path.name}: {len(lines)} problem(s), nothing queued:\n"
-                + "\n".join(f"  {p}" for p in lines)
-            ) from None
-        raise _fail(str(e)) from None
+        outcome = import_posts(_service(), read_csv(path), dry_run=dry_run)
     except HeraldError as e:
         raise _fail(str(e)) from None
+    if outcome.problems:
+        raise _fail(
+            f"{path.name}: {len(outcome.problems)} problem(s), nothing queued:\n"
+            + "\n".join(f"  {p}" for p in outcome.problems)
+        )
+    if dry_run:
+        typer.echo(f"{outcome.rows} posts would be queued", err=True)
+        return
+    ids = outcome.post_ids
     for i in ids:
         typer.echo(i)
     typer.echo(f"{len(ids)} posts queued from {path.name}", err=True)

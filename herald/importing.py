@@ -5,8 +5,8 @@ The format (UTF-8, a header row, columns in any order, names case-insensitive):
 - ``channels`` (required): channel names separated by ``;`` or spaces;
 - ``at`` (required): an ISO 8601 time with its zone (``2026-12-01T09:00+09:00``) or ``now``;
 - ``text``: the post's text; ``text:NAME``: the text for channel NAME instead;
-- ``photo1`` .. ``photo4``: photo files, relative to the CSV's folder; ``alt1`` .. ``alt4``:
-  their alt text;
+- ``photo1`` .. ``photo4``: photo files, relative to the CSV's folder (from the web app: files
+  uploaded with the CSV, matched by name); ``alt1`` .. ``alt4``: their alt text;
 - ``campaign``, ``language``: optional.
 
 Reading never stops at the first problem: every row's problems are collected and named by the
@@ -19,9 +19,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from herald.errors import InputError
 from herald.service import MAX_PHOTOS_PER_POST, PhotoInput, PostRequest
@@ -35,6 +37,10 @@ MAX_PHOTO_FILE_BYTES = 50 * 1024 * 1024
 _PLAIN = {"channels", "at", "text", "campaign", "language"}
 _PHOTO = re.compile(r"^(photo|alt)([1-9])$")
 _SPLIT = re.compile(r"[;\s]+")
+
+
+#: Reads the bytes of a photo a CSV cell names; raises InputError naming the problem.
+PhotoSource = Callable[[str], bytes]
 
 
 @dataclass
@@ -56,10 +62,23 @@ def read_csv(path: Path) -> Parsed:
         raw = path.read_bytes()
     except OSError as e:
         raise InputError("csv", f"cannot read {path.name!r}: {e.strerror}") from None
-    return parse_csv(raw, base=path.parent, name=path.name)
+    return parse_csv(raw, photo=lambda given: folder_photo(given, path.parent), name=path.name)
 
 
-def parse_csv(raw: bytes, *, base: Path, name: str = "the CSV file") -> Parsed:
+def uploaded_photos(files: Mapping[str, bytes]) -> PhotoSource:
+    """Photos uploaded with the CSV (web app), found by file name: a cell's folders are
+    ignored, and nothing is ever read from the server's disk."""
+
+    def find(given: str) -> bytes:
+        key = PurePosixPath(given.replace("\\", "/")).name
+        if key not in files:
+            raise InputError("photo", f"{_shown(given)!r} was not uploaded with the CSV file")
+        return files[key]
+
+    return find
+
+
+def parse_csv(raw: bytes, *, photo: PhotoSource, name: str = "the CSV file") -> Parsed:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -87,7 +106,7 @@ def parse_csv(raw: bytes, *, base: Path, name: str = "the CSV file") -> Parsed:
                 continue
             cells = {columns[i]: cell for i, cell in enumerate(row)}
             try:
-                out.requests.append(_request(cells, base))
+                out.requests.append(_request(cells, photo))
                 out.labels.append(f"line {line}")
             except InputError as e:
                 out.problems.append(f"line {line}: {e}")
@@ -128,7 +147,7 @@ def _known(column: str) -> bool:
     return m is not None and int(m.group(2)) <= MAX_PHOTOS_PER_POST
 
 
-def _request(cells: dict[str, str], base: Path) -> PostRequest:
+def _request(cells: dict[str, str], photo: PhotoSource) -> PostRequest:
     channels = [c for c in _SPLIT.split(cells.get("channels", "").strip()) if c]
     if not channels:
         raise InputError("channels", "no channel named")
@@ -142,7 +161,8 @@ def _request(cells: dict[str, str], base: Path) -> PostRequest:
             if alt:
                 raise InputError("alt", f"alt{i} given without photo{i}")
             continue
-        photos.append(PhotoInput(data=_photo(given, base), filename=Path(given).name, alt_text=alt))
+        name = PurePosixPath(given.replace("\\", "/")).name
+        photos.append(PhotoInput(data=photo(given), filename=name, alt_text=alt))
     return PostRequest(
         channels=channels,
         text=cells.get("text", ""),
@@ -162,9 +182,13 @@ def _time(value: str) -> datetime | None:
     return parse_time(value)
 
 
-def _photo(given: str, base: Path) -> bytes:
+def _shown(given: str) -> str:
+    return given if len(given) <= 80 else given[:77] + "..."
+
+
+def folder_photo(given: str, base: Path) -> bytes:
     """The bytes of a photo named in the CSV, which must lie inside the CSV's folder."""
-    shown = given if len(given) <= 80 else given[:77] + "..."
+    shown = _shown(given)
     candidate = Path(given)
     if candidate.is_absolute() or given.startswith("~"):
         raise InputError("photo", f"{shown!r}: photo paths are relative to the CSV's folder")
@@ -185,4 +209,50 @@ def _photo(given: str, base: Path) -> bytes:
         raise InputError("photo", f"cannot read {shown!r}: {e.strerror}") from None
 
 
-__all__ = ["Parsed", "parse_csv", "read_csv"]
+@dataclass
+class Outcome:
+    """What an import did: the new post ids (none on a dry run or when anything was refused),
+    every problem found (each naming its line), and how many rows were read as posts."""
+
+    post_ids: list[str]
+    problems: list[str]
+    rows: int
+
+
+def import_posts(
+    service: Any, parsed: Parsed, *, dry_run: bool = False
+) -> Outcome:  # Any: herald.service.Herald
+    """Queue every post of ``parsed``, or none: with any problem (a row that could not be read, a
+    post the service refuses), nothing is queued and every problem is returned at once."""
+    problems = list(parsed.problems)
+    if problems and parsed.requests:
+        # Report every problem at once: the rows that were read are checked too.
+        try:
+            service.add_posts(parsed.requests, labels=parsed.labels, dry_run=True)
+        except InputError as e:
+            problems += _problem_lines(e)
+    if problems:
+        return Outcome([], problems, len(parsed.requests))
+    try:
+        ids = service.add_posts(parsed.requests, labels=parsed.labels, dry_run=dry_run)
+    except InputError as e:
+        return Outcome([], _problem_lines(e), len(parsed.requests))
+    return Outcome(list(ids), [], len(parsed.requests))
+
+
+def _problem_lines(e: InputError) -> list[str]:
+    if e.field == "posts" and e.details:
+        return [f"{d['label']}: {d['field']}: {d['message']}" for d in e.details]
+    return [str(e)]
+
+
+__all__ = [
+    "Outcome",
+    "Parsed",
+    "PhotoSource",
+    "folder_photo",
+    "import_posts",
+    "parse_csv",
+    "read_csv",
+    "uploaded_photos",
+]

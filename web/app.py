@@ -20,7 +20,7 @@ from herald.service import Herald
 from herald.settings import get_settings
 from web.deps import ComposeForm, CsrfError, CsrfSigner, Pages, ServiceHolder, build_templates
 from web.drafts import DraftStore
-from web.routes import campaigns, channels, health, log, media, pages, posts
+from web.routes import campaigns, channels, health, imports, log, media, pages, posts
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -87,7 +87,7 @@ def create_app(service: Herald | None = None) -> FastAPI:
 
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (pages, posts, campaigns, log, channels, health, media):
+    for module in (pages, posts, campaigns, imports, log, channels, health, media):
         app.include_router(module.router)
 
     @app.exception_handler(InputError)

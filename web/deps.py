@@ -57,6 +57,10 @@ CSRF_KEY_CONTEXT = b"herald/web/csrf/v1"
 #: Form limits, enforced while parsing: the four photos, and generously many text fields
 #: (one text variant per channel, alt texts, the rest of the form).
 MAX_FORM_FILES = MAX_PHOTOS_PER_POST
+#: Photos one import form may carry (with its CSV file).
+MAX_IMPORT_PHOTOS = 200
+#: The route whose form carries a CSV file and its photos.
+IMPORT_ROUTE = "import_submit"
 MAX_FORM_FIELDS = 1000
 
 #: What may happen to the faces in a photo: kept as they are, blurred or pixelated.
@@ -256,7 +260,9 @@ PagesDep = Annotated[Pages, Depends(get_pages)]
 async def read_form(request: Request) -> AsyncIterator[FormData]:
     """The submitted form, parsed once per request with limits; its spooled files are closed
     after the response."""
-    form = await request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS)
+    route = request.scope.get("route")
+    files = MAX_IMPORT_PHOTOS + 1 if getattr(route, "name", None) == IMPORT_ROUTE else MAX_FORM_FILES
+    form = await request.form(max_files=files, max_fields=MAX_FORM_FIELDS)
     try:
         yield form
     finally:

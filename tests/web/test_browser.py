@@ -209,7 +209,7 @@ def test_phone_width_has_no_sideways_scrolling(browser: Any, base_url: str, hera
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
     try:
         pg = context.new_page()
-        for path in ("/", "/compose", "/campaigns"):
+        for path in ("/", "/compose", "/import", "/campaigns"):
             pg.goto(base_url + path)
             # Wide tables scroll inside their own box; the page itself must fit the screen.
             # (Compared with the width asked for: a mobile viewport grows to fit what overflows.)
