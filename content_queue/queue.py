@@ -263,21 +263,6 @@ class ContentQueue:
 
     # -- per-channel rate --------------------------------------------------------------------
 
-    def rate_gates(self, requests: Sequence[tuple[int, tuple[int, float] | None, str]]) -> list[float]:
-        """``rate_gate`` for a batch of (channel id, window, member token), one round trip."""
-        if not requests:
-            return []
-        now = repr(time.time())
-        pipe = self.redis.pipeline(transaction=False)
-        for channel_id, window, token in requests:
-            posts, seconds = window if window else (0, 0.0)
-            self._rate_gate(
-                keys=[self.keys.channel_not_before(channel_id), self.keys.channel_sent(channel_id)],
-                args=[now, repr(seconds), posts, token],
-                client=pipe,
-            )
-        return [float(cast(bytes, w)) for w in pipe.execute()]
-
     def rate_gate(self, channel_id: int, window: tuple[int, float] | None, token: str) -> float:
         """0.0 if the channel may publish now (a slot is taken), else seconds to wait."""
         posts, seconds = window if window else (0, 0.0)

@@ -65,12 +65,18 @@ def read_csv(path: Path) -> Parsed:
     return parse_csv(raw, photo=lambda given: folder_photo(given, path.parent), name=path.name)
 
 
+def base_name(path: str) -> str:
+    """The last part of a file path as a browser or a spreadsheet may write it (``/`` or ``\\``):
+    the only part of a given name Herald keeps."""
+    return PurePosixPath(path.replace("\\", "/")).name
+
+
 def uploaded_photos(files: Mapping[str, bytes]) -> PhotoSource:
     """Photos uploaded with the CSV (web app), found by file name: a cell's folders are
     ignored, and nothing is ever read from the server's disk."""
 
     def find(given: str) -> bytes:
-        key = PurePosixPath(given.replace("\\", "/")).name
+        key = base_name(given)
         if key not in files:
             raise InputError("photo", f"{_shown(given)!r} was not uploaded with the CSV file")
         return files[key]
@@ -161,7 +167,7 @@ def _request(cells: dict[str, str], photo: PhotoSource) -> PostRequest:
             if alt:
                 raise InputError("alt", f"alt{i} given without photo{i}")
             continue
-        name = PurePosixPath(given.replace("\\", "/")).name
+        name = base_name(given)
         photos.append(PhotoInput(data=photo(given), filename=name, alt_text=alt))
     return PostRequest(
         channels=channels,

@@ -186,28 +186,9 @@ def record_published(
 ) -> tuple[bool, bool]:
     """publishing → published. Returns (ours, takedown wanted): whether the compare-and-set
     won, and whether a person asked for a takedown while it was being published (then it goes
-    on to ``deleting`` in the same transaction)."""
-    now = now or utcnow()
-    row = s.execute(
-        update(_DT)
-        .where(_DT.c.id == delivery_id, _DT.c.state == states.PUBLISHING, _DT.c.attempt_token == token)
-        .values(
-            state=states.PUBLISHED,
-            remote_id=remote_id,
-            remote_url=remote_url,
-            published_at=now,
-            last_error=None,
-            needs_reconcile=False,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-        .returning(_DT.c.takedown_requested_at)
-    ).first()
-    if row is None:
-        return False, False
-    _finish_attempt(s, delivery_id, token, outcome, latency_ms=latency_ms, now=now)
-    takedown = row[0] is not None and start_takedown_after_publish(s, delivery_id, now=now)
-    return True, takedown
+    on to ``deleting`` in the same transaction). A batch of one of ``record_published_many``."""
+    record = PublishedRecord(delivery_id, token, remote_id, remote_url, outcome, latency_ms)
+    return record_published_many(s, [record], now=now)[delivery_id]
 
 
 @dataclass(frozen=True)

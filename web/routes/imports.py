@@ -3,14 +3,19 @@ a whole: every problem is listed with its line, and nothing is queued unless eve
 The same parsing and rules as ``herald post import`` (``herald.importing``); photos are matched
 by file name among the uploaded files, never read from the server's disk."""
 
-from pathlib import PurePosixPath
-
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from herald.errors import InputError
-from herald.importing import MAX_CSV_BYTES, MAX_PHOTO_FILE_BYTES, import_posts, parse_csv, uploaded_photos
+from herald.importing import (
+    MAX_CSV_BYTES,
+    MAX_PHOTO_FILE_BYTES,
+    base_name,
+    import_posts,
+    parse_csv,
+    uploaded_photos,
+)
 from web.deps import MAX_IMPORT_PHOTOS, CsrfDep, FormDep, Pages, PagesDep, ServiceDep
 
 router = APIRouter(tags=["import"])
@@ -46,7 +51,7 @@ async def import_submit(svc: ServiceDep, pages: PagesDep, form: FormDep) -> HTML
     upload = form.get("csv")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page(pages, problems=["choose a CSV file"], status_code=422)
-    name = PurePosixPath(upload.filename.replace("\\", "/")).name
+    name = base_name(upload.filename)
     raw = await upload.read(MAX_CSV_BYTES + 1)
     if len(raw) > MAX_CSV_BYTES:
         return _page(
@@ -56,7 +61,7 @@ async def import_submit(svc: ServiceDep, pages: PagesDep, form: FormDep) -> HTML
     too_big: list[str] = []
     for part in form.getlist("photos"):
         if isinstance(part, UploadFile) and part.filename:
-            photo_name = PurePosixPath(part.filename.replace("\\", "/")).name
+            photo_name = base_name(part.filename)
             data = await part.read(MAX_PHOTO_FILE_BYTES + 1)
             if len(data) > MAX_PHOTO_FILE_BYTES:
                 too_big.append(f"{photo_name}: larger than {MAX_PHOTO_FILE_BYTES} bytes")
