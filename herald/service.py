@@ -23,7 +23,14 @@ from content_queue import ContentQueue, Payload
 from content_queue.staging import make_payload, stage_deliveries, text_for, to_epoch
 from herald.errors import ConfigError, HeraldError, InputError, PhotoError, QueueError
 from herald.secret import Secret
-from media import RULES, CleanPhoto, Rendition, RenditionCache, detect_faces, ingest_photo, protect_faces
+from media import (
+    RULES,
+    CleanPhoto,
+    Rendition,
+    RenditionCache,
+    ingest_photo,
+    protect_photo,
+)
 from platforms import PhotoInfo, Problem, connector_class
 from store import states
 from store.crypto import CredentialBox
@@ -911,17 +918,8 @@ class Herald:
             ]
 
     def _protected(self, photo: CleanPhoto, mode: str | None) -> tuple[CleanPhoto, int | None]:
-        """Blur or pixelate faces (OpenCV's bundled cascades) before the photo is stored; the
-        result is a new metadata-free photo with its own hash."""
-        if not mode:
-            return photo, None
-        if mode not in ("blur", "pixelate"):
-            raise InputError("protect_faces", "protect faces must be blur or pixelate")
-        boxes = detect_faces(photo.data)
-        if not boxes:
-            return photo, 0
-        data = protect_faces(photo.data, photo.mime_type, "blur" if mode == "blur" else "pixelate", boxes)
-        return ingest_photo(data, photo.original_name), len(boxes)
+        """Blur or pixelate faces (OpenCV's bundled cascades) before the photo is stored."""
+        return protect_photo(photo, mode)
 
     def _check_credentials(self, ch: Channel) -> None:
         try:

@@ -9,7 +9,7 @@ detected, so the rest of the room works without it.
 from __future__ import annotations
 
 from media.credit import alt_with_credit, append_credits, credit_line
-from media.faces import Box, FaceProtectionUnavailable, detect_faces, protect_faces
+from media.faces import Box, FaceProtectionUnavailable, detect_faces, protect_faces, protect_photo
 from media.ingest import CleanPhoto, has_metadata, ingest_photo, sanitize_filename
 from media.limits import (
     JPEG_QUALITY,
@@ -44,6 +44,7 @@ __all__ = [
     "has_metadata",
     "ingest_photo",
     "protect_faces",
+    "protect_photo",
     "render_for",
     "sanitize_filename",
 ]

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from PIL import Image, ImageFilter
 
-from herald.errors import PhotoError
-from media.ingest import has_metadata
+from herald.errors import InputError, PhotoError
+from media.ingest import CleanPhoto, has_metadata, ingest_photo
 from media.limits import (
     FACE_BLUR_SIGMA_DIVISOR,
     FACE_DETECT_MAX_SIDE_PX,
@@ -295,3 +295,19 @@ def protect_faces(
         raise PhotoError(f"the photo still carried {', '.join(left)} after protecting faces; refused")
     logger.debug("faces: %d box(es) %s in a %dx%d photo", len(inside), mode, width, height)
     return data
+
+
+def protect_photo(photo: CleanPhoto, mode: str | None) -> tuple[CleanPhoto, int | None]:
+    """``photo`` with its faces blurred or pixelated (``mode``), cleaned again: a new
+    metadata-free photo with its own hash, and how many faces were protected (None when no
+    protection was asked, 0 when none was found). Deterministic, so a preview of it shows
+    exactly what will be stored."""
+    if not mode:
+        return photo, None
+    if mode not in ("blur", "pixelate"):
+        raise InputError("protect_faces", "protect faces must be blur or pixelate")
+    boxes = detect_faces(photo.data)
+    if not boxes:
+        return photo, 0
+    data = protect_faces(photo.data, photo.mime_type, "blur" if mode == "blur" else "pixelate", boxes)
+    return ingest_photo(data, photo.original_name), len(boxes)

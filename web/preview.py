@@ -2,8 +2,8 @@
 anything is queued.
 
 The steps are the service's own (``Herald.add_post``): the upload is cleaned by
-``media.ingest_photo``; if its faces are to be protected, ``media.detect_faces`` finds them,
-``media.protect_faces`` blurs or pixelates them, and the result is cleaned again. All of it is
+``media.ingest_photo``; if its faces are to be protected, ``media.protect_photo`` finds them,
+blurs or pixelates them, and cleans the result again. All of it is
 deterministic, so when the confirmed draft (the same uploaded bytes, kept server-side, with the
 same choices) is queued, the service stores exactly the photo shown here.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from media import CleanPhoto, detect_faces, ingest_photo, protect_faces
+from media import CleanPhoto, ingest_photo, protect_photo
 from web.deps import ComposeForm
 
 #: Longest side of a preview image, pixels: enough to judge a face on a large screen without
@@ -48,17 +48,6 @@ class PhotoPreview:
     sha256: str
 
 
-def _protected(clean: CleanPhoto, mode: str | None) -> tuple[CleanPhoto, int | None]:
-    # The same steps as Herald._protected, so the stored photo is the one shown.
-    if not mode:
-        return clean, None
-    boxes = detect_faces(clean.data)
-    if not boxes:
-        return clean, 0
-    data = protect_faces(clean.data, clean.mime_type, "blur" if mode == "blur" else "pixelate", boxes)
-    return ingest_photo(data, clean.original_name), len(boxes)
-
-
 def _data_url(photo: CleanPhoto) -> tuple[str, bool]:
     data, mime = photo.data, photo.mime_type
     scaled = max(photo.width, photo.height) > PREVIEW_MAX_SIDE_PX
@@ -85,7 +74,7 @@ def preview_photos(form: ComposeForm, campaign_faces: str | None) -> list[PhotoP
         if slot.upload is None:
             continue
         choice = choices[i]
-        clean, faces = _protected(ingest_photo(slot.upload.data, slot.upload.filename), choice.mode)
+        clean, faces = protect_photo(ingest_photo(slot.upload.data, slot.upload.filename), choice.mode)
         url, scaled = _data_url(clean)
         out.append(
             PhotoPreview(
