@@ -448,30 +448,70 @@ def check(
 # -- processes ---------------------------------------------------------------------------------
 
 
+#: Exit status of a worker that stopped without being asked to (EX_SOFTWARE).
+EXIT_UNASKED = 70
+
+
 @app.command()
 def worker(
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-c")] = None,
-    pool: Annotated[str, typer.Option("--pool", help="prefork or threads")] = "prefork",
+    pool: Annotated[str, typer.Option("--pool", "-P", help="prefork or threads")] = "prefork",
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="node name (default herald-PID@HOST)")
+    ] = None,
 ) -> None:
-    """Run a Celery worker that publishes due deliveries."""
-    from tasks import app as celery_app
+    """Run a Celery worker that publishes due deliveries.
 
-    n = concurrency or get_settings().worker_concurrency
-    celery_app.worker_main(
-        [
+    It rides out Redis outages of any length. It ends only when asked (SIGTERM, SIGINT): any
+    other end is logged as an error and exits non-zero (the watchdog's, for a deaf consumer,
+    with 75), so that a supervisor (herald up, compose, systemd) starts a fresh one."""
+    from celery.bin.celery import celery as celery_command
+    from celery.signals import worker_shutting_down
+
+    from content_queue.keys import HANDOVER_QUEUE
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    asked: list[str] = []
+
+    def _asked(sig: str | None = None, **_: Any) -> None:
+        asked.append(str(sig))
+
+    worker_shutting_down.connect(_asked, weak=False)
+    # Celery's own command line, as `celery -A tasks worker` runs it, but keeping its exit
+    # status: app.worker_main() and app.start() drop it, which made a failed worker exit 0.
+    status = celery_command.main(
+        args=[
+            "-A",
+            "tasks",
             "worker",
             "--loglevel",
-            get_settings().log_level,
+            s.log_level,
             "-c",
-            str(n),
+            str(concurrency or s.worker_concurrency),
             "-P",
             pool,
             "-Q",
-            "herald",
+            HANDOVER_QUEUE,
             "--without-gossip",
             "--without-mingle",
-        ]
+            "-n",
+            name or f"herald-{os.getpid()}@%h",
+        ],
+        prog_name="herald worker",
+        standalone_mode=False,
     )
+    status = int(status or 0)
+    if not asked:
+        log.error(
+            "worker stopped without being asked to (Celery's exit status %d; the lines above say "
+            "why); exiting with %d so that its supervisor starts a fresh one",
+            status,
+            status or EXIT_UNASKED,
+        )
+        sys.exit(status or EXIT_UNASKED)
+    log.info("worker stopped (%s)", ", ".join(asked))
+    sys.exit(status)
 
 
 @app.command()
