@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 DEFAULT_PREFIX = "herald"
 
+#: The Celery queue the scheduler hands due deliveries to: with a Redis broker, a list of that
+#: name in the broker's database (Herald's own database: the broker URL is the Redis URL).
+HANDOVER_QUEUE = "herald"
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -38,6 +42,21 @@ class Keys:
     def wake(self) -> str:
         """Pub/sub channel: "something earlier may be due" (new post, retry, reaped lease)."""
         return f"{self.prefix}:wake"
+
+    @property
+    def handover(self) -> str:
+        """LIST (Celery's): messages handed to the workers and not yet taken by one."""
+        return HANDOVER_QUEUE
+
+    @property
+    def workers(self) -> str:
+        """HASH worker name → its latest heartbeat (JSON): what it took, how busy it is."""
+        return f"{self.prefix}:workers"
+
+    @property
+    def liveness(self) -> str:
+        """STRING: the scheduler's latest verdict on the workers (JSON), for health checks."""
+        return f"{self.prefix}:liveness"
 
     @property
     def epoch(self) -> str:

@@ -146,7 +146,7 @@ class ContentQueue:
         now = time.time() if now is None else now
         ids = cast(list[bytes], self._reap(keys=[self.keys.inflight, self.keys.due], args=[repr(now), limit]))
         if ids:
-            log.warning("reaped %d expired leases", len(ids), extra={"delivery_ids": [int(i) for i in ids]})
+            log.debug("reaped %d expired leases", len(ids), extra={"delivery_ids": [int(i) for i in ids]})
         return [int(i) for i in ids]
 
     def next_due(self) -> float | None:

@@ -195,5 +195,6 @@ def build_dispatcher(settings: Settings | None = None) -> Any:
         lease_seconds=settings.lease_seconds,
         claim_batch=settings.claim_batch,
         consistency_interval=settings.consistency_interval_seconds,
+        liveness_bound=settings.liveness_bound_seconds,
         housekeeping=lambda: service(settings).purge_photos(older_than_days=settings.photo_retention_days),
     )

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from content_queue import ContentQueue, Payload
+from content_queue.heartbeats import Heartbeats
 from content_queue.staging import make_payload, stage_deliveries, text_for, to_epoch
 from herald.errors import ConfigError, HeraldError, InputError, PhotoError, QueueError
 from herald.secret import Secret
@@ -824,8 +825,10 @@ class Herald:
         return n
 
     def queue_health(self) -> dict[str, Any]:
+        """Redis, the queue's depth and the scheduler's latest verdict on the workers."""
         try:
-            counts = self.queue.counts()
+            counts: dict[str, Any] = dict(self.queue.counts())
+            counts["workers"] = Heartbeats(self.queue.redis, self.queue.keys).verdict()
             ok = True
         except redis.RedisError as e:
             log.warning("health: Redis unavailable: %s", e)

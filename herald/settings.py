@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     consistency_interval_seconds: float = 30.0
     #: Worker processes/threads for ``herald worker`` and ``herald up``.
     worker_concurrency: int = 4
+    #: A worker whose consumer takes nothing for this long while messages wait and it has free
+    #: slots is deaf: its watchdog ends it so that its supervisor starts a fresh one. 0: off.
+    worker_watchdog_seconds: float = 20.0
+    #: The scheduler calls the workers stalled when messages wait this long with none taken
+    #: (default: two leases).
+    liveness_bound_seconds: float | None = None
     #: Photo bytes are dropped this many days after every post using them is done (published,
     #: failed, cancelled, taken down); 0 keeps them for ever. Nothing pending is ever touched.
     photo_retention_days: int = 30

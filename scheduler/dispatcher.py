@@ -17,10 +17,13 @@ from collections.abc import Callable, Sequence
 import redis
 
 from content_queue import ContentQueue
+from content_queue.heartbeats import Heartbeats
 from content_queue.staging import ensure_queue
+from scheduler.liveness import Health, Liveness, Verdict
 from store.db import Database
 
 log = logging.getLogger(__name__)
+alerts = logging.getLogger("herald.alerts")
 
 #: Longest uninterrupted sleep (seconds): bounds how late the reaper notices an expired lease.
 MAX_SLEEP_SECONDS = 1.0
@@ -28,8 +31,20 @@ MAX_SLEEP_SECONDS = 1.0
 HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
 #: After a Redis error, wait this long before trying again (seconds).
 REDIS_ERROR_BACKOFF_SECONDS = 0.5
+#: How often the workers' liveness is judged (seconds).
+LIVENESS_INTERVAL_SECONDS = 1.0
+#: Repeated conditions (a stall that goes on, leases being reaped) are one log line per this.
+REPORT_INTERVAL_SECONDS = 10.0
+#: How long the liveness verdict stays readable in Redis (a dead scheduler's verdict expires).
+LIVENESS_TTL_SECONDS = 30
 
 Send = Callable[[Sequence[int]], None]
+#: ``alert(kind, message)``: tell a person (the alerting channels; a log line by default).
+Alert = Callable[[str, str], None]
+
+
+def log_alert(kind: str, message: str) -> None:
+    alerts.error("ALERT %s: %s", kind, message, extra={"alert": kind})
 
 
 class Dispatcher:
@@ -43,6 +58,8 @@ class Dispatcher:
         claim_batch: int = 500,
         consistency_interval: float = 30.0,
         housekeeping: Callable[[], object] | None = None,
+        liveness_bound: float | None = None,
+        alert: Alert = log_alert,
     ) -> None:
         self.db = db
         self.queue = queue
@@ -56,6 +73,17 @@ class Dispatcher:
         self.housekeeping = housekeeping
         self._next_housekeeping = time.time() + 60.0  # not at start-up: let the queue settle first
         self.dispatched = 0
+        self.heartbeats = Heartbeats(queue.redis, queue.keys)
+        #: Messages that wait this long with no worker taking one are a stall (2 leases).
+        self.liveness = Liveness(liveness_bound if liveness_bound is not None else 2 * lease_seconds)
+        self.alert = alert
+        self.verdict = Verdict(Health.OK, 0, 0.0)
+        self.stalls = 0
+        self._stalled_since: float | None = None
+        self._next_liveness = 0.0
+        self._next_stall_report = 0.0
+        self._reaped = 0
+        self._next_reap_report = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -88,7 +116,9 @@ class Dispatcher:
         if now >= self._next_check:
             ensure_queue(self.db, self.queue, horizon_seconds=self.consistency_interval * 2)
             self._next_check = now + self.consistency_interval
-        self.queue.reap_expired(now=now)
+        self._note_reaped(len(self.queue.reap_expired(now=now)), now)
+        if now >= self._next_liveness:
+            self._judge_liveness(now)
         if self.housekeeping is not None and now >= self._next_housekeeping:
             self._next_housekeeping = now + HOUSEKEEPING_INTERVAL_SECONDS
             try:
@@ -97,6 +127,12 @@ class Dispatcher:
                 log.exception("housekeeping failed; dispatching goes on")
         # Clear before looking, so a wake-up that arrives while we work is not lost.
         self._wake.clear()
+        if self.verdict.health is Health.STALLED:
+            # Nobody takes what was handed over: handing over more would only pile up messages
+            # (and re-claim the same deliveries each lease). What waits goes out when a worker
+            # takes it; what is due stays on the due set until then.
+            self._stop.wait(LIVENESS_INTERVAL_SECONDS)
+            return
         while not self._stop.is_set():
             ids = self.queue.claim_due(
                 now=time.time(), lease_seconds=self.lease_seconds, limit=self.claim_batch
@@ -109,6 +145,52 @@ class Dispatcher:
             if len(ids) < self.claim_batch:
                 break
         self._sleep()
+
+    # -- liveness --------------------------------------------------------------------------
+
+    def _judge_liveness(self, now: float) -> None:
+        self._next_liveness = now + LIVENESS_INTERVAL_SECONDS
+        verdict = self.liveness.judge(
+            now=now, waiting=self.heartbeats.handover_waiting(), beats=self.heartbeats.read(now=now)
+        )
+        was = self.verdict.health
+        self.verdict = verdict
+        if verdict.health is Health.STALLED:
+            if was is not Health.STALLED:
+                self.stalls += 1
+                self._stalled_since = now
+                self._next_stall_report = now + REPORT_INTERVAL_SECONDS
+                log.warning(
+                    "workers stalled: %s; handing over paused", verdict.reason, extra=verdict.to_dict()
+                )
+                self.alert("workers-stalled", verdict.reason)
+            elif now >= self._next_stall_report:
+                self._next_stall_report = now + REPORT_INTERVAL_SECONDS
+                log.warning(
+                    "workers still stalled after %.0f s: %s",
+                    now - (self._stalled_since or now),
+                    verdict.reason,
+                    extra=verdict.to_dict(),
+                )
+        elif was is Health.STALLED:
+            log.warning(
+                "workers take messages again after a stall of %.0f s; handing over resumes",
+                now - (self._stalled_since or now),
+            )
+            self._stalled_since = None
+        elif verdict.health is Health.BUSY and now >= self._next_stall_report:
+            self._next_stall_report = now + REPORT_INTERVAL_SECONDS
+            log.info("%s", verdict.reason)
+        report = {**verdict.to_dict(), "at": now, "stalls": self.stalls}
+        self.heartbeats.publish_verdict(report, LIVENESS_TTL_SECONDS)
+
+    def _note_reaped(self, n: int, now: float) -> None:
+        """Expired leases are worth a warning, once per interval, not once per tick."""
+        self._reaped += n
+        if self._reaped and now >= self._next_reap_report:
+            log.warning("reaped %d expired leases (a worker died or was too slow)", self._reaped)
+            self._reaped = 0
+            self._next_reap_report = now + REPORT_INTERVAL_SECONDS
 
     def _sleep(self) -> None:
         now = time.time()

@@ -29,6 +29,23 @@ SECRET_KEY = "test-secret-key-" + "0" * 32
 
 install_redaction()
 
+#: Tests that run Herald as separate processes under load (chaos, the bench smoke test, worker
+#: lifecycles): ``make test`` runs them one at a time on one xdist worker, while the other
+#: worker runs everything else, so two such runs never compete for the same two cores.
+PROCESS_HEAVY = (
+    "tests/chaos/",
+    "tests/bench/",
+    "tests/e2e/test_worker_lifecycle.py",
+    "tests/e2e/test_processes.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith(PROCESS_HEAVY):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
 
 # -- Redis -------------------------------------------------------------------------------------
 
@@ -204,15 +221,17 @@ class Running:
 
 
 @pytest.fixture
-def running(herald: Any, herald_env: dict[str, str]) -> Iterator[Running]:
+def running(herald: Any, herald_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Running]:
     """A dispatcher thread and an in-process Celery worker (threads pool), both real, on this
-    test's Redis and database."""
+    test's Redis and database. Its watchdog beats but never ends the process (it is pytest's)."""
     from celery.contrib.testing.worker import start_worker
 
     from herald.runtime import build_deliverer, build_dispatcher
     from tasks import app
     from tasks.publish import set_deliverer
 
+    monkeypatch.setenv("HERALD_WORKER_WATCHDOG_SECONDS", "0")
+    reset_settings()
     url = herald_env["HERALD_REDIS_URL"]
     app.conf.update(broker_url=url, result_backend=url, broker_connection_retry_on_startup=True)
     deliverer = build_deliverer()

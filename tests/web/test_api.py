@@ -539,7 +539,21 @@ def test_healthz(client: TestClient, herald: Any) -> None:
     herald.add_post(PostRequest(channels=["m1"], text="due now", at=None))
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"ok": True, "redis": True, "due": 1, "inflight": 0}
+    assert r.json() == {"ok": True, "redis": True, "due": 1, "inflight": 0, "workers": None}
+
+
+def test_healthz_is_503_while_the_workers_are_stalled(client: TestClient, herald: Any) -> None:
+    """What the scheduler judged (``scheduler.liveness``) is what a load balancer or a monitor
+    reads: a stall is not healthy, and the body names the deaf or gone workers."""
+    from content_queue.heartbeats import Heartbeats
+
+    beats = Heartbeats(herald.queue.redis, herald.queue.keys)
+    beats.publish_verdict({"health": "stalled", "workers_deaf": ["w1@host"], "waiting": 3}, 30)
+    r = client.get("/healthz")
+    assert r.status_code == 503
+    assert r.json()["ok"] is False and r.json()["workers"]["workers_deaf"] == ["w1@host"]
+    beats.publish_verdict({"health": "busy", "waiting": 300}, 30)
+    assert client.get("/healthz").status_code == 200
 
 
 def test_app_builds_its_service_from_the_settings(herald_env: dict[str, str]) -> None:
