@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,20 +39,32 @@ class Outcome:
     max_lateness_s: float
     seconds: float
     note: str = ""
+    #: Seconds from the fault to the last delivery the platforms received (recovery scenarios).
+    fault_to_last_s: float | None = None
+    #: The longest wait after the fault (gap between deliveries, or lateness when idle), and
+    #: the bound it must stay under (``stall_bound``).
+    longest_wait_s: float | None = None
+    bound_s: float | None = None
+    logs: str = field(default="", repr=False)
+    #: Exit statuses of worker processes that ended during the run.
+    exits: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.duplicated == 0 and self.log_agrees
+        within = self.longest_wait_s is None or self.bound_s is None or self.longest_wait_s <= self.bound_s
+        return self.lost == 0 and self.duplicated == 0 and self.log_agrees and within
 
 
-def _queue(c: Cluster, scenario: str, n: int, at: datetime) -> dict[str, str]:
-    """Queue ``n`` posts on both channels; returns post id → text."""
+def _queue(
+    c: Cluster, scenario: str, n: int, at: datetime, channels: tuple[str, ...] = ("m", "x")
+) -> dict[str, str]:
+    """Queue ``n`` posts on ``channels``; returns post id → text."""
     from herald.service import PostRequest
 
     out = {}
     for i in range(n):
         text = f"chaos {scenario} #{i} 평화"
-        out[c.herald.add_post(PostRequest(channels=["m", "x"], text=text, at=at))] = text
+        out[c.herald.add_post(PostRequest(channels=list(channels), text=text, at=at))] = text
     return out
 
 
@@ -62,9 +74,15 @@ def _settled(c: Cluster, expected: int) -> bool:
 
 
 def evaluate(
-    c: Cluster, scenario: str, posts: dict[str, str], at: datetime, started: float, note: str = ""
+    c: Cluster,
+    scenario: str,
+    posts: dict[str, str],
+    at: datetime,
+    started: float,
+    note: str = "",
+    channels: int = 2,
 ) -> Outcome:
-    rows = c.herald.delivery_log(limit=len(posts) * 2 + 10)
+    rows = c.herald.delivery_log(limit=len(posts) * channels + 10)
     ledger = c.sim.ledger()
     seen = Counter((e.platform, e.text) for e in ledger)
     by_remote = {(e.platform, e.remote_id): e for e in ledger}
@@ -225,6 +243,143 @@ def cancel_while_claimed(n: int, **kw: Any) -> Outcome:
     return _run("cancel while claimed", n, action=act, **kw)
 
 
+# -- a stuck worker (issue 12): the broker drops while a worker starts, twice, or while idle ----------
+
+#: The three platforms these scenarios post to (X, Mastodon, Bluesky).
+THREE = ("m", "x", "b")
+
+
+def _hostile_platforms(c: Cluster) -> None:
+    """Every answer takes 50 ms (a burst stays in flight), 10% of platform calls answer 503 and
+    5% of answers are dropped after the post was made."""
+    from simulator import Fault
+
+    # One fault per request, the first that matches: the slow answer is the fallback.
+    c.sim.inject(Fault(kind="error", status=503, count=None, probability=0.10))
+    c.sim.inject(Fault(kind="commit_then_drop", count=None, probability=0.05))
+    c.sim.inject(Fault(kind="slow", delay=0.05, count=None))
+
+
+def _out(c: Cluster) -> int:
+    return len({(e.platform, e.text) for e in c.sim.ledger()})
+
+
+#: kombu's reconnection attempts after a short outage come 2 s, then 4 s apart.
+RECONNECT_SECONDS = 6.0
+#: A supervised worker's pause before a restart (the harness's supervisor) and its start-up.
+RESTART_SECONDS = 3.5
+
+
+def stall_bound(c: Cluster, down: float) -> float:
+    """The longest a due delivery may wait after a broker fault: the outage, then either the
+    consumer's own reconnection or the watchdog (two leases) and a restart, then one lease for
+    deliveries a dead or replaced worker held."""
+    watchdog = 2 * c.lease_seconds
+    return down + max(RECONNECT_SECONDS, watchdog + RESTART_SECONDS) + c.lease_seconds
+
+
+Strike = Callable[[Cluster], tuple[str, float]]
+
+
+def _recovery(
+    scenario: str,
+    n: int,
+    strike: Strike,
+    *,
+    idle: float = 0.0,
+    timeout: float = 300,
+    db_url: str | None = None,
+) -> Outcome:
+    """Queue ``n`` posts on three platforms; ``strike`` at 20% out (or, with ``idle``, while the
+    worker has been idle that long, before the posts are due); then wait until every delivery is
+    settled. Reports the time from the fault to the last delivery and the longest wait after
+    the fault: the longest gap between deliveries (burst), or the latest delivery after its due
+    time (idle), against ``stall_bound``."""
+    with Cluster(appendonly=True, db_url=db_url, log_level="INFO") as c:
+        _hostile_platforms(c)
+        c.start_worker()
+        c.start_scheduler()
+        total = len(THREE) * n
+        if idle:
+            c.wait_ready()
+            time.sleep(idle)
+            t_fault = time.time()
+            note, down = strike(c)
+            at = datetime.now(UTC) + timedelta(seconds=2 + 0.01 * n)
+            started = time.monotonic()
+            posts = _queue(c, scenario, n, at, THREE)
+        else:
+            at = datetime.now(UTC) + timedelta(seconds=2 + 0.02 * n)
+            started = time.monotonic()
+            posts = _queue(c, scenario, n, at, THREE)
+            _fraction_out(c, total, 0.2)
+            t_fault = time.time()
+            note, down = strike(c)
+        if not wait_for(lambda: _settled(c, total), timeout=timeout):
+            note += " (did not settle in time)"
+        times = sorted(e.received_at for e in c.sim.ledger())
+        out = evaluate(c, scenario, posts, at, started, note, channels=len(THREE))
+        after = [t for t in times if t >= t_fault]
+        out.fault_to_last_s = round((after[-1] if after else time.time()) - t_fault, 2)
+        # Burst: the longest gap between deliveries after the fault. Idle: the same, counted
+        # from the moment the posts fell due (the first gap is how late the first one went).
+        marks = [at.timestamp() if idle else t_fault, *(t for t in times if t >= t_fault)]
+        gaps = [b - a for a, b in zip(marks, marks[1:], strict=False)]
+        out.longest_wait_s = round(max(gaps), 2) if gaps else None
+        out.bound_s = round(stall_bound(c, down), 1)
+        out.logs = c.logs()
+        out.exits = c.worker_exits()
+        return out
+
+
+def _kill_then_redis(c: Cluster) -> tuple[str, float]:
+    """kill -9 a busy worker, start a new one at once, and restart Redis (SIGTERM, 2 s down)
+    while the new one is still starting: as soon as it has connected and begun taking the
+    backlog, or 4 s after it was started, whichever comes first."""
+    out = _out(c)
+    connected = c.logs().count("Connected to")
+    c.restart_worker(0)
+    t = time.monotonic()
+    wait_for(lambda: c.logs().count("Connected to") > connected, timeout=4.0, interval=0.02)
+    time.sleep(0.2)
+    took = time.monotonic() - t
+    c.restart_redis(keep_data=True, graceful=True, down=2.0)
+    return (
+        f"worker killed -9 at {out} out, restarted; Redis SIGTERM {took:.1f} s later while the new "
+        "worker started, 2 s down (AOF)",
+        took + 2.0,
+    )
+
+
+def _two_drops(c: Cluster) -> tuple[str, float]:
+    out = _out(c)
+    c.restart_redis(keep_data=True, graceful=True, down=0.5)
+    time.sleep(2.0)
+    c.restart_redis(keep_data=True, graceful=True, down=0.5)
+    return f"two Redis drops within 3 s at {out} out (AOF)", 3.0
+
+
+def _idle_restart(c: Cluster) -> tuple[str, float]:
+    c.restart_redis(keep_data=True, graceful=True, down=2.0)
+    return "Redis restarted (SIGTERM, 2 s down, AOF) with the worker idle; then posts due", 2.0
+
+
+def kill_then_redis(n: int, **kw: Any) -> Outcome:
+    return _recovery("kill -9, restart, Redis restart", n, _kill_then_redis, **kw)
+
+
+def two_redis_drops(n: int, **kw: Any) -> Outcome:
+    return _recovery("two Redis drops in 3 s", n, _two_drops, **kw)
+
+
+def idle_redis_restart(n: int, *, idle: float = 60.0, **kw: Any) -> Outcome:
+    return _recovery("Redis restart, worker idle", n, _idle_restart, idle=idle, **kw)
+
+
+#: The recovery scenarios of a stuck worker (issue 12): each asserts its longest wait.
+RECOVERY = ("kill-then-redis", "two-redis-drops", "idle-redis-restart")
+
+
 SCENARIOS: dict[str, Callable[..., Outcome]] = {
     "kill-worker": kill_worker,
     "sigterm-worker": sigterm_worker,
@@ -233,6 +388,9 @@ SCENARIOS: dict[str, Callable[..., Outcome]] = {
     "faults": platform_faults,
     "two-and-two": two_and_two,
     "cancel": cancel_while_claimed,
+    "kill-then-redis": kill_then_redis,
+    "two-redis-drops": two_redis_drops,
+    "idle-redis-restart": idle_redis_restart,
 }
 
 COLUMNS = [
@@ -250,6 +408,9 @@ COLUMNS = [
     "p99_lateness_s",
     "max_lateness_s",
     "seconds",
+    "fault_to_last_s",
+    "longest_wait_s",
+    "bound_s",
     "note",
 ]
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import redis
 
+from herald.supervisor import Child, Supervisor
+
 ROOT = Path(__file__).resolve().parents[1]
 HERALD = str(Path(sys.executable).parent / "herald")
 
@@ -29,6 +31,7 @@ X_CREDS = {
     "access_token": "bench-x-token-0001",
     "access_token_secret": "bench-x-token-secret-0001",
 }
+BLUESKY_CREDS = {"handle": "bench.bsky.social", "app_password": "benc-hblu-esky-0001"}
 
 
 #: Every process a benchmark started and has not seen exit, by pid: stopped at exit (also on
@@ -97,7 +100,10 @@ class Cluster:
 
     def __post_init__(self) -> None:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.workers: list[subprocess.Popen[bytes]] = []
+        #: Workers run under a supervisor, as in production (compose's restart policy, systemd):
+        #: one that ends (killed, or ended by its watchdog) is started again.
+        self.supervisor = Supervisor(min_backoff=0.5, max_backoff=5.0)
+        self._worker_children: list[Child] = []
         self.schedulers: list[subprocess.Popen[bytes]] = []
         self.redis_server: Any = None
         self.sim: Any = None
@@ -139,6 +145,8 @@ class Cluster:
             "HERALD_RETRY_MAX_SECONDS": "3",
             "HERALD_MAX_ATTEMPTS": "12",
             "HERALD_CONSISTENCY_INTERVAL_SECONDS": "2",
+            # Deaf after two leases, as the scheduler judges a stall.
+            "HERALD_WORKER_WATCHDOG_SECONDS": str(2 * self.lease_seconds),
             "HERALD_LOG_LEVEL": self.log_level,
             **self.extra_env,
         }
@@ -148,6 +156,7 @@ class Cluster:
 
         self.herald = service()
         self.sim = Simulator().start()
+        self.supervisor.run_in_background()
         self.sim.add_account("mastodon", username="bench", access_token=MASTODON_TOKEN)
         self.sim.add_account("x", username="bench", **X_CREDS)
         # The simulator does not enforce posting windows; bursts here are far above them.
@@ -160,6 +169,10 @@ class Cluster:
             options=off,
         )
         self.herald.add_channel("x", "x", dict(X_CREDS), base_url=self.sim.url_for("x"), options=off)
+        self.sim.add_account("bluesky", username="bench", **BLUESKY_CREDS)
+        self.herald.add_channel(
+            "b", "bluesky", dict(BLUESKY_CREDS), base_url=self.sim.url_for("bluesky"), options=off
+        )
         return self
 
     def __enter__(self) -> Cluster:
@@ -169,10 +182,10 @@ class Cluster:
         self.stop()
 
     def stop(self) -> None:
-        for p in self.schedulers + self.workers:
+        self.stop_workers()
+        for p in self.schedulers:
             _terminate(p)
         self.schedulers.clear()
-        self.workers.clear()
         if self.sim is not None:
             self.sim.stop()
         if self.redis_server is not None:
@@ -188,36 +201,47 @@ class Cluster:
         assert self.workdir is not None
         return (self.workdir / f"{name}.log").open("ab")
 
+    @property
+    def workers(self) -> list[subprocess.Popen[bytes]]:
+        """The worker processes running now (or last started), in the order they were added."""
+        return [c.proc for c in self._worker_children if c.proc is not None]
+
     def start_worker(self) -> subprocess.Popen[bytes]:
-        p = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tasks",
-                "worker",
-                "-P",
-                self.worker_pool,
-                "-c",
-                str(self.worker_concurrency),
-                "-Q",
-                "herald",
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel",
-                self.log_level,
-                "-n",
-                f"w{len(self.workers)}@%h",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log(f"worker{len(self.workers)}"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.workers.append(track(p))
-        return p
+        """A supervised worker as an operator starts one: ``herald worker``."""
+        name = f"worker{len(self._worker_children)}"
+
+        def spawn() -> subprocess.Popen[bytes]:
+            return track(
+                subprocess.Popen(
+                    [HERALD, "worker", "--pool", self.worker_pool, "-c", str(self.worker_concurrency)],
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=self._log(name),
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+
+        child = self.supervisor.add(name, spawn, _terminate)
+        self._worker_children.append(child)
+        assert child.proc is not None
+        return child.proc
+
+    def stop_workers(self) -> None:
+        """Stop every worker (SIGTERM, then SIGKILL) and their supervision."""
+        for child in self._worker_children:
+            self.supervisor.remove(child.name)
+            if child.proc is not None:
+                _terminate(child.proc)
+        self._worker_children.clear()
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Until every worker's log says it is ready to consume."""
+        return wait_for(lambda: self.logs().count(" ready.") >= len(self.workers), timeout=timeout)
+
+    def worker_exits(self) -> list[int]:
+        """Exit statuses of every worker process that ended (killed by us or not)."""
+        return [status for c in self._worker_children for status in c.exits]
 
     def start_scheduler(self) -> subprocess.Popen[bytes]:
         p = subprocess.Popen(
@@ -232,31 +256,41 @@ class Cluster:
         return p
 
     def kill_worker(self, index: int = 0) -> None:
-        """SIGKILL the worker's whole process group (no graceful shutdown, no acks)."""
-        p = self.workers[index]
+        """SIGKILL the worker's whole process group (no graceful shutdown, no acks); its
+        supervisor starts a new one."""
+        p = self._worker_children[index].proc
+        assert p is not None
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
 
     def stop_worker_gracefully(self, index: int = 0, timeout: float = 60) -> float:
-        """SIGTERM: Celery's warm shutdown finishes the tasks it is running and hands back what
-        it had prefetched. Returns how long the worker took to exit."""
-        p = self.workers.pop(index)
+        """SIGTERM, out of supervision: Celery's warm shutdown finishes the tasks it is running
+        and hands back what it had prefetched. Returns how long the worker took to exit."""
+        child = self._worker_children.pop(index)
+        self.supervisor.remove(child.name)
+        p = child.proc
+        assert p is not None
         t0 = time.monotonic()
         os.killpg(p.pid, signal.SIGTERM)
         p.wait(timeout)
         return time.monotonic() - t0
 
     def restart_worker(self, index: int = 0) -> None:
+        """kill -9, and start a new one at once (not after the supervisor's pause)."""
+        child = self._worker_children[index]
         self.kill_worker(index)
-        self.workers.pop(index)
-        self.start_worker()
+        self.supervisor.restart_now(child.name)
 
-    def restart_redis(self, *, keep_data: bool) -> None:
-        """Kill redis-server with SIGKILL and start it again on the same port; with AOF
-        (``appendonly``) the data survives, without it Redis comes back empty."""
+    def restart_redis(self, *, keep_data: bool, graceful: bool = False, down: float = 0.0) -> None:
+        """Stop redis-server (SIGKILL, or SIGTERM when ``graceful``), leave it down ``down``
+        seconds and start it again on the same port; with AOF (``appendonly``) the data
+        survives, without it Redis comes back empty."""
         from herald.runtime import EmbeddedRedis
 
-        self.redis_server.kill()
+        if graceful:
+            self.redis_server.stop()
+        else:
+            self.redis_server.kill()
         assert self.workdir is not None
         if not keep_data:
             for f in (self.workdir / "redis").glob("*"):
@@ -265,6 +299,7 @@ class Cluster:
                 else:
                     for g in f.glob("*"):
                         g.unlink()
+        time.sleep(down)
         self.redis_server = EmbeddedRedis(
             self.workdir / "redis", port=self.redis_port, appendonly=self.appendonly
         )

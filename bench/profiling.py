@@ -493,9 +493,9 @@ def sampled(plan: Plan, rig: Rig) -> Outcome:
 
 def counted(plan: Plan, rig: Rig) -> Outcome:
     """The in-process count; stops the rig's Herald processes and extra workers first."""
-    terminate_all(rig.extra + rig.cluster.schedulers + rig.cluster.workers)
+    rig.cluster.stop_workers()
+    terminate_all(rig.extra + rig.cluster.schedulers)
     rig.cluster.schedulers.clear()
-    rig.cluster.workers.clear()
     rig.extra.clear()
     rig.reset_ledger()
     ways, plain = count_ops(plan, rig)

@@ -93,9 +93,9 @@ class Rig:
         self.cluster.start_scheduler()
 
     def stop_herald(self) -> None:
-        terminate_all(self.cluster.schedulers + self.cluster.workers)
+        self.cluster.stop_workers()
+        terminate_all(self.cluster.schedulers)
         self.cluster.schedulers.clear()
-        self.cluster.workers.clear()
 
     def spawn(
         self, name: str, argv: Sequence[str], env: dict[str, str] | None = None

@@ -2,7 +2,8 @@
 
 Embedded Redis (unless HERALD_REDIS_URL is set) → migrate → sandbox simulator and its channels
 → dispatcher thread → worker subprocess → web app (foreground). Ctrl-C stops everything it
-started, in reverse order.
+started, in reverse order. The worker and the embedded Redis are supervised: if one ends
+without being asked to, the console says so and it is started again (``herald.supervisor``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from typing import Any
 
 from herald.runtime import EMBEDDED_URL_FILE, EmbeddedRedis, build_dispatcher, free_port, service
 from herald.settings import get_settings, reset_settings
+from herald.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +51,27 @@ def _sandbox(herald: Any) -> Any:
     return sim
 
 
+def _started(server: EmbeddedRedis) -> subprocess.Popen[bytes]:
+    proc = server.start().proc
+    assert proc is not None  # start() either has a running process or raises
+    return proc
+
+
 def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stack: list[tuple[str, Any]] = []
     embedded: EmbeddedRedis | None = None
     marker = settings.data_dir / EMBEDDED_URL_FILE
+    supervisor = Supervisor()
     try:
         if not settings.redis_url:
-            embedded = EmbeddedRedis(settings.data_dir / "redis", appendonly=True).start()
+            redis_server = embedded = EmbeddedRedis(settings.data_dir / "redis", appendonly=True)
+            supervisor.add("embedded Redis", lambda: _started(redis_server), lambda _p: redis_server.stop())
             os.environ["HERALD_REDIS_URL"] = embedded.url
             marker.write_text(embedded.url)
             reset_settings()
             settings = get_settings()
-            stack.append(("redis", embedded.stop))
             log.info("embedded Redis on %s", embedded.url)
         herald = service(settings)  # migrates outside production
         if settings.env == "production":
@@ -72,20 +80,19 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
         if sim is not None:
             stack.append(("sandbox", sim.stop))
 
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "herald.cli",
-                "worker",
-                "--pool",
-                "threads",
-                "-c",
-                str(max(4, settings.worker_concurrency)),
-            ],
-            env=dict(os.environ),
-        )
-        stack.append(("worker", lambda: _terminate(worker)))
+        worker_argv = [
+            sys.executable,
+            "-m",
+            "herald.cli",
+            "worker",
+            "--pool",
+            "threads",
+            "-c",
+            str(max(4, settings.worker_concurrency)),
+        ]
+        supervisor.add("worker", lambda: subprocess.Popen(worker_argv, env=dict(os.environ)))
+        supervisor.run_in_background()
+        stack.append(("worker and embedded Redis", supervisor.stop))
 
         dispatcher = build_dispatcher(settings)
         t = threading.Thread(target=dispatcher.run, name="dispatcher", daemon=True)
@@ -112,15 +119,6 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
                 stop()
             except Exception:
                 log.exception("stopping %s failed", name)
+        supervisor.stop()
         if embedded is not None and marker.exists():
             marker.unlink()
-
-
-def _terminate(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        deadline = time.monotonic() + 15
-        while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if proc.poll() is None:
-            proc.kill()
