@@ -36,8 +36,9 @@ browser:
 	  else echo "no $(CHROMIUM): browser tests will be skipped"; fi; \
 	fi
 
+# Two xdist workers (one per core); the process-heavy tests share one of them (tests/conftest.py).
 test: install-dev browser
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff format --check .
