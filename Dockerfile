@@ -8,14 +8,9 @@ RUN useradd --create-home --uid 10001 herald && mkdir /data && chown herald /dat
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY herald herald
-COPY platforms platforms
-COPY media media
-COPY store store
 COPY content_queue content_queue
 COPY scheduler scheduler
 COPY tasks tasks
-COPY web web
-COPY simulator simulator
 COPY celeryconfig.py .
 RUN pip install --no-cache-dir '.[postgres]'
 

@@ -43,7 +43,8 @@ test: install-dev browser
 lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy herald platforms media store content_queue scheduler tasks web simulator celeryconfig.py
+	$(BIN)/mypy herald content_queue scheduler tasks celeryconfig.py
+	$(BIN)/lint-imports
 
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)

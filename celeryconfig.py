@@ -9,8 +9,7 @@ from __future__ import annotations
 import ssl
 
 from content_queue.keys import HANDOVER_QUEUE
-from herald.runtime import redis_url
-from herald.settings import get_settings
+from herald.core.settings import get_settings, redis_url
 
 _settings = get_settings()
 

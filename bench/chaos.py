@@ -165,7 +165,7 @@ def _run(
 
 def _slow_platforms(c: Cluster) -> None:
     """Every platform answer takes 50 ms, so a burst is still in flight when we strike."""
-    from simulator import Fault
+    from herald.simulator import Fault
 
     c.sim.inject(Fault(kind="slow", delay=0.05, count=None))
 
@@ -212,7 +212,7 @@ def restart_redis(n: int, *, keep_data: bool, **kw: Any) -> Outcome:
 
 
 def platform_faults(n: int, **kw: Any) -> Outcome:
-    from simulator import Fault
+    from herald.simulator import Fault
 
     def setup(c: Cluster) -> None:
         c.sim.inject(Fault(kind="commit_then_drop", count=None, probability=0.05))
@@ -252,7 +252,7 @@ THREE = ("m", "x", "b")
 def _hostile_platforms(c: Cluster) -> None:
     """Every answer takes 50 ms (a burst stays in flight), 10% of platform calls answer 503 and
     5% of answers are dropped after the post was made."""
-    from simulator import Fault
+    from herald.simulator import Fault
 
     # One fault per request, the first that matches: the slow answer is the fallback.
     c.sim.inject(Fault(kind="error", status=503, count=None, probability=0.10))

@@ -13,7 +13,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
-from herald.runtime import free_port
+from herald.embedded import free_port
 
 
 @dataclass

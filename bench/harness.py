@@ -120,9 +120,9 @@ class Cluster:
             raise
 
     def _start(self) -> Cluster:
-        from herald.runtime import EmbeddedRedis, free_port
-        from herald.settings import reset_settings
-        from simulator import Simulator
+        from herald.core.settings import reset_settings
+        from herald.embedded import EmbeddedRedis, free_port
+        from herald.simulator import Simulator
 
         if self.workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="herald-bench-")
@@ -285,7 +285,7 @@ class Cluster:
         """Stop redis-server (SIGKILL, or SIGTERM when ``graceful``), leave it down ``down``
         seconds and start it again on the same port; with AOF (``appendonly``) the data
         survives, without it Redis comes back empty."""
-        from herald.runtime import EmbeddedRedis
+        from herald.embedded import EmbeddedRedis
 
         if graceful:
             self.redis_server.stop()

@@ -74,7 +74,7 @@ def _peak_rss_bytes() -> int:
 
 def _child(case: str, source: Path, output: Path) -> dict[str, Any]:
     """Run one case in this (fresh) process and measure it."""
-    from media import RULES, ingest_photo, render_for
+    from herald.media import RULES, ingest_photo, render_for
 
     data = source.read_bytes()
     baseline = _peak_rss_bytes()

@@ -138,7 +138,7 @@ def _queue_and_publish(
 
 def _renditions(photo: bytes) -> tuple[float, dict[str, tuple[float, bool]]]:
     """Seconds to ingest ``photo``, and per platform (seconds to render, unchanged?)."""
-    from media import RULES, ingest_photo, render_for
+    from herald.media import RULES, ingest_photo, render_for
 
     ingest = []
     for _ in range(RENDITION_REPEATS):

@@ -3,7 +3,7 @@
 Two measurements:
 
 1. **Counted, in-process** (every run): with the stock worker and scheduler stopped, this
-   process builds Herald's own ``Deliverer`` (``herald.runtime.build_deliverer``) and delivers
+   process builds Herald's own ``Deliverer`` (``herald.delivery.factory.build_deliverer``) and delivers
    posts one at a time, as one worker thread does, with counters on its seams: SQLAlchemy engine
    events (statements, transactions), the Redis client (round trips, commands), ``requests``
    (HTTP calls) and wall-clock timers around each. Nothing in Herald is changed: the counters
@@ -224,8 +224,8 @@ def count_ops(plan: Plan, rig: Rig) -> tuple[list[Counted], float]:
     """Deliver posts in this process with counters on, first one at a time (an idle post: the
     ``publish`` task), then in the worker's batches (a burst: ``publish_many``). Returns both
     and the plain POST's median seconds. Herald's processes must be stopped."""
-    from herald.runtime import build_deliverer
-    from herald.settings import reset_settings
+    from herald.core.settings import reset_settings
+    from herald.delivery.factory import build_deliverer
 
     # Settings come from the environment, which the last rig started wrote: make it this one's.
     os.environ.update({k: v for k, v in rig.cluster.env.items() if k.startswith("HERALD_")})

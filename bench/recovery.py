@@ -77,7 +77,7 @@ def _burst(
 
 @contextmanager
 def _quiet_simulator() -> Iterator[None]:
-    log = logging.getLogger("simulator.server")
+    log = logging.getLogger("herald.simulator.server")
     level = log.level
     log.setLevel(logging.CRITICAL)
     try:

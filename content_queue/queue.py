@@ -17,7 +17,7 @@ import redis
 from content_queue import scripts
 from content_queue.keys import Keys
 from content_queue.payload import Payload
-from herald.errors import QueueError
+from herald.core.errors import QueueError
 
 log = logging.getLogger(__name__)
 

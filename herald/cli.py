@@ -1,4 +1,8 @@
-"""``herald``: the command line. Every command goes through the service layer; none publishes."""
+"""``herald``: the command line. Every command goes through the service layer; none publishes.
+
+Imports marked "lazy: start-up cost" stay inside the commands that use them: the service layer
+brings OpenCV, Pillow and SQLAlchemy (about a second), so `herald --help` and `herald log` do not
+pay for what `herald post add` needs."""
 
 from __future__ import annotations
 
@@ -14,10 +18,10 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from herald.errors import HeraldError, InputError
-from herald.logs import setup_logging
-from herald.settings import get_settings
-from herald.times import parse_time
+from herald.core.errors import HeraldError, InputError
+from herald.core.logs import setup_logging
+from herald.core.settings import get_settings
+from herald.core.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
 
 
 def _service() -> Any:
-    from herald.runtime import service
+    from herald.runtime import service  # lazy: start-up cost
 
     return service()
 
@@ -85,9 +89,9 @@ def _main() -> None:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    from herald.runtime import database
+    from herald.store.db import Database  # lazy: start-up cost
 
-    database().migrate()
+    Database(get_settings().sqlalchemy_url).migrate()
     typer.echo("database is at the newest schema")
 
 
@@ -161,7 +165,7 @@ def post_add(
     ] = None,
 ) -> None:
     """Queue a post. Prints the new post id as the last line."""
-    from herald.service import PhotoInput, PostRequest
+    from herald.service import PhotoInput, PostRequest  # lazy: start-up cost
 
     try:
         if at is None and not now:
@@ -198,7 +202,7 @@ def post_import(
 ) -> None:
     """Queue every post of a CSV file, or none: each row is checked first, and every problem is
     reported with its line number. Prints the new post ids, one per line."""
-    from herald.importing import import_posts, read_csv
+    from herald.importing import import_posts, read_csv  # lazy: start-up cost
 
     try:
         outcome = import_posts(_service(), read_csv(path), dry_run=dry_run)
@@ -432,7 +436,7 @@ def check(
     fmt: Annotated[str, typer.Option("--format")] = "table",
 ) -> None:
     """Does this draft fit each channel or platform? Queues nothing; exit 1 if any does not fit."""
-    from herald.service import PhotoInput
+    from herald.service import PhotoInput  # lazy: start-up cost
 
     try:
         rows = _service().check(
@@ -465,10 +469,10 @@ def worker(
     It rides out Redis outages of any length. It ends only when asked (SIGTERM, SIGINT): any
     other end is logged as an error and exits non-zero (the watchdog's, for a deaf consumer,
     with 75), so that a supervisor (herald up, compose, systemd) starts a fresh one."""
-    from celery.bin.celery import celery as celery_command
-    from celery.signals import worker_shutting_down
+    from celery.bin.celery import celery as celery_command  # lazy: start-up cost
+    from celery.signals import worker_shutting_down  # lazy: start-up cost
 
-    from content_queue.keys import HANDOVER_QUEUE
+    from content_queue.keys import HANDOVER_QUEUE  # lazy: start-up cost
 
     s = get_settings()
     setup_logging(s.log_level, s.log_format)
@@ -517,7 +521,7 @@ def worker(
 @app.command()
 def scheduler() -> None:
     """Run the dispatcher: claim due deliveries and hand them to the workers."""
-    from herald.runtime import build_dispatcher
+    from tasks.handover import build_dispatcher  # lazy: start-up cost
 
     s = get_settings()
     setup_logging(s.log_level, s.log_format)
@@ -546,7 +550,7 @@ def web(
     s = get_settings()
     setup_logging(s.log_level, s.log_format)
     uvicorn.run(
-        "web.app:create_app",
+        "herald.web.app:create_app",
         factory=True,
         host=host or s.web_host,
         port=port or s.web_port,
@@ -563,7 +567,7 @@ def up(
 ) -> None:
     """Everything in one, in the foreground: embedded Redis (unless HERALD_REDIS_URL is set),
     database migration, the sandbox, the scheduler, a worker and the web app."""
-    from herald.up import run_all
+    from herald.up import run_all  # lazy: start-up cost
 
     s = get_settings()
     setup_logging(s.log_level, s.log_format)

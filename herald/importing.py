@@ -25,9 +25,9 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from herald.errors import InputError
+from herald.core.errors import InputError
+from herald.core.times import parse_time
 from herald.service import MAX_PHOTOS_PER_POST, PhotoInput, PostRequest
-from herald.times import parse_time
 
 #: Largest CSV accepted (bytes): far above any campaign's plan, small enough to read at once.
 MAX_CSV_BYTES = 50 * 1024 * 1024

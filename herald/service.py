@@ -21,10 +21,10 @@ from sqlalchemy.orm import selectinload
 
 from content_queue import ContentQueue, Payload
 from content_queue.heartbeats import Heartbeats
-from content_queue.staging import make_payload, stage_deliveries, text_for, to_epoch
-from herald.errors import ConfigError, HeraldError, InputError, PhotoError, QueueError
-from herald.secret import Secret
-from media import (
+from herald.core.errors import ConfigError, HeraldError, InputError, PhotoError, QueueError
+from herald.core.secret import Secret
+from herald.delivery.staging import make_payload, stage_deliveries, text_for, to_epoch
+from herald.media import (
     RULES,
     CleanPhoto,
     Rendition,
@@ -32,13 +32,13 @@ from media import (
     ingest_photo,
     protect_photo,
 )
-from platforms import PhotoInfo, Problem, connector_class
-from store import states
-from store.crypto import CredentialBox
-from store.db import Database
-from store.deliveries import cancel_post as cancel_deliveries
-from store.deliveries import confirm_published_by_person, request_takedown, requeue_by_person
-from store.models import (
+from herald.platforms import PhotoInfo, Problem, connector_class
+from herald.store import states
+from herald.store.crypto import CredentialBox
+from herald.store.db import Database
+from herald.store.deliveries import cancel_post as cancel_deliveries
+from herald.store.deliveries import confirm_published_by_person, request_takedown, requeue_by_person
+from herald.store.models import (
     DEFAULT_LATE_TOLERANCE_SECONDS,
     Campaign,
     Channel,

@@ -15,9 +15,16 @@ import sys
 import threading
 from typing import Any
 
-from herald.runtime import EMBEDDED_URL_FILE, EmbeddedRedis, build_dispatcher, free_port, service
-from herald.settings import get_settings, reset_settings
+import uvicorn
+
+from herald.core.settings import EMBEDDED_URL_FILE, get_settings, reset_settings
+from herald.embedded import EmbeddedRedis, free_port
+from herald.platforms import connector_class
+from herald.runtime import service
+from herald.simulator import SANDBOX_ACCOUNTS, Simulator
 from herald.supervisor import Supervisor
+from herald.web.app import create_app
+from tasks.handover import build_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +35,6 @@ SANDBOX_PORT = 8700
 def _sandbox(herald: Any) -> Any:
     """Start the local platform simulator and make sure there is one sandbox channel per
     platform (``sandbox-x``, ``sandbox-mastodon``, ...) pointing at it."""
-    from platforms import connector_class
-    from simulator import SANDBOX_ACCOUNTS, Simulator
-
     try:
         sim = Simulator(port=SANDBOX_PORT).start()
     except OSError:
@@ -98,10 +102,6 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
         t = threading.Thread(target=dispatcher.run, name="dispatcher", daemon=True)
         t.start()
         stack.append(("scheduler", dispatcher.stop))
-
-        import uvicorn
-
-        from web.app import create_app
 
         web_port = port or settings.web_port
         url = f"http://{settings.web_host}:{web_port}"

@@ -18,9 +18,9 @@ import redis
 
 from content_queue import ContentQueue
 from content_queue.heartbeats import Heartbeats
-from content_queue.staging import ensure_queue
+from herald.delivery.staging import ensure_queue
+from herald.store.db import Database
 from scheduler.liveness import Health, Liveness, Verdict
-from store.db import Database
 
 log = logging.getLogger(__name__)
 alerts = logging.getLogger("herald.alerts")

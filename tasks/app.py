@@ -14,8 +14,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging
 
-from herald.logs import setup_logging as herald_logging
-from herald.settings import get_settings
+from herald.core.logs import setup_logging as herald_logging
+from herald.core.settings import get_settings
 from tasks.watchdog import ConsumerWatch, WatchdogStep
 
 app = Celery("herald", include=["tasks.publish"])

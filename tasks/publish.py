@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from herald.delivery.deliverer import Deliverer
+from herald.delivery.factory import build_deliverer
 from tasks.app import app
-from tasks.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ def deliverer() -> Deliverer:
     global _deliverer
     with _lock:
         if _deliverer is None:
-            from herald.runtime import build_deliverer
-
             _deliverer = build_deliverer()
         return _deliverer
 

@@ -37,8 +37,7 @@ from celery.signals import task_received
 from celery.worker import state as worker_state
 
 from content_queue.heartbeats import Heartbeats, WorkerBeat
-from herald.runtime import redis_url
-from herald.settings import get_settings
+from herald.core.settings import get_settings, redis_url
 
 log = logging.getLogger(__name__)
 

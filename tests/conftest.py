@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import redis
 
-from herald.logs import install_redaction
-from herald.runtime import EmbeddedRedis
-from herald.settings import reset_settings
+from herald.core.logs import install_redaction
+from herald.core.settings import reset_settings
+from herald.embedded import EmbeddedRedis
 
 TEST_REDIS_DB = 9
 PG_ADMIN_URL = os.environ.get("HERALD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -161,7 +161,7 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def simulator() -> Iterator[Any]:
-    from simulator import Simulator
+    from herald.simulator import Simulator
 
     sim = Simulator().start()
     try:
@@ -226,8 +226,9 @@ def running(herald: Any, herald_env: dict[str, str], monkeypatch: pytest.MonkeyP
     test's Redis and database. Its watchdog beats but never ends the process (it is pytest's)."""
     from celery.contrib.testing.worker import start_worker
 
-    from herald.runtime import build_deliverer, build_dispatcher
+    from herald.delivery.factory import build_deliverer
     from tasks import app
+    from tasks.handover import build_dispatcher
     from tasks.publish import set_deliverer
 
     monkeypatch.setenv("HERALD_WORKER_WATCHDOG_SECONDS", "0")

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from content_queue import Payload
-from content_queue.staging import build_payloads
 from herald.cli import app as cli
-from herald.errors import InputError
+from herald.core.errors import InputError
+from herald.delivery.staging import build_payloads
 from herald.service import PhotoInput, PostRequest
-from store.models import Campaign, Delivery, Post, PostPhoto, PostVariant
+from herald.store.models import Campaign, Delivery, Post, PostPhoto, PostVariant
 from tests.photos import exif_of, jpeg
 
 runner = CliRunner()
@@ -244,7 +244,7 @@ def test_redis_down_at_import_loses_nothing(chans: Any, herald_env: dict[str, st
     """SQL is written first; if Redis refuses the staging, the scheduler's rebuild restores it."""
     herald = chans
     from content_queue import ContentQueue
-    from content_queue.staging import reconcile_queue
+    from herald.delivery.staging import reconcile_queue
 
     dead = ContentQueue(redis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.2), herald.queue.keys)
     live = herald.queue

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from herald.cli import app as cli
-from media import detect_faces, ingest_photo
-from store.models import PhotoBlob, PostPhoto
+from herald.media import detect_faces, ingest_photo
+from herald.store.models import PhotoBlob, PostPhoto
 from tests.media.test_faces import schematic_face
 
 runner = CliRunner()

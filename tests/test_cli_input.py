@@ -153,7 +153,7 @@ def test_missing_credential_refused_at_channel_add(herald: Any) -> None:
 def test_credentials_that_no_longer_decrypt_refuse_post_add(
     setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from herald.settings import reset_settings
+    from herald.core.settings import reset_settings
 
     monkeypatch.setenv("HERALD_SECRET_KEY", "another-key-" + "1" * 40)
     reset_settings()
@@ -206,7 +206,7 @@ def test_post_id_is_last_line_and_alt_pairs_with_its_photo(setup: dict[str, Any]
     )
     assert res.exit_code == 0, res.output
     post_id = res.stdout.strip().splitlines()[-1]
-    from store.models import PostPhoto
+    from herald.store.models import PostPhoto
 
     with herald.db.session() as s:
         alts = [

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from herald.service import PhotoInput, PostRequest
-from store import states
-from store.models import Delivery, PhotoBlob, PostPhoto, utcnow
+from herald.store import states
+from herald.store.models import Delivery, PhotoBlob, PostPhoto, utcnow
 from tests.photos import jpeg
 
 

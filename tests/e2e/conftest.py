@@ -40,9 +40,9 @@ def public_web(herald: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     import uvicorn
 
-    from herald.runtime import free_port
-    from herald.settings import reset_settings
-    from web.app import create_app
+    from herald.core.settings import reset_settings
+    from herald.embedded import free_port
+    from herald.web.app import create_app
 
     port = free_port()
     server = uvicorn.Server(
@@ -62,8 +62,8 @@ def public_web(herald: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.fixture
 def every_platform(herald: Any, sim: Any) -> dict[str, str]:
     """One channel per platform on the simulator (the sandbox accounts); name → platform."""
-    from platforms import connector_class
-    from simulator import SANDBOX_ACCOUNTS
+    from herald.platforms import connector_class
+    from herald.simulator import SANDBOX_ACCOUNTS
 
     out = {}
     for account in SANDBOX_ACCOUNTS:

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from herald.service import PostRequest
-from simulator import Fault
-from store.models import Attempt, Delivery
+from herald.simulator import Fault
+from herald.store.models import Attempt, Delivery
 from tests.e2e.conftest import ALL_SECRETS, wait_for
 
 
@@ -148,7 +148,7 @@ def test_cancel_before_due_never_sends(running: Any, channels: Any, sim: Any, he
 
 def test_missed_window_is_held_then_released(running: Any, channels: Any, sim: Any, herald: Any) -> None:
     """After an outage longer than the campaign's tolerance, late posts wait for a person."""
-    from store.models import Campaign, Post
+    from herald.store.models import Campaign, Post
 
     with herald.db.session() as s:
         s.add(Campaign(name="tight", late_tolerance_seconds=1))
@@ -160,7 +160,7 @@ def test_missed_window_is_held_then_released(running: Any, channels: Any, sim: A
     time.sleep(1.5)
     import threading
 
-    from herald.runtime import build_dispatcher
+    from tasks.handover import build_dispatcher
 
     d = build_dispatcher()
     t = threading.Thread(target=d.run, daemon=True)
@@ -201,7 +201,7 @@ def test_channel_rate_window_is_shared_and_defers_without_burning_attempts(
 
 
 def test_bad_rate_limit_option_is_refused(herald: Any) -> None:
-    from herald.errors import InputError
+    from herald.core.errors import InputError
 
     with pytest.raises(InputError, match="rate_limit"):
         herald.add_channel("w2", "mastodon", {"access_token": "abcdefgh"}, options={"rate_limit": "fast"})
@@ -225,8 +225,8 @@ def test_429_pauses_the_whole_channel(running: Any, channels: Any, sim: Any, her
 
 
 def test_person_retries_uncertain_and_confirms(running: Any, channels: Any, sim: Any, herald: Any) -> None:
-    from store import states
-    from store.deliveries import claim, mark_final
+    from herald.store import states
+    from herald.store.deliveries import claim, mark_final
 
     pid = herald.add_post(
         PostRequest(

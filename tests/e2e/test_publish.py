@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from herald.cli import app as cli
-from store.models import Delivery
+from herald.store.models import Delivery
 from tests.e2e.conftest import ALL_SECRETS, wait_for
 from tests.photos import jpeg
 

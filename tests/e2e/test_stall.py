@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bench.harness import wait_for
+from herald.core.settings import reset_settings
 from herald.service import PostRequest
-from herald.settings import reset_settings
 from scheduler.liveness import Health
 
 
@@ -27,8 +27,9 @@ def test_no_worker_stalls_handover_then_a_worker_drains_everything(
 ) -> None:
     from celery.contrib.testing.worker import start_worker
 
-    from herald.runtime import build_deliverer, build_dispatcher
+    from herald.delivery.factory import build_deliverer
     from tasks import app
+    from tasks.handover import build_dispatcher
     from tasks.publish import set_deliverer
 
     monkeypatch.setenv("HERALD_LIVENESS_BOUND_SECONDS", "1")

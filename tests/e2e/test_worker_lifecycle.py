@@ -18,7 +18,7 @@ import redis
 
 from bench.faultproxy import FreezeProxy
 from bench.harness import wait_for
-from herald.runtime import EmbeddedRedis
+from herald.embedded import EmbeddedRedis
 from herald.service import PostRequest
 from herald.supervisor import Supervisor
 from tasks.watchdog import EXIT_DEAF

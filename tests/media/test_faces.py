@@ -14,11 +14,11 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter
 
-from herald.errors import PhotoError
-from media import Box, FaceProtectionUnavailable, detect_faces, has_metadata, protect_faces
-from media import faces as faces_module
-from media.faces import merge_boxes
-from media.limits import FACE_PIXELATE_BLOCKS
+from herald.core.errors import PhotoError
+from herald.media import Box, FaceProtectionUnavailable, detect_faces, has_metadata, protect_faces
+from herald.media import faces as faces_module
+from herald.media.faces import merge_boxes
+from herald.media.limits import FACE_PIXELATE_BLOCKS
 from tests.media import corpus
 
 pytest.importorskip("cv2", reason="opencv-python-headless is not installed")

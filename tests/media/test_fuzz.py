@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from herald.errors import PhotoError
-from media import RULES, PhotoRules, Rendition, has_metadata, ingest_photo, render_for
+from herald.core.errors import PhotoError
+from herald.media import RULES, PhotoRules, Rendition, has_metadata, ingest_photo, render_for
 from tests.media import corpus
 from tests.media.test_renditions import assert_fits
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile
 
-from herald.errors import ConfigError, InputError, PhotoError
-from media import MAX_PHOTO_BYTES, CleanPhoto, has_metadata, ingest_photo, sanitize_filename
+from herald.core.errors import ConfigError, InputError, PhotoError
+from herald.media import MAX_PHOTO_BYTES, CleanPhoto, has_metadata, ingest_photo, sanitize_filename
 from tests.media import corpus
 
 # Strings the corpus hides in metadata; none may survive anywhere in a clean photo's bytes.

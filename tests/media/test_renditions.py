@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from herald.errors import PhotoError
-from media import (
+from herald.core.errors import PhotoError
+from herald.media import (
     RULES,
     PhotoRules,
     Rendition,
@@ -28,7 +28,7 @@ from media import (
     ingest_photo,
     render_for,
 )
-from media.limits import MAX_CREDIT_CHARS, RENDITION_QUALITIES
+from herald.media.limits import MAX_CREDIT_CHARS, RENDITION_QUALITIES
 from tests.media import corpus
 
 JPEG, PNG, WEBP, GIF = "image/jpeg", "image/png", "image/webp", "image/gif"
@@ -553,7 +553,7 @@ def test_cache_ignores_a_damaged_file(tmp_path: Path, caplog: pytest.LogCaptureF
     data_file = tmp_path / "data" / first.sha256[:2] / first.sha256
     data_file.write_bytes(corpus.jpeg_gps())  # damaged, and carrying GPS
     cache = RenditionCache(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="media.renditions"):
+    with caplog.at_level(logging.WARNING, logger="herald.media.renditions"):
         again = cache.render(NOISY, JPEG, RULES["bluesky"])
     assert again.data == first.data
     assert cache.misses == 1

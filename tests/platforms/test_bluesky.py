@@ -21,18 +21,18 @@ import pytest
 import requests
 from PIL import Image
 
-from herald.errors import (
+from herald.core.errors import (
     AuthError,
     HeraldError,
     PermanentError,
     RetryableError,
     UncertainError,
 )
-from herald.secret import Secret
-from platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
-from platforms.bluesky import BlueskyConnector, created_at, jwt_expiry, record_key
-from simulator import Fault, Simulator
-from simulator.bluesky import did_for
+from herald.core.secret import Secret
+from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.bluesky import BlueskyConnector, created_at, jwt_expiry, record_key
+from herald.simulator import Fault, Simulator
+from herald.simulator.bluesky import did_for
 
 HANDLE = "alice.bsky.social"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from herald.secret import Secret
-from platforms import Connector, ConnectorConfig, connector_class
+from herald.core.secret import Secret
+from herald.platforms import Connector, ConnectorConfig, connector_class
 
 X_CREDS = {
     k: Secret(f"env-test-{k}-0001") for k in ("api_key", "api_secret", "access_token", "access_token_secret")

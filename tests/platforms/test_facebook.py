@@ -17,7 +17,7 @@ import pytest
 import requests
 from PIL import Image
 
-from herald.errors import (
+from herald.core.errors import (
     AuthError,
     HeraldError,
     InputError,
@@ -25,11 +25,11 @@ from herald.errors import (
     RetryableError,
     UncertainError,
 )
-from herald.secret import Secret
-from platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
-from platforms.facebook import FacebookConnector
-from platforms.graph import error_for_graph, regain_seconds
-from simulator import Fault, FaultKind, Simulator
+from herald.core.secret import Secret
+from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.facebook import FacebookConnector
+from herald.platforms.graph import error_for_graph, regain_seconds
+from herald.simulator import Fault, FaultKind, Simulator
 
 PAGE_ID = "1234567890"
 TOKEN = "EAAB-page-token-0123456789abcdef"

@@ -23,17 +23,17 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
-from herald.errors import (
+from herald.core.errors import (
     AuthError,
     HeraldError,
     PermanentError,
     RetryableError,
     UncertainError,
 )
-from herald.secret import Secret
-from platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
-from platforms.instagram import InstagramConnector, count_hashtags, count_mentions
-from simulator import Fault, FaultKind, Simulator
+from herald.core.secret import Secret
+from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.instagram import InstagramConnector, count_hashtags, count_mentions
+from herald.simulator import Fault, FaultKind, Simulator
 
 IG_USER_ID = "17841400000000000"
 TOKEN = "IGQ-instagram-token-0123456789abcdef"

@@ -16,7 +16,7 @@ import pytest
 import requests
 from PIL import Image
 
-from herald.errors import (
+from herald.core.errors import (
     AuthError,
     HeraldError,
     InputError,
@@ -24,16 +24,16 @@ from herald.errors import (
     RetryableError,
     UncertainError,
 )
-from herald.secret import Secret
-from platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
-from platforms.linkedin import (
+from herald.core.secret import Secret
+from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.linkedin import (
     DEFAULT_VERSION,
     RECONCILE_LOOKBACK_POSTS,
     LinkedInConnector,
     seconds_until_utc_midnight,
     shown_text,
 )
-from simulator import Fault, Simulator
+from herald.simulator import Fault, Simulator
 
 ORG = "urn:li:organization:5515715"
 OTHER_ORG = "urn:li:organization:999"

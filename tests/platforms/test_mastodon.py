@@ -15,18 +15,18 @@ import pytest
 import requests
 from PIL import Image
 
-from herald.errors import (
+from herald.core.errors import (
     AuthError,
     HeraldError,
     PermanentError,
     RetryableError,
     UncertainError,
 )
-from herald.secret import Secret
-from platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
-from platforms.http import error_for_status, retry_after_seconds
-from platforms.mastodon import MastodonConnector
-from simulator import Fault, Simulator
+from herald.core.secret import Secret
+from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.http import error_for_status, retry_after_seconds
+from herald.platforms.mastodon import MastodonConnector
+from herald.simulator import Fault, Simulator
 
 TOKEN = "mastodon-token-0123456789abcdef"
 WRONG_TOKEN = "mastodon-wrong-token-fedcba9876543210"

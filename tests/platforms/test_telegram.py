@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
-from herald.errors import (
+from herald.core.errors import (
     AuthError,
     HeraldError,
     InputError,
@@ -23,10 +23,10 @@ from herald.errors import (
     RetryableError,
     UncertainError,
 )
-from herald.secret import Secret
-from platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
-from platforms.telegram import TelegramConnector
-from simulator import Fault, Simulator
+from herald.core.secret import Secret
+from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.telegram import TelegramConnector
+from herald.simulator import Fault, Simulator
 
 BOT = "123456:ABC-herald-bot-token_0123"
 OTHER_BOT = "654321:XYZ-other-bot-token_9876"
@@ -384,7 +384,7 @@ def test_no_credential_in_logs_or_errors(sim: Simulator, caplog: pytest.LogCaptu
     connector.close()
     assert len(errors) == 6
     # Herald's side only: the simulator's own access log stands for Telegram's servers.
-    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("simulator"))
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("herald.simulator"))
     assert "/bot**********/sendMessage" in logged  # urllib3's request line, masked
     for secret in (BOT, UNKNOWN_BOT, MALFORMED_BOT):
         assert secret not in logged

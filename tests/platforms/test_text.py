@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from platforms.text import (
+from herald.platforms.text import (
     LINKEDIN_RESERVED,
     FacetSpan,
     bluesky_facets,
@@ -494,6 +494,6 @@ _MIXED = st.text(
 @given(st.one_of(_MIXED, st.text(max_size=40)))
 @settings(max_examples=400)
 def test_the_fast_path_agrees_with_the_rules(text: str) -> None:
-    from platforms.text import _cluster_ends, _cluster_ends_by_rules
+    from herald.platforms.text import _cluster_ends, _cluster_ends_by_rules
 
     assert _cluster_ends(text) == _cluster_ends_by_rules(text)

@@ -18,18 +18,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from herald.errors import (
+from herald.core.errors import (
     AuthError,
     HeraldError,
     PermanentError,
     RetryableError,
     UncertainError,
 )
-from herald.secret import Secret
-from platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
-from platforms.threads import ThreadsConnector, threads_length
-from simulator import Fault, FaultKind, Simulator
-from simulator.threads import text_length as simulator_text_length
+from herald.core.secret import Secret
+from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.threads import ThreadsConnector, threads_length
+from herald.simulator import Fault, FaultKind, Simulator
+from herald.simulator.threads import text_length as simulator_text_length
 from tests.platforms.test_instagram import PhotoServer, closed_port_url, jpeg, png, settle
 
 THREADS_USER_ID = "1234567890"

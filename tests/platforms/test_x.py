@@ -17,19 +17,19 @@ import pytest
 import requests
 from PIL import Image
 
-from herald.errors import (
+from herald.core.errors import (
     AuthError,
     HeraldError,
     PermanentError,
     RetryableError,
     UncertainError,
 )
-from herald.secret import Secret
-from platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
-from platforms.http import retry_after_seconds
-from platforms.x import SIMPLE_UPLOAD_MAX_BYTES, XConnector, _comparable, _readings
-from simulator import Fault, Simulator
-from simulator.x import hmac_sha1_signature, parse_oauth_header, signature_base_string
+from herald.core.secret import Secret
+from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.http import retry_after_seconds
+from herald.platforms.x import SIMPLE_UPLOAD_MAX_BYTES, XConnector, _comparable, _readings
+from herald.simulator import Fault, Simulator
+from herald.simulator.x import hmac_sha1_signature, parse_oauth_header, signature_base_string
 
 CREDENTIALS = {
     "api_key": "x-api-key-0123456789",

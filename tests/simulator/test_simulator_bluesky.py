@@ -15,8 +15,8 @@ import pytest
 import requests
 from PIL import Image
 
-from simulator import Fault, Simulator, SimulatorClient
-from simulator.bluesky import did_for, is_tid, make_tid
+from herald.simulator import Fault, Simulator, SimulatorClient
+from herald.simulator.bluesky import did_for, is_tid, make_tid
 
 ALICE = "alice.bsky.social"
 BOB = "bob.bsky.social"

@@ -18,8 +18,8 @@ import pytest
 import requests
 from PIL import Image
 
-from simulator import BUILTIN_PLATFORMS, SANDBOX_ACCOUNTS, Fault, Simulator, SimulatorClient
-from simulator.server import InvalidImage, find_urls, inspect_image
+from herald.simulator import BUILTIN_PLATFORMS, SANDBOX_ACCOUNTS, Fault, Simulator, SimulatorClient
+from herald.simulator.server import InvalidImage, find_urls, inspect_image
 
 TOKEN = "core-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
@@ -395,7 +395,16 @@ def test_python_m_simulator_sandbox(tmp_path: Path) -> None:
         json.dumps([{"platform": "mastodon", "username": "extra", "access_token": "extra-tok"}])
     )
     with subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", "--sandbox", "--account-file", str(account_file)],
+        [
+            sys.executable,
+            "-m",
+            "herald.simulator",
+            "--port",
+            "0",
+            "--sandbox",
+            "--account-file",
+            str(account_file),
+        ],
         cwd=REPO,
         stderr=subprocess.PIPE,
         text=True,

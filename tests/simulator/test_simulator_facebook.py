@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from simulator import Fault, Simulator, SimulatorClient
+from herald.simulator import Fault, Simulator, SimulatorClient
 
 PAGE = "1234567890"
 TOKEN = "EAAB-page-token"

@@ -14,8 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
-import simulator.graph
-from simulator import Fault, Simulator
+from herald.simulator import Fault, Simulator
+from herald.simulator import graph as simulator_graph
 
 IG_USER = "17841400000000000"
 TOKEN = "IGQ-herald-token"
@@ -208,7 +208,7 @@ def test_image_rejections(
 
 
 def test_fetch_timeout_is_2207003(api: str, files: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(simulator.graph, "FETCH_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(simulator_graph, "FETCH_TIMEOUT_SECONDS", 0.2)
     assert codes(container(api, image_url=f"{files}/slow.jpg")) == (400, -2, 2207003)
 
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 from PIL import Image
 
-from simulator import Fault, Simulator
-from simulator.linkedin import render_little_text
+from herald.simulator import Fault, Simulator
+from herald.simulator.linkedin import render_little_text
 
 ORG = "urn:li:organization:5515715"
 TOKEN = "AQV-herald-token"

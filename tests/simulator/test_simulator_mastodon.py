@@ -12,8 +12,8 @@ import pytest
 import requests
 from PIL import Image
 
-from simulator import Fault, Simulator
-from simulator.mastodon import status_length
+from herald.simulator import Fault, Simulator
+from herald.simulator.mastodon import status_length
 
 ALICE_TOKEN = "alice-token"
 BOB_TOKEN = "bob-token"

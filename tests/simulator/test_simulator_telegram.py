@@ -13,7 +13,7 @@ import pytest
 import requests
 from PIL import Image
 
-from simulator import Fault, Simulator
+from herald.simulator import Fault, Simulator
 
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 OTHER_TOKEN = "654321:XYZ-other-bot-token-000000000000"

@@ -14,8 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
-from simulator import Fault, Simulator
-from simulator.threads import text_length
+from herald.simulator import Fault, Simulator
+from herald.simulator.threads import text_length
 
 USER = "1234567890"
 TOKEN = "THQ-herald-token"

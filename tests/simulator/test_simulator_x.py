@@ -12,8 +12,8 @@ import requests
 from PIL import Image
 from requests_oauthlib import OAuth1
 
-from simulator import Fault, Simulator
-from simulator.x import weighted_length
+from herald.simulator import Fault, Simulator
+from herald.simulator.x import weighted_length
 
 ALICE = {
     "api_key": "alice-key",

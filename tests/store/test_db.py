@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from store.db import Database
-from store.models import Channel
+from herald.store.db import Database
+from herald.store.models import Channel
 
 
 def test_a_read_runs_while_a_writer_holds_the_lock(tmp_path: Path) -> None:

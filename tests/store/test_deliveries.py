@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from herald.secret import Secret
-from store import states
-from store.crypto import CredentialBox
-from store.db import Database
-from store.deliveries import cancel_post, claim, extend_lease, mark_final, mark_published, mark_retry
-from store.models import Attempt, Channel, Delivery, Post, utcnow
+from herald.core.secret import Secret
+from herald.store import states
+from herald.store.crypto import CredentialBox
+from herald.store.db import Database
+from herald.store.deliveries import cancel_post, claim, extend_lease, mark_final, mark_published, mark_retry
+from herald.store.models import Attempt, Channel, Delivery, Post, utcnow
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_credentials_encrypted_at_rest(db: Database) -> None:
 def test_record_published_many_lost_claims_and_takedowns(db: Database) -> None:
     from datetime import timedelta
 
-    from store.deliveries import PublishedRecord, claim_many, record_published_many, request_takedown
+    from herald.store.deliveries import PublishedRecord, claim_many, record_published_many, request_takedown
 
     a, b, c = _delivery(db, n=3)
     with db.session() as s:

@@ -13,7 +13,7 @@ import pytest
 import redis
 from kombu import Connection, Exchange, Queue
 
-from herald.runtime import EmbeddedRedis
+from herald.embedded import EmbeddedRedis
 
 
 def _second_close(transport: str, tmp_path: Path) -> BaseException | None:

@@ -36,7 +36,7 @@ def jpeg_bytes(size: tuple[int, int] = (64, 48)) -> bytes:
 def settle(herald: Any, post_id: str, state: str, *, url: str | None = None, error: str = "") -> None:
     """Claim every delivery of ``post_id`` and finish it as ``state`` (published, failed,
     uncertain or held), then forget it in Redis as a worker would."""
-    from store import deliveries, states
+    from herald.store import deliveries, states
 
     rows = herald.delivery_log(post_id=post_id)
     with herald.db.session() as s:
@@ -67,7 +67,7 @@ def face_jpeg(size: int = 200) -> bytes:
 def finish_takedowns(herald: Any, post_id: str) -> None:
     """Finish every ``deleting`` delivery of ``post_id`` as deleted, as a worker would after
     the platform confirmed the deletion."""
-    from store import deliveries
+    from herald.store import deliveries
 
     rows = [r for r in herald.delivery_log(post_id=post_id) if r["status"] == "deleting"]
     with herald.db.session() as s:
@@ -83,7 +83,7 @@ def stored_photos(herald: Any, post_id: str) -> list[tuple[str, int | None, byte
     """(sha256, faces_protected, stored bytes) of each photo of ``post_id``, in order."""
     from sqlalchemy import select
 
-    from store.models import PhotoBlob, PostPhoto
+    from herald.store.models import PhotoBlob, PostPhoto
 
     with herald.db.session() as s:
         rows = s.execute(

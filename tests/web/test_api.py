@@ -14,6 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from herald.service import PostRequest
+from herald.web import create_app
+from herald.web.app import SECURITY_HEADERS
 from tests.web import (
     ALL_TOKENS,
     X_CREDENTIALS,
@@ -24,8 +26,6 @@ from tests.web import (
     settle,
     stored_photos,
 )
-from web import create_app
-from web.app import SECURITY_HEADERS
 
 KOREAN = "안녕하세요 hello"
 #: 150 Hangul syllables weigh 300 on X (CJK counts double), over its 280; Mastodon counts 150.
@@ -683,7 +683,7 @@ def test_shared_photo_is_served_until_revoked(herald: Any) -> None:
     shared bytes, not cached, and nothing once the token is revoked or unknown."""
     from fastapi.testclient import TestClient
 
-    from web.app import create_app
+    from herald.web.app import create_app
 
     client = TestClient(create_app(herald))
     token = herald.queue.share_photo(b"\xff\xd8jpeg-bytes", "image/jpeg", 60)

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import uvicorn
 
-from herald.runtime import free_port
+from herald.embedded import free_port
 from herald.service import PostRequest
+from herald.web import create_app
 from tests.web import add_channels, face_jpeg, finish_takedowns, jpeg_bytes, settle, stored_photos
-from web import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from herald.secret import Secret
-from web.drafts import DraftStore
+from herald.core.secret import Secret
+from herald.web.drafts import DraftStore
 
 SESSION = "s" * 43
 OTHER = "o" * 43

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from herald.web import create_app
 from tests.photos import exif_of, jpeg
 from tests.web import add_channels
-from web import create_app
 
 
 @pytest.fixture

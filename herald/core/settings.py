@@ -1,0 +1,119 @@
+"""The one settings object, read from the environment (``HERALD_*``) and an optional ``.env``.
+
+Embedded mode (the default, ``HERALD_ENV=development``) needs nothing: SQLite under the data
+directory, an embedded Redis started by ``herald up``, and a secret key generated once into the
+data directory (mode 0600). Production mode refuses to start without a real secret key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from herald.core.errors import ConfigError
+from herald.core.secret import Secret
+
+#: The conventional local Redis, when neither a URL nor an embedded Redis is known.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+#: The file in the data directory where a running ``herald up`` writes its embedded Redis URL.
+EMBEDDED_URL_FILE = "embedded-redis.url"
+
+#: Secret keys that must never be accepted in production (placeholders from docs and compose).
+PLACEHOLDER_KEYS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
+MIN_SECRET_KEY_CHARS = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HERALD_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    #: Empty means "embedded": ``herald up`` starts a private redis-server and sets this.
+    redis_url: str = ""
+    secret_key: str = Field(default="", repr=False)
+    #: Public base URL of the web app (links, Instagram/Threads photo URLs later).
+    public_url: str = "http://127.0.0.1:8600"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8600
+    #: How long a worker may hold a claimed delivery before the reaper hands it out again.
+    lease_seconds: float = 30.0
+    #: Most deliveries one scheduler claim takes.
+    claim_batch: int = 500
+    #: Retries of a retryable failure before the delivery fails for good.
+    max_attempts: int = 8
+    #: First retry delay (doubles each time, with jitter, capped at ``retry_max_seconds``).
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 900.0
+    #: How often the scheduler checks that Redis still holds what SQL says is queued.
+    consistency_interval_seconds: float = 30.0
+    #: Worker processes/threads for ``herald worker`` and ``herald up``.
+    worker_concurrency: int = 4
+    #: A worker whose consumer takes nothing for this long while messages wait and it has free
+    #: slots is deaf: its watchdog ends it so that its supervisor starts a fresh one. 0: off.
+    worker_watchdog_seconds: float = 20.0
+    #: The scheduler calls the workers stalled when messages wait this long with none taken
+    #: (default: two leases).
+    liveness_bound_seconds: float | None = None
+    #: Photo bytes are dropped this many days after every post using them is done (published,
+    #: failed, cancelled, taken down); 0 keeps them for ever. Nothing pending is ever touched.
+    photo_retention_days: int = 30
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'herald.db').resolve()}"
+
+    def secret(self) -> Secret:
+        """The credential-encryption key; generated into the data dir in development."""
+        key = self.secret_key
+        if self.env == "production":
+            if key.strip().lower() in PLACEHOLDER_KEYS or len(key) < MIN_SECRET_KEY_CHARS:
+                raise ConfigError(
+                    "HERALD_SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_SECRET_KEY_CHARS} characters in production (e.g. `openssl rand -hex 32`)"
+                )
+            return Secret(key)
+        if key:
+            return Secret(key)
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return Secret(path.read_text().strip())
+
+
+def redis_url(settings: Settings | None = None) -> str:
+    """The Redis URL: the setting, else the embedded Redis of a running ``herald up``, else the
+    conventional local one."""
+    settings = settings or get_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    marker = settings.data_dir / EMBEDDED_URL_FILE
+    if marker.exists():
+        return marker.read_text().strip()
+    return DEFAULT_REDIS_URL
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and ``herald up`` change the environment)."""
+    get_settings.cache_clear()

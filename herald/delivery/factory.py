@@ -1,0 +1,22 @@
+"""A Deliverer built from the settings: the store, the content queue and the credential box it
+needs, each made from the one settings object."""
+
+from __future__ import annotations
+
+from content_queue import ContentQueue
+from herald.core.settings import Settings, get_settings, redis_url
+from herald.delivery.deliverer import Deliverer, RetryPolicy
+from herald.store.crypto import CredentialBox
+from herald.store.db import Database
+
+
+def build_deliverer(settings: Settings | None = None) -> Deliverer:
+    settings = settings or get_settings()
+    return Deliverer(
+        Database(settings.sqlalchemy_url),
+        ContentQueue.from_url(redis_url(settings)),
+        CredentialBox(settings.secret()),
+        lease_seconds=settings.lease_seconds,
+        retry=RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds),
+        public_url=settings.public_url,
+    )

@@ -1,0 +1,291 @@
+"""From SQL to Redis: build a delivery's payload, stage it, and rebuild the queue after loss.
+
+SQL is the source of truth; everything this module writes to Redis can be written again, so
+staging is idempotent (``ContentQueue.stage`` counts photo references once per payload).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from content_queue.payload import Payload, PhotoRef
+from content_queue.queue import ContentQueue
+from herald.core.errors import HeraldError
+from herald.media import alt_with_credit
+from herald.platforms import connector_class
+from herald.store import states
+from herald.store.db import Database
+from herald.store.models import (
+    DEFAULT_LATE_TOLERANCE_SECONDS,
+    Delivery,
+    PhotoBlob,
+    PhotoRendition,
+    Post,
+    PostPhoto,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+#: Rows read per round trip when rebuilding.
+REBUILD_CHUNK = 500
+
+
+def to_epoch(dt: datetime) -> float:
+    """Naive UTC → epoch seconds."""
+    return dt.replace(tzinfo=UTC).timestamp()
+
+
+def from_epoch(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
+
+def text_for(post: Post, channel_id: int) -> str:
+    for v in post.variants:
+        if v.channel_id == channel_id:
+            return v.text
+    return post.text
+
+
+def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payload, dict[str, bytes]]]:
+    """Payloads for ``delivery_ids`` with the bytes of their photos, read from SQL."""
+    if not delivery_ids:
+        return []
+    rows = (
+        s.execute(
+            select(Delivery)
+            .where(Delivery.id.in_(delivery_ids))
+            .options(
+                selectinload(Delivery.post).selectinload(Post.variants),
+                selectinload(Delivery.post).selectinload(Post.campaign),
+                selectinload(Delivery.post).selectinload(Post.photos).selectinload(PostPhoto.blob),
+                selectinload(Delivery.channel),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    sources = {p.sha256 for d in rows for p in d.post.photos}
+    renditions = {
+        (r.source_sha256, r.platform): r.blob
+        for r in s.execute(
+            select(PhotoRendition)
+            .where(PhotoRendition.source_sha256.in_(sources))
+            .options(selectinload(PhotoRendition.blob))
+        ).scalars()
+    }
+    out = []
+    for d in rows:
+        post = d.post
+        platform = d.channel.platform
+        blobs = [renditions.get((p.sha256, platform), p.blob) for p in post.photos]
+        payload = make_payload(
+            delivery_id=d.id,
+            post=post,
+            channel_id=d.channel_id,
+            platform=platform,
+            text=text_for(post, d.channel_id),
+            due_at=d.due_at,
+            idempotency_key=d.idempotency_key,
+            photos=list(zip(post.photos, blobs, strict=True)),
+            tolerance=post.campaign.late_tolerance_seconds
+            if post.campaign
+            else DEFAULT_LATE_TOLERANCE_SECONDS,
+            released_at=d.released_at,
+        )
+        out.append((payload, {b.sha256: b.data for b in blobs}))
+    return out
+
+
+class _PhotoFacts(Protocol):
+    """What a payload needs of a post's photo (a ``PostPhoto`` row, or one about to be)."""
+
+    @property
+    def alt_text(self) -> str: ...
+    @property
+    def credit(self) -> str | None: ...
+    @property
+    def original_name(self) -> str: ...
+
+
+class _BlobFacts(Protocol):
+    """What a payload needs of the bytes sent for a photo (a blob row or a fresh rendition)."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def mime_type(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+
+
+class _PostFacts(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def scheduled_at(self) -> datetime: ...
+
+
+def make_payload(
+    *,
+    delivery_id: int,
+    post: _PostFacts,
+    channel_id: int,
+    platform: str,
+    text: str,
+    due_at: datetime,
+    idempotency_key: str,
+    photos: Sequence[tuple[_PhotoFacts, _BlobFacts]],
+    tolerance: int,
+    released_at: datetime | None = None,
+) -> Payload:
+    """One delivery's payload: the single definition used both when a post is queued (from the
+    objects just written) and when the queue is rebuilt from SQL, so the two cannot drift."""
+    max_alt = _max_alt_text(platform)
+    refs = tuple(
+        PhotoRef(
+            sha256=b.sha256,
+            mime_type=b.mime_type,
+            width=b.width,
+            height=b.height,
+            alt_text=alt_with_credit(p.alt_text, p.credit, max_alt) if p.credit else p.alt_text,
+            filename=p.original_name,
+        )
+        for p, b in photos
+    )
+    window_start = max(post.scheduled_at, released_at or post.scheduled_at)
+    return Payload(
+        delivery_id=delivery_id,
+        post_id=post.id,
+        post_version=post.version,
+        channel_id=channel_id,
+        platform=platform,
+        text=text,
+        due=to_epoch(due_at),
+        idempotency_key=idempotency_key,
+        language=post.language,
+        photos=refs,
+        hold_after=to_epoch(window_start) + tolerance if tolerance > 0 else None,
+    )
+
+
+def _max_alt_text(platform: str) -> int:
+    try:
+        return connector_class(platform).max_alt_text
+    except HeraldError:
+        return 1000
+
+
+def photo_bytes(s: Session, shas: Sequence[str]) -> dict[str, bytes]:
+    rows = s.execute(select(PhotoBlob.sha256, PhotoBlob.data).where(PhotoBlob.sha256.in_(shas))).all()
+    return dict(rows)
+
+
+def stage_deliveries(
+    db: Database, queue: ContentQueue, delivery_ids: Sequence[int], *, wake: bool = True
+) -> int:
+    """Stage the given deliveries (read from SQL) into Redis. Returns how many were put on the
+    due set (deliveries already in flight are left alone)."""
+    staged = 0
+    for i in range(0, len(delivery_ids), REBUILD_CHUNK):
+        with db.session() as s:
+            built = build_payloads(s, delivery_ids[i : i + REBUILD_CHUNK])
+        staged += queue.stage_many(built, wake=False)
+    if wake and staged:
+        queue.wake()
+    return staged
+
+
+def _pending_ids(
+    s: Session, *, due_before: datetime | None, after_id: int
+) -> list[tuple[int, str, datetime | None]]:
+    q = select(Delivery.id, Delivery.state, Delivery.lease_expires_at).where(
+        Delivery.state.in_(states.QUEUE_WORK), Delivery.id > after_id
+    )
+    if due_before is not None:
+        q = q.where(Delivery.due_at <= due_before)
+    rows = s.execute(q.order_by(Delivery.id).limit(REBUILD_CHUNK)).all()
+    return [(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+
+def reconcile_queue(db: Database, queue: ContentQueue, *, horizon_seconds: float | None = None) -> int:
+    """Make Redis hold every delivery SQL says is pending.
+
+    ``queued`` rows missing from Redis are staged; ``publishing`` rows missing from Redis (their
+    in-flight entry was lost) are staged due at their SQL lease expiry, so that the claim that
+    follows takes them over and reconciles. With ``horizon_seconds`` only rows due before
+    now + horizon are checked (the cheap periodic check); without it, all (after Redis loss).
+    Returns how many deliveries were put back.
+    """
+    due_before = utcnow() + timedelta(seconds=horizon_seconds) if horizon_seconds is not None else None
+    restored = 0
+    after = 0
+    while True:
+        with db.session() as s:
+            rows = _pending_ids(s, due_before=due_before, after_id=after)
+        if not rows:
+            break
+        after = rows[-1][0]
+        known = queue.is_known([r[0] for r in rows])
+        missing = [r for r, k in zip(rows, known, strict=True) if not k]
+        if not missing:
+            continue
+        with db.session() as s:
+            built = build_payloads(s, [r[0] for r in missing])
+        lease_by_id = {r[0]: r[2] for r in missing if r[1] == states.PUBLISHING}
+        restored += queue.stage_many(
+            [
+                (_due_after_lease(payload, lease_by_id.get(payload.delivery_id)), photos)
+                for payload, photos in built
+            ],
+            wake=False,
+        )
+    if restored:
+        log.warning("restored %d deliveries to the content queue from SQL", restored)
+        queue.wake()
+    return restored
+
+
+def _due_after_lease(payload: Payload, lease: datetime | None) -> Payload:
+    """A delivery whose in-flight entry was lost comes due when its SQL lease runs out."""
+    if lease is None:
+        return payload
+    return Payload(**{**payload.__dict__, "due": max(payload.due, to_epoch(lease))})
+
+
+def ensure_queue(db: Database, queue: ContentQueue, *, horizon_seconds: float) -> int:
+    """The scheduler's consistency check: a full rebuild when Redis lost its data (no epoch
+    marker), else a check of what is due soon."""
+    if queue.epoch() is None:
+        t0 = time.monotonic()
+        n = reconcile_queue(db, queue)
+        queue.set_epoch(uuid.uuid4().hex)
+        log.info("content queue rebuilt from SQL: %d deliveries in %.3f s", n, time.monotonic() - t0)
+        return n
+    return reconcile_queue(db, queue, horizon_seconds=horizon_seconds)
+
+
+__all__ = [
+    "build_payloads",
+    "ensure_queue",
+    "from_epoch",
+    "photo_bytes",
+    "reconcile_queue",
+    "stage_deliveries",
+    "text_for",
+    "to_epoch",
+]

@@ -1,0 +1,265 @@
+"""The connector contract: what every platform module provides.
+
+A connector knows one platform's wire protocol and rules and nothing of Celery, SQL or Redis.
+Limits are class attributes so that shared code (queue-time validation, ``herald check``, the
+composer) enforces them the same way everywhere.
+
+Contract of ``publish``:
+- returns ``Published`` (remote id and public URL) once the platform confirmed the post;
+- raises ``RetryableError`` when nothing was published and a later try may work
+  (5xx before the post was created, 429, connection refused), with ``retry_after`` if known;
+- raises ``PermanentError`` (``AuthError`` for credentials) when the platform refused the post;
+- raises ``UncertainError`` when the create request was sent but no answer came back
+  (timeout, dropped connection, 5xx on the create call): the caller must ``reconcile`` before
+  sending again.
+
+``reconcile(draft)`` answers "did this draft go out?": ``Published`` if found, ``None`` if the
+platform says it certainly did not, and raises ``UncertainError`` if the platform cannot tell.
+Connectors with ``idempotent = True`` may simply publish again with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import requests
+
+from herald.core.errors import InputError, PermanentError
+from herald.core.secret import Secret
+
+#: Connect and read timeouts for every platform call, seconds. A read timeout on a create call
+#: is an uncertain outcome, so it is generous enough for slow media processing answers.
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo ready to publish: already verified and stripped of metadata by ``media``."""
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+    alt_text: str = ""
+    filename: str = "photo.jpg"
+    #: An unguessable, short-lived URL where Herald serves exactly these bytes, for platforms
+    #: that fetch photos themselves (Instagram, Threads). None where Herald has no public URL.
+    public_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    """What validation needs to know about a photo, without its bytes."""
+
+    mime_type: str
+    size: int
+    width: int
+    height: int
+    alt_text: str = ""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One post for one channel: the text already chosen for this channel, its photos, and the
+    idempotency key that stays the same for every try of this (post, channel)."""
+
+    text: str
+    idempotency_key: str
+    photos: tuple[Photo, ...] = ()
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    remote_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a draft does not fit a platform. ``count`` and ``limit`` are in the
+    platform's own units (``unit``)."""
+
+    platform: str
+    field: str
+    message: str
+    count: int | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class TextCount:
+    count: int
+    limit: int
+    unit: str  # "weighted characters", "characters", "graphemes", ...
+
+    @property
+    def fits(self) -> bool:
+        return self.count <= self.limit
+
+
+@dataclass
+class ConnectorConfig:
+    """How to reach the platform: credentials (masked), an optional base URL override (the
+    simulator, a self-hosted instance) and timeouts."""
+
+    credentials: Mapping[str, Secret]
+    base_url: str | None = None
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS
+    read_timeout: float = READ_TIMEOUT_SECONDS
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+def settle_environment(session: requests.Session, base_url: str) -> None:
+    """Read the proxy and CA-bundle settings of the environment (``HTTPS_PROXY``, ``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``...) once for this channel's base URL, instead of on every call:
+    requests' per-request look-up (proxies, netrc, bundles) costs a quarter of the client's CPU
+    per request, and a channel's endpoint does not move. Deployments behind a proxy still work."""
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+
+
+class Connector(ABC):
+    """Base of every platform connector. Subclasses set the class attributes and implement
+    ``count_text``, ``publish`` and ``reconcile``."""
+
+    #: Registry key, module name and log field.
+    name: ClassVar[str]
+    #: Human name for messages.
+    title: ClassVar[str]
+    #: Public API root, overridable per channel (``base_url`` setting).
+    default_base_url: ClassVar[str]
+    #: Credential keys a channel must provide, in the order the CLI documents them.
+    credential_keys: ClassVar[tuple[str, ...]]
+    #: Text limit in ``text_unit``s.
+    max_text: ClassVar[int]
+    text_unit: ClassVar[str] = "characters"
+    #: Photos per post and per-photo limits.
+    max_photos: ClassVar[int] = 4
+    max_photo_bytes: ClassVar[int] = 5_000_000
+    photo_mime_types: ClassVar[frozenset[str]] = frozenset({"image/jpeg", "image/png"})
+    max_alt_text: ClassVar[int] = 1000
+    #: The platform fetches photos from a URL (``Photo.public_url``) instead of taking uploads.
+    needs_public_photo_url: ClassVar[bool] = False
+    #: Whether resending with the same idempotency key is safe (the platform de-duplicates).
+    idempotent: ClassVar[bool] = False
+    #: Most posts per account in a sliding window: (posts, seconds). Herald keeps every
+    #: channel under it across all workers (``content_queue`` rate gate). None: no known limit.
+    posts_per_window: ClassVar[tuple[int, float] | None] = None
+
+    def __init__(self, config: ConnectorConfig) -> None:
+        missing = [k for k in self.credential_keys if not config.credentials.get(k)]
+        if missing:
+            raise InputError("credential", f"{self.name} needs credential(s): {', '.join(missing)}")
+        self.config = config
+        self.base_url = (config.base_url or self.default_base_url).rstrip("/")
+        self.session = requests.Session()
+        settle_environment(self.session, self.base_url)
+        self.session.headers["User-Agent"] = "Herald/0.1 (+https://github.com/herald-scheduler)"
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.config.connect_timeout, self.config.read_timeout)
+
+    def secret(self, key: str) -> str:
+        return self.config.credentials[key].reveal()
+
+    # -- rules -----------------------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def count_text(cls, text: str) -> TextCount:
+        """Count ``text`` the way the platform does."""
+
+    @classmethod
+    def validate(cls, text: str, photos: Sequence[PhotoInfo]) -> list[Problem]:
+        """Every reason ``text`` with ``photos`` would be refused; empty if it fits."""
+        problems: list[Problem] = []
+        tc = cls.count_text(text)
+        if not tc.fits:
+            problems.append(
+                Problem(
+                    cls.name,
+                    "text",
+                    f"{cls.title} allows {tc.limit} {tc.unit}; this text has {tc.count}",
+                    tc.count,
+                    tc.limit,
+                )
+            )
+        if not text.strip() and not photos:
+            problems.append(Problem(cls.name, "text", f"{cls.title} needs a text or a photo"))
+        if len(photos) > cls.max_photos:
+            problems.append(
+                Problem(
+                    cls.name,
+                    "photos",
+                    f"{cls.title} allows {cls.max_photos} photos per post; this post has {len(photos)}",
+                    len(photos),
+                    cls.max_photos,
+                )
+            )
+        for i, p in enumerate(photos, 1):
+            if p.mime_type not in cls.photo_mime_types:
+                problems.append(
+                    Problem(cls.name, "photos", f"{cls.title} does not take {p.mime_type} (photo {i})")
+                )
+            if p.size > cls.max_photo_bytes:
+                problems.append(
+                    Problem(
+                        cls.name,
+                        "photos",
+                        f"{cls.title} allows {cls.max_photo_bytes} bytes per photo; photo {i} has {p.size}",
+                        p.size,
+                        cls.max_photo_bytes,
+                    )
+                )
+            if len(p.alt_text) > cls.max_alt_text:
+                problems.append(
+                    Problem(
+                        cls.name,
+                        "alt",
+                        f"{cls.title} allows {cls.max_alt_text} characters of alt text; "
+                        f"photo {i} has {len(p.alt_text)}",
+                        len(p.alt_text),
+                        cls.max_alt_text,
+                    )
+                )
+        return problems
+
+    @classmethod
+    def validate_draft(cls, draft: Draft) -> list[Problem]:
+        """``validate`` for a draft ready to publish (photos with their bytes). Connectors call
+        it before any remote call, as a last guard behind queue-time validation."""
+        infos = [PhotoInfo(p.mime_type, len(p.data), p.width, p.height, p.alt_text) for p in draft.photos]
+        return cls.validate(draft.text, infos)
+
+    # -- calls -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def publish(self, draft: Draft) -> Published:
+        """Publish ``draft``; see the module docstring for the error contract."""
+
+    @abstractmethod
+    def reconcile(self, draft: Draft) -> Published | None:
+        """After an uncertain outcome: ``Published`` if ``draft`` went out, ``None`` if it
+        certainly did not; raise ``UncertainError`` if the platform cannot tell."""
+
+    #: Whether ``delete`` can take a post down (some APIs cannot).
+    can_delete: ClassVar[bool] = False
+
+    def delete(self, remote_id: str) -> None:
+        """Take a published post down. A post that is already gone counts as deleted.
+        Raises the same typed errors as ``publish`` (never ``UncertainError``: deleting twice is
+        harmless, so a lost answer is a ``RetryableError``)."""
+        raise PermanentError(self.name, f"{self.title} posts cannot be deleted through its API")
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,169 @@
+"""Drafts kept on the server for a few minutes, so a person does not lose what the browser
+cannot keep: uploaded photos after a Check or a refused form (browsers never pre-fill a file
+input), and the exact photos shown on the face-protection preview until they are confirmed.
+
+A draft lives in this process's memory (``DraftStore`` in the app's state), keyed by a random
+id. The form carries ``<id>.<HMAC(key, CSRF session id + id)>``: only the browser whose form
+it was can use it, and a guessed or altered token finds nothing. Drafts expire after
+``DRAFT_TTL_SECONDS`` and are bounded in number and bytes (the oldest go first). With several
+web worker processes a draft is only found by the process that made it; Herald's web app is
+one process (``herald up``), and a draft not found is answered with "choose the photos again",
+never by queueing without them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from herald.core.secret import Secret
+
+#: How long a draft is kept after its last save: long enough to look at a preview, fetch a
+#: colleague and confirm, short enough that photos do not sit in memory for long.
+DRAFT_TTL_SECONDS = 15 * 60
+#: Most drafts kept at once, and most photo bytes they may hold together (four photos of
+#: ``media.MAX_PHOTO_BYTES`` are 120 MiB; this keeps a few such drafts, many ordinary ones).
+MAX_DRAFTS = 200
+MAX_DRAFT_BYTES = 384 * 1024 * 1024
+#: Random bytes in a draft id.
+DRAFT_ID_BYTES = 32
+#: Labels the key derived from the settings' secret for signing draft tokens (not the CSRF
+#: key, not the credential-encryption key).
+DRAFT_KEY_CONTEXT = b"herald/web/draft/v1"
+
+T = TypeVar("T")
+
+
+def derive_key(secret: Secret, context: bytes) -> bytes:
+    """A key for one purpose, derived from the settings' secret."""
+    return hmac.new(secret.reveal().encode(), context, hashlib.sha256).digest()
+
+
+@dataclass
+class _Entry(Generic[T]):
+    session: str
+    value: T
+    size: int
+    expires: float
+
+
+class DraftStore(Generic[T]):
+    """Values kept for a browser session for a few minutes. Thread-safe (sync routes run in a
+    thread pool)."""
+
+    def __init__(
+        self,
+        secret: Callable[[], Secret],
+        *,
+        ttl_seconds: float = DRAFT_TTL_SECONDS,
+        max_drafts: int = MAX_DRAFTS,
+        max_bytes: int = MAX_DRAFT_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._secret = secret
+        self._key: bytes | None = None
+        self.ttl_seconds = ttl_seconds
+        self._max_drafts = max_drafts
+        self._max_bytes = max_bytes
+        self._clock = clock
+        self._lock = threading.Lock()
+        # Insertion order is age order: the first entries are the oldest.
+        self._entries: dict[str, _Entry[T]] = {}
+        # Taken drafts: id -> (session, result, expiry).
+        self._done: dict[str, tuple[str, str, float]] = {}
+
+    def _sign(self, session: str, draft_id: str) -> str:
+        if self._key is None:
+            self._key = derive_key(self._secret(), DRAFT_KEY_CONTEXT)
+        return hmac.new(self._key, f"{session}.{draft_id}".encode(), hashlib.sha256).hexdigest()
+
+    def _id(self, session: str | None, token: str | None) -> str | None:
+        """The draft id in ``token`` if its signature matches ``session``."""
+        if not session or not token or not token.isascii():
+            return None
+        draft_id, _, sig = token.partition(".")
+        if not draft_id or not hmac.compare_digest(self._sign(session, draft_id).encode(), sig.encode()):
+            return None
+        return draft_id
+
+    def _expire(self, now: float) -> None:
+        for key in [k for k, e in self._entries.items() if e.expires <= now]:
+            del self._entries[key]
+
+    def put(self, session: str, value: T, size: int) -> str | None:
+        """Keep ``value`` (holding ``size`` bytes) for ``session``; the token for its form, or
+        ``None`` if it is too large to keep at all."""
+        if size > self._max_bytes:
+            return None
+        draft_id = secrets.token_urlsafe(DRAFT_ID_BYTES)
+        now = self._clock()
+        with self._lock:
+            self._expire(now)
+            self._entries[draft_id] = _Entry(session, value, size, now + self.ttl_seconds)
+            total = sum(e.size for e in self._entries.values())
+            while len(self._entries) > self._max_drafts or total > self._max_bytes:
+                oldest = next(iter(self._entries))
+                total -= self._entries.pop(oldest).size
+        return f"{draft_id}.{self._sign(session, draft_id)}"
+
+    def get(self, session: str | None, token: str | None) -> T | None:
+        """The value kept under ``token`` for ``session``; ``None`` if unknown, expired, or
+        signed for another session."""
+        draft_id = self._id(session, token)
+        if draft_id is None:
+            return None
+        with self._lock:
+            self._expire(self._clock())
+            entry = self._entries.get(draft_id)
+            if entry is None or entry.session != session:
+                return None
+            return entry.value
+
+    def take(self, session: str | None, token: str | None) -> T | None:
+        """Like ``get``, and forgets the draft: a second submit of the same token finds nothing
+        (a double click on "Confirm and queue" queues once)."""
+        draft_id = self._id(session, token)
+        if draft_id is None:
+            return None
+        with self._lock:
+            self._expire(self._clock())
+            entry = self._entries.get(draft_id)
+            if entry is None or entry.session != session:
+                return None
+            del self._entries[draft_id]
+            return entry.value
+
+    def finish(self, session: str | None, token: str | None, result: str) -> None:
+        """Remember what a taken draft became (a post id) for as long as a draft is kept, so
+        a repeated submit can be answered with it instead of an error."""
+        draft_id = self._id(session, token)
+        if draft_id is None or session is None:
+            return
+        now = self._clock()
+        with self._lock:
+            self._done = {k: v for k, v in self._done.items() if v[2] > now}
+            self._done[draft_id] = (session, result, now + self.ttl_seconds)
+            while len(self._done) > self._max_drafts:
+                del self._done[next(iter(self._done))]
+
+    def finished(self, session: str | None, token: str | None) -> str | None:
+        """The result ``finish`` recorded for this token, if it is still remembered."""
+        draft_id = self._id(session, token)
+        if draft_id is None:
+            return None
+        with self._lock:
+            done = self._done.get(draft_id)
+        if done is None or done[0] != session or done[2] <= self._clock():
+            return None
+        return done[1]
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._entries)

@@ -1,0 +1,47 @@
+"""``/campaigns``: the campaigns and their settings (time zone, late tolerance, required alt
+text, face protection), with a form to create or change one."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from herald.core.errors import InputError
+from herald.web.deps import CampaignForm, CampaignFormDep, CsrfDep, Pages, PagesDep, ServiceDep, redirect_to
+
+router = APIRouter(tags=["campaigns"])
+
+
+def _page(
+    pages: Pages,
+    rows: list[dict[str, Any]],  # Any: the service's campaign rows
+    form: CampaignForm,
+    *,
+    errors: dict[str, str] | None = None,
+    saved: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"active": "campaigns", "campaigns": rows, "form": form, "errors": errors or {}, "saved": saved}
+    return pages.render("campaigns.html", context, status_code=status_code)
+
+
+@router.get("/campaigns", response_class=HTMLResponse, name="campaigns")
+def campaigns(svc: ServiceDep, pages: PagesDep, edit: str = "", saved: str = "") -> HTMLResponse:
+    """The list, and the form: empty for a new campaign, or filled with ``edit``'s settings."""
+    rows = svc.list_campaigns()
+    current = next((row for row in rows if row["name"] == edit), None)
+    form = CampaignForm.of(current) if current else CampaignForm(name=edit)
+    return _page(pages, rows, form, saved=saved if any(r["name"] == saved for r in rows) else "")
+
+
+@router.post("/campaigns", response_class=HTMLResponse, dependencies=[CsrfDep], name="campaigns_save")
+def campaigns_save(request: Request, svc: ServiceDep, pages: PagesDep, form: CampaignFormDep) -> Response:
+    settings, errors = form.settings()
+    if not errors:
+        try:
+            saved = svc.set_campaign(form.name.strip(), **settings)
+        except InputError as e:
+            errors = {e.field: e.message}
+        else:
+            return redirect_to(request, "campaigns", saved=saved["name"])
+    return _page(pages, svc.list_campaigns(), form, errors=errors, status_code=422)

@@ -1,0 +1,80 @@
+"""``/import``: bulk import from the browser — a CSV file and the photos it names, checked as
+a whole: every problem is listed with its line, and nothing is queued unless every row fits.
+The same parsing and rules as ``herald post import`` (``herald.importing``); photos are matched
+by file name among the uploaded files, never read from the server's disk."""
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from starlette.datastructures import UploadFile
+
+from herald.core.errors import InputError
+from herald.importing import (
+    MAX_CSV_BYTES,
+    MAX_PHOTO_FILE_BYTES,
+    base_name,
+    import_posts,
+    parse_csv,
+    uploaded_photos,
+)
+from herald.web.deps import MAX_IMPORT_PHOTOS, CsrfDep, FormDep, Pages, PagesDep, ServiceDep
+
+router = APIRouter(tags=["import"])
+
+
+def _page(
+    pages: Pages,
+    *,
+    problems: list[str] | None = None,
+    queued: list[str] | None = None,
+    checked: int | None = None,
+    name: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "active": "import",
+        "problems": problems or [],
+        "queued": queued or [],
+        "checked": checked,
+        "name": name,
+        "max_photos": MAX_IMPORT_PHOTOS,
+    }
+    return pages.render("import.html", context, status_code=status_code)
+
+
+@router.get("/import", response_class=HTMLResponse, name="import_posts")
+def import_page(pages: PagesDep) -> HTMLResponse:
+    return _page(pages)
+
+
+@router.post("/import", response_class=HTMLResponse, dependencies=[CsrfDep], name="import_submit")
+async def import_submit(svc: ServiceDep, pages: PagesDep, form: FormDep) -> HTMLResponse:
+    upload = form.get("csv")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _page(pages, problems=["choose a CSV file"], status_code=422)
+    name = base_name(upload.filename)
+    raw = await upload.read(MAX_CSV_BYTES + 1)
+    if len(raw) > MAX_CSV_BYTES:
+        return _page(
+            pages, problems=[f"{name}: larger than {MAX_CSV_BYTES} bytes"], name=name, status_code=422
+        )
+    photos: dict[str, bytes] = {}
+    too_big: list[str] = []
+    for part in form.getlist("photos"):
+        if isinstance(part, UploadFile) and part.filename:
+            photo_name = base_name(part.filename)
+            data = await part.read(MAX_PHOTO_FILE_BYTES + 1)
+            if len(data) > MAX_PHOTO_FILE_BYTES:
+                too_big.append(f"{photo_name}: larger than {MAX_PHOTO_FILE_BYTES} bytes")
+            photos[photo_name] = data
+    if too_big:
+        return _page(pages, problems=too_big, name=name, status_code=422)
+    dry_run = form.get("dry_run") is not None
+    try:
+        outcome = import_posts(svc, parse_csv(raw, photo=uploaded_photos(photos), name=name), dry_run=dry_run)
+    except InputError as e:
+        return _page(pages, problems=[str(e)], name=name, status_code=422)
+    if outcome.problems:
+        return _page(pages, problems=outcome.problems, name=name, status_code=422)
+    if dry_run:
+        return _page(pages, checked=outcome.rows, name=name)
+    return _page(pages, queued=outcome.post_ids, name=name)

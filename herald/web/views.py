@@ -1,0 +1,166 @@
+"""What pages show, shaped from service answers: a draft's check per channel, a refused post's
+problems per channel, the success statistics, and the note shown after a manager's action.
+Routes call these and render; templates only lay the result out."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from herald.core.errors import InputError
+from herald.service import Herald
+from herald.web.deps import ComposeForm
+
+#: Statuses counted as "waiting" and "taken down" in the statistics table.
+WAITING_STATES = ("scheduled", "queued", "held", "publishing")
+TAKEN_DOWN_STATES = ("deleting", "deleted")
+
+#: The manager actions that leave a note on the dashboard (``?done=...``).
+ACTIONS = ("takedown", "retry", "release", "confirm")
+
+
+# -- compose -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """Does the draft fit one channel? ``count``/``limit`` in the platform's ``unit``."""
+
+    channel: str
+    platform: str
+    fits: bool
+    count: int
+    limit: int
+    unit: str
+    problems: tuple[str, ...]
+    #: The channel has a text of its own (a per-channel variant) and was checked with it.
+    own_text: bool
+
+
+def check_draft(svc: Herald, form: ComposeForm) -> list[CheckRow]:
+    """Check the draft against each ticked channel, with that channel's own text if it has one;
+    nothing is queued or stored. Raises InputError (no channel, unknown channel, a photo
+    refused, a kept photo expired)."""
+    if not form.channels:
+        raise InputError("channel", "tick at least one channel to check the post against")
+    form.require_kept()
+    photos = form.photos()
+    texts = form.texts()
+    # One service call per distinct text: channels sharing the main text are checked together.
+    groups: dict[str, list[str]] = {}
+    for name, text in texts.items():
+        groups.setdefault(text, []).append(name)
+    rows: dict[str, CheckRow] = {}
+    for text, names in groups.items():
+        for r in svc.check(names, text, photos):
+            rows[r["channel"]] = CheckRow(
+                channel=r["channel"],
+                platform=r["platform"],
+                fits=bool(r["fits"]),
+                count=int(r["count"]),
+                limit=int(r["limit"]),
+                unit=str(r["unit"]),
+                problems=tuple(str(p) for p in r["problems"]),
+                own_text=text != form.text,
+            )
+    return [rows[name] for name in form.channels]
+
+
+def problems_by_channel(error: InputError | None) -> dict[str, list[dict[str, object]]]:
+    """A refused post's problems (``InputError.details``), grouped by the channel they are on."""
+    out: dict[str, list[dict[str, object]]] = {}
+    for detail in error.details if error else []:
+        channel = detail.get("channel")
+        if isinstance(channel, str):
+            out.setdefault(channel, []).append(detail)
+    return out
+
+
+def campaign_faces(svc: Herald, name: str) -> str | None:
+    """The named campaign's face protection ("blur", "pixelate"), if it exists and has one."""
+    name = name.strip()
+    if not name:
+        return None
+    for row in svc.list_campaigns():
+        if row["name"] == name:
+            mode: str | None = row["protect_faces"]
+            return mode
+    return None
+
+
+# -- dashboard ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatsRow:
+    campaign: str | None
+    platform: str
+    published: int
+    failed: int
+    uncertain: int
+    waiting: int
+    cancelled: int
+    taken_down: int
+    #: published / (published + failed + uncertain); None before any delivery finished.
+    success_rate: float | None
+
+    @property
+    def finished(self) -> int:
+        return self.published + self.failed + self.uncertain
+
+
+def stats_rows(rows: list[dict[str, Any]]) -> list[StatsRow]:  # Any: the service's stats rows
+    def n(row: dict[str, Any], *names: str) -> int:  # Any: counts and names mixed in one row
+        return sum(int(row.get(name) or 0) for name in names)
+
+    return [
+        StatsRow(
+            campaign=row["campaign"],
+            platform=row["platform"],
+            published=n(row, "published"),
+            failed=n(row, "failed"),
+            uncertain=n(row, "uncertain"),
+            waiting=n(row, *WAITING_STATES),
+            cancelled=n(row, "cancelled"),
+            taken_down=n(row, *TAKEN_DOWN_STATES),
+            success_rate=row["success_rate"],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ActionNote:
+    """What a manager's action did, carried in the redirect's query string."""
+
+    action: str
+    post_id: str
+    #: The channel(s) acted on (retry, release, confirm).
+    on: tuple[str, ...] = ()
+    count: int = 0
+    #: Takedown outcomes, by channel name.
+    deleting: tuple[str, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    after_publish: tuple[str, ...] = ()
+    cannot_delete: tuple[str, ...] = ()
+
+
+def action_note(request: Request) -> ActionNote | None:
+    q = request.query_params
+    action, post_id = q.get("done", ""), q.get("post", "")
+    if action not in ACTIONS or not post_id:
+        return None
+    count = q.get("count", "0")
+    return ActionNote(
+        action=action,
+        post_id=post_id,
+        on=tuple(q.getlist("on")),
+        count=int(count) if count.isdigit() else 0,
+        deleting=tuple(q.getlist("deleting")),
+        cancelled=tuple(q.getlist("cancelled_on")),
+        after_publish=tuple(q.getlist("after_publish")),
+        cannot_delete=tuple(q.getlist("cannot_delete")),
+    )
+
+
+NoteDep = Annotated[ActionNote | None, Depends(action_note)]

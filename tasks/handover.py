@@ -1,0 +1,25 @@
+"""The scheduler's hand-over through Celery: the dispatcher built from the settings, sending
+due deliveries as ``publish`` / ``publish_many`` messages."""
+
+from __future__ import annotations
+
+from content_queue import ContentQueue
+from herald.core.settings import Settings, get_settings, redis_url
+from herald.runtime import service
+from herald.store.db import Database
+from scheduler import Dispatcher
+from tasks.publish import dispatch
+
+
+def build_dispatcher(settings: Settings | None = None) -> Dispatcher:
+    settings = settings or get_settings()
+    return Dispatcher(
+        Database(settings.sqlalchemy_url),
+        ContentQueue.from_url(redis_url(settings)),
+        dispatch,
+        lease_seconds=settings.lease_seconds,
+        claim_batch=settings.claim_batch,
+        consistency_interval=settings.consistency_interval_seconds,
+        liveness_bound=settings.liveness_bound_seconds,
+        housekeeping=lambda: service(settings).purge_photos(older_than_days=settings.photo_retention_days),
+    )

@@ -1,5 +1,0 @@
-"""Herald's web app: ``create_app()`` builds the FastAPI app over the service layer."""
-
-from web.app import create_app
-
-__all__ = ["create_app"]
