@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from content_queue.payload import Payload, PhotoRef
 from content_queue.queue import ContentQueue
@@ -23,15 +22,8 @@ from herald.media import alt_with_credit
 from herald.platforms import connector_class
 from herald.store import states
 from herald.store.db import Database
-from herald.store.models import (
-    DEFAULT_LATE_TOLERANCE_SECONDS,
-    Delivery,
-    PhotoBlob,
-    PhotoRendition,
-    Post,
-    PostPhoto,
-    utcnow,
-)
+from herald.store.models import DEFAULT_LATE_TOLERANCE_SECONDS, Post, utcnow
+from herald.store.queueing import deliveries_to_stage, pending_after, photo_bytes, renditions_of
 
 log = logging.getLogger(__name__)
 
@@ -57,31 +49,8 @@ def text_for(post: Post, channel_id: int) -> str:
 
 def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payload, dict[str, bytes]]]:
     """Payloads for ``delivery_ids`` with the bytes of their photos, read from SQL."""
-    if not delivery_ids:
-        return []
-    rows = (
-        s.execute(
-            select(Delivery)
-            .where(Delivery.id.in_(delivery_ids))
-            .options(
-                selectinload(Delivery.post).selectinload(Post.variants),
-                selectinload(Delivery.post).selectinload(Post.campaign),
-                selectinload(Delivery.post).selectinload(Post.photos).selectinload(PostPhoto.blob),
-                selectinload(Delivery.channel),
-            )
-        )
-        .scalars()
-        .all()
-    )
-    sources = {p.sha256 for d in rows for p in d.post.photos}
-    renditions = {
-        (r.source_sha256, r.platform): r.blob
-        for r in s.execute(
-            select(PhotoRendition)
-            .where(PhotoRendition.source_sha256.in_(sources))
-            .options(selectinload(PhotoRendition.blob))
-        ).scalars()
-    }
+    rows = deliveries_to_stage(s, delivery_ids)
+    renditions = renditions_of(s, {p.sha256 for d in rows for p in d.post.photos})
     out = []
     for d in rows:
         post = d.post
@@ -190,11 +159,6 @@ def _max_alt_text(platform: str) -> int:
         return 1000
 
 
-def photo_bytes(s: Session, shas: Sequence[str]) -> dict[str, bytes]:
-    rows = s.execute(select(PhotoBlob.sha256, PhotoBlob.data).where(PhotoBlob.sha256.in_(shas))).all()
-    return dict(rows)
-
-
 def stage_deliveries(
     db: Database, queue: ContentQueue, delivery_ids: Sequence[int], *, wake: bool = True
 ) -> int:
@@ -208,18 +172,6 @@ def stage_deliveries(
     if wake and staged:
         queue.wake()
     return staged
-
-
-def _pending_ids(
-    s: Session, *, due_before: datetime | None, after_id: int
-) -> list[tuple[int, str, datetime | None]]:
-    q = select(Delivery.id, Delivery.state, Delivery.lease_expires_at).where(
-        Delivery.state.in_(states.QUEUE_WORK), Delivery.id > after_id
-    )
-    if due_before is not None:
-        q = q.where(Delivery.due_at <= due_before)
-    rows = s.execute(q.order_by(Delivery.id).limit(REBUILD_CHUNK)).all()
-    return [(int(r[0]), str(r[1]), r[2]) for r in rows]
 
 
 def reconcile_queue(db: Database, queue: ContentQueue, *, horizon_seconds: float | None = None) -> int:
@@ -236,17 +188,17 @@ def reconcile_queue(db: Database, queue: ContentQueue, *, horizon_seconds: float
     after = 0
     while True:
         with db.session() as s:
-            rows = _pending_ids(s, due_before=due_before, after_id=after)
+            rows = pending_after(s, after_id=after, due_before=due_before, limit=REBUILD_CHUNK)
         if not rows:
             break
-        after = rows[-1][0]
-        known = queue.is_known([r[0] for r in rows])
+        after = rows[-1].delivery_id
+        known = queue.is_known([r.delivery_id for r in rows])
         missing = [r for r, k in zip(rows, known, strict=True) if not k]
         if not missing:
             continue
         with db.session() as s:
-            built = build_payloads(s, [r[0] for r in missing])
-        lease_by_id = {r[0]: r[2] for r in missing if r[1] == states.PUBLISHING}
+            built = build_payloads(s, [r.delivery_id for r in missing])
+        lease_by_id = {r.delivery_id: r.lease_expires_at for r in missing if r.state == states.PUBLISHING}
         restored += queue.stage_many(
             [
                 (_due_after_lease(payload, lease_by_id.get(payload.delivery_id)), photos)
@@ -283,7 +235,7 @@ __all__ = [
     "build_payloads",
     "ensure_queue",
     "from_epoch",
-    "photo_bytes",
+    "photo_bytes",  # the store's, for the engine (herald.store.queueing)
     "reconcile_queue",
     "stage_deliveries",
     "text_for",
