@@ -19,9 +19,12 @@ from herald.core.errors import InputError
 from herald.core.settings import get_settings
 from herald.runtime import service
 from herald.service import Herald
-from herald.web.deps import ComposeForm, CsrfError, CsrfSigner, Pages, ServiceHolder, build_templates
+from herald.web.deps import ServiceHolder
 from herald.web.drafts import DraftStore
+from herald.web.forms import ComposeForm
 from herald.web.routes import campaigns, channels, health, imports, log, media, pages, posts
+from herald.web.security import CsrfError, CsrfSigner
+from herald.web.templating import Pages, build_templates
 
 STATIC_DIR = Path(__file__).parent / "static"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from herald.media import CleanPhoto, ingest_photo, protect_photo
-from herald.web.deps import ComposeForm
+from herald.web.forms import ComposeForm
 
 #: Longest side of a preview image, pixels: enough to judge a face on a large screen without
 #: putting a 50 MP photo into the page.

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from herald.core.errors import InputError
 from herald.service import Herald
-from herald.web.deps import ComposeForm
+from herald.web.forms import ComposeForm
 
 #: Statuses counted as "waiting" and "taken down" in the statistics table.
 WAITING_STATES = ("scheduled", "queued", "held", "publishing")

@@ -7,7 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from herald.core.errors import InputError
-from herald.web.deps import CampaignForm, CampaignFormDep, CsrfDep, Pages, PagesDep, ServiceDep, redirect_to
+from herald.web.deps import ServiceDep
+from herald.web.forms import CampaignForm, CampaignFormDep
+from herald.web.security import CsrfDep
+from herald.web.templating import Pages, PagesDep, redirect_to
 
 router = APIRouter(tags=["campaigns"])
 

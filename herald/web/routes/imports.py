@@ -16,7 +16,9 @@ from herald.importing import (
     parse_csv,
     uploaded_photos,
 )
-from herald.web.deps import MAX_IMPORT_PHOTOS, CsrfDep, FormDep, Pages, PagesDep, ServiceDep
+from herald.web.deps import MAX_IMPORT_PHOTOS, FormDep, ServiceDep
+from herald.web.security import CsrfDep
+from herald.web.templating import Pages, PagesDep
 
 router = APIRouter(tags=["import"])
 

@@ -5,7 +5,8 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from herald.web.deps import LogFiltersDep, ServiceDep
+from herald.web.deps import ServiceDep
+from herald.web.forms import LogFiltersDep
 
 router = APIRouter(tags=["log"])
 

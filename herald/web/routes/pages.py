@@ -8,24 +8,20 @@ from herald.core.errors import InputError
 
 # Status names only, for the log filter and "can this still be cancelled?".
 from herald.service import PENDING_STATES, STATUSES, Herald
-from herald.web.deps import (
-    CSRF_COOKIE,
+from herald.web.deps import FormDep, ServiceDep
+from herald.web.forms import (
     DRAFT_FIELD,
     FACE_CHOICES,
     ActionDep,
     ComposeDep,
     ComposeForm,
-    CsrfDep,
     DraftsDep,
-    FormDep,
     LogFiltersDep,
-    Pages,
-    PagesDep,
-    ServiceDep,
     keep_draft,
-    redirect_to,
 )
 from herald.web.preview import preview_photos
+from herald.web.security import CSRF_COOKIE, CsrfDep
+from herald.web.templating import Pages, PagesDep, redirect_to
 from herald.web.views import CheckRow, NoteDep, campaign_faces, check_draft, problems_by_channel, stats_rows
 
 #: Most rows the dashboard shows; the JSON API and the CLI give the full log.

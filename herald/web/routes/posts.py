@@ -9,7 +9,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from herald.core.errors import InputError
-from herald.web.deps import CsrfDep, DeliveryActionDep, JsonPostDep, Pages, PagesDep, ServiceDep, redirect_to
+from herald.web.deps import ServiceDep
+from herald.web.forms import DeliveryActionDep, JsonPostDep
+from herald.web.security import CsrfDep
+from herald.web.templating import Pages, PagesDep, redirect_to
 
 router = APIRouter(tags=["posts"])
 

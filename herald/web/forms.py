@@ -1,0 +1,391 @@
+"""HTTP input shaped into what the service takes: the compose form (with drafts), managers'
+actions, campaign settings, the JSON post and the log's filters. A route takes a ready
+``PostRequest`` or ``LogFilters``, calls the service and renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from starlette.datastructures import FormData, UploadFile
+
+from herald.core.errors import InputError
+from herald.service import MAX_PHOTOS_PER_POST, PhotoInput, PostRequest
+from herald.web.deps import FormDep
+from herald.web.drafts import DRAFT_TTL_SECONDS, DraftStore
+from herald.web.security import CSRF_COOKIE
+from herald.web.templating import DEFAULT_TIME_ZONE, TIME_ZONES, minutes
+
+#: What may happen to the faces in a photo: kept as they are, blurred or pixelated.
+FACE_KEEP = "keep"
+FACE_CHOICES = (FACE_KEEP, "blur", "pixelate")
+#: Hidden field carrying a draft's signed token (see ``web.drafts``).
+DRAFT_FIELD = "draft"
+#: The store's limit on a campaign name (``campaigns.name`` is VARCHAR(200)).
+MAX_CAMPAIGN_NAME_CHARS = 200
+#: Longest late tolerance the form accepts: a week, in minutes.
+MAX_LATE_TOLERANCE_MINUTES = 7 * 24 * 60
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    # Browsers send textarea line breaks as CRLF; platforms count the CR as a character.
+    return value.replace("\r\n", "\n") if isinstance(value, str) else ""
+
+
+# -- the compose form --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file as the browser sent it (checked and cleaned by the service, not here)."""
+
+    data: bytes
+    filename: str
+
+
+@dataclass(frozen=True)
+class PhotoSlot:
+    """One of the compose form's photo inputs: the file (new, or kept from the last submit),
+    its alt text and what to do with the faces in it (one of ``FACE_CHOICES``)."""
+
+    upload: Upload | None = None
+    alt: str = ""
+    faces: str = FACE_KEEP
+
+
+@dataclass(frozen=True)
+class FaceChoice:
+    """What happens to the faces in one photo: ``mode`` is "blur", "pixelate" or ``None``
+    (kept as they are); ``by_campaign`` when the campaign's setting decided it."""
+
+    position: int
+    mode: str | None
+    by_campaign: bool
+
+
+@dataclass(frozen=True)
+class ComposeForm:
+    """What a person typed on the compose page, kept as typed so the form can be shown again
+    on error or after a check; photos are kept server-side in a draft (``keep_draft``)."""
+
+    text: str = ""
+    channels: tuple[str, ...] = ()
+    text_for: dict[str, str] = field(default_factory=dict)
+    slots: tuple[PhotoSlot, ...] = (PhotoSlot(),) * MAX_PHOTOS_PER_POST
+    at: str = ""
+    tz: str = DEFAULT_TIME_ZONE
+    now: bool = False
+    campaign: str = ""
+    #: File names of photos kept from an earlier submit that are no longer kept (expired).
+    lost: tuple[str, ...] = ()
+
+    @property
+    def has_photos(self) -> bool:
+        return any(slot.upload for slot in self.slots)
+
+    @property
+    def photo_bytes(self) -> int:
+        return sum(len(slot.upload.data) for slot in self.slots if slot.upload)
+
+    def texts(self) -> dict[str, str]:
+        """The text each ticked channel gets: its own if one was typed, else the main text."""
+        out = {}
+        for name in self.channels:
+            own = self.text_for.get(name, "")
+            out[name] = own if own.strip() else self.text
+        return out
+
+    def faces(self, campaign_faces: str | None = None) -> list[FaceChoice]:
+        """Per photo, what happens to its faces: the person's choice, else the campaign's
+        setting (which the service applies to any photo without a choice of its own).
+        Raises InputError for a choice that is not one of ``FACE_CHOICES``."""
+        out = []
+        for i, slot in enumerate(self.slots, 1):
+            if slot.upload is None:
+                continue
+            if slot.faces not in FACE_CHOICES:
+                raise InputError(f"faces{i}", f"faces in photo {i}: choose {', '.join(FACE_CHOICES)}")
+            if slot.faces != FACE_KEEP:
+                out.append(FaceChoice(i, slot.faces, False))
+            else:
+                out.append(FaceChoice(i, campaign_faces or None, bool(campaign_faces)))
+        return out
+
+    def resolved(self, campaign_faces: str | None) -> ComposeForm:
+        """This form with the campaign's face protection written into each photo that had no
+        choice of its own: queued later, it is protected as it was when previewed even if the
+        campaign's setting changes meanwhile."""
+        modes = {c.position: c.mode for c in self.faces(campaign_faces)}
+        slots = tuple(
+            replace(slot, faces=modes.get(i) or slot.faces) if slot.upload else slot
+            for i, slot in enumerate(self.slots, 1)
+        )
+        return replace(self, slots=slots)
+
+    def photos(self, campaign_faces: str | None = None) -> list[PhotoInput]:
+        modes = {c.position: c.mode for c in self.faces(campaign_faces)}
+        return [
+            PhotoInput(data=s.upload.data, filename=s.upload.filename, alt_text=s.alt, protect_faces=modes[i])
+            for i, s in enumerate(self.slots, 1)
+            if s.upload is not None
+        ]
+
+    def require_kept(self) -> None:
+        """Raises InputError if a photo kept from an earlier submit is no longer kept: a post
+        must never go out without a photo the person believes is attached."""
+        if self.lost:
+            raise InputError(
+                "photo",
+                f"{', '.join(self.lost)}: photos are kept for {DRAFT_TTL_SECONDS // 60} minutes "
+                "after a submit and that time is up (or Herald restarted); choose the photo again",
+            )
+
+    def to_request(self, campaign_faces: str | None = None) -> PostRequest:
+        """The service request, each photo carrying its face protection. Raises InputError for a
+        missing or malformed time, a kept photo that expired, or an unknown face choice."""
+        self.require_kept()
+        return PostRequest(
+            channels=list(self.channels),
+            text=self.text,
+            text_for={k: v for k, v in self.text_for.items() if v.strip()},
+            photos=self.photos(campaign_faces),
+            at=None if self.now else self._at(),
+            campaign=self.campaign.strip() or None,
+        )
+
+    def _at(self) -> datetime:
+        if not self.at.strip():
+            raise InputError("at", "choose a date and time, or tick “Post now”")
+        if self.tz not in TIME_ZONES:
+            raise InputError("tz", f"unknown time zone {self.tz!r}; choose one from the list")
+        try:
+            local = datetime.fromisoformat(self.at.strip())
+        except ValueError:
+            raise InputError("at", f"{self.at!r} is not a date and time like 2025-06-01T09:30") from None
+        if local.tzinfo is not None:
+            raise InputError("at", "give the time without a zone offset and pick the zone from the list")
+        return local.replace(tzinfo=ZoneInfo(self.tz))
+
+
+# -- drafts ------------------------------------------------------------------------------------
+
+
+def get_drafts(request: Request) -> DraftStore[ComposeForm]:
+    drafts: DraftStore[ComposeForm] = request.app.state.drafts
+    return drafts
+
+
+DraftsDep = Annotated[DraftStore[ComposeForm], Depends(get_drafts)]
+
+
+def keep_draft(request: Request, drafts: DraftStore[ComposeForm], form: ComposeForm) -> str | None:
+    """Keep ``form`` (its photos above all) for this browser; the token for the page's form,
+    or ``None`` when there is nothing worth keeping or it is too large to keep."""
+    session = request.cookies.get(CSRF_COOKIE)
+    if session is None or not form.has_photos:
+        return None
+    return drafts.put(session, form, form.photo_bytes)
+
+
+async def compose_form(request: Request, form: FormDep, drafts: DraftsDep) -> ComposeForm:
+    """The compose form as submitted. A photo input left empty keeps the photo of the same slot
+    from the draft the form carries (unless "remove" is ticked); a new file replaces it."""
+    kept = drafts.get(request.cookies.get(CSRF_COOKIE), _text(form, DRAFT_FIELD) or None)
+    channels = tuple(dict.fromkeys(v for v in form.getlist("channels") if isinstance(v, str) and v))
+    text_for = {
+        key.removeprefix("text_for."): _text(form, key) for key in form if key.startswith("text_for.")
+    }
+    slots: list[PhotoSlot] = []
+    lost: list[str] = []
+    for i in range(1, MAX_PHOTOS_PER_POST + 1):
+        upload = form.get(f"photo{i}")
+        photo: Upload | None = None
+        # An empty file input still sends a part, with no file name and no bytes.
+        if isinstance(upload, UploadFile) and upload.filename:
+            photo = Upload(await upload.read(), upload.filename)
+        elif form.get(f"drop{i}") is None and _text(form, f"kept{i}"):
+            photo = kept.slots[i - 1].upload if kept is not None else None
+            if photo is None:
+                lost.append(_text(form, f"kept{i}"))
+        slots.append(PhotoSlot(photo, _text(form, f"alt{i}").strip(), _text(form, f"faces{i}") or FACE_KEEP))
+    return ComposeForm(
+        text=_text(form, "text"),
+        channels=channels,
+        text_for=text_for,
+        slots=tuple(slots),
+        at=_text(form, "at"),
+        tz=_text(form, "tz") or DEFAULT_TIME_ZONE,
+        now=form.get("now") is not None,
+        campaign=_text(form, "campaign"),
+        lost=tuple(lost),
+    )
+
+
+ComposeDep = Annotated[ComposeForm, Depends(compose_form)]
+
+
+def form_action(form: FormDep) -> str:
+    """Which submit button was pressed (``name="action"``); "" when none was named."""
+    return _text(form, "action")
+
+
+ActionDep = Annotated[str, Depends(form_action)]
+
+
+# -- managers' actions and campaign settings ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryAction:
+    """A dashboard button's form: the row's channel, and for "confirm as published" the URL a
+    person found (blank: none)."""
+
+    channel: str | None = None
+    url: str | None = None
+    #: "yes" once the person answered the takedown question.
+    confirmed: bool = False
+    #: Takedown scope: every channel ("all") or only ``channel``.
+    only_channel: bool = False
+
+
+def delivery_action(form: FormDep) -> DeliveryAction:
+    return DeliveryAction(
+        channel=_text(form, "channel").strip() or None,
+        url=_text(form, "url").strip() or None,
+        confirmed=_text(form, "confirm") == "yes",
+        only_channel=_text(form, "scope") == "channel",
+    )
+
+
+DeliveryActionDep = Annotated[DeliveryAction, Depends(delivery_action)]
+
+
+@dataclass(frozen=True)
+class CampaignForm:
+    """The campaign settings form, as typed. Blank time zone or late tolerance: leave as it is
+    (a new campaign gets the defaults)."""
+
+    name: str = ""
+    timezone: str = ""
+    late_tolerance: str = ""  # minutes, as typed
+    require_alt_text: bool = False
+    protect_faces: str = "off"
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> CampaignForm:  # Any: the service's campaign row
+        """The form filled with a campaign's current settings."""
+        return cls(
+            name=row["name"],
+            timezone=row["timezone"] or "",
+            late_tolerance=minutes(row["late_tolerance_seconds"]),
+            require_alt_text=bool(row["require_alt_text"]),
+            protect_faces=row["protect_faces"] or "off",
+        )
+
+    def settings(self) -> tuple[dict[str, Any], dict[str, str]]:  # Any: set_campaign's keywords
+        """``set_campaign`` keywords, and the problems found by field (empty when none)."""
+        errors: dict[str, str] = {}
+        name = self.name.strip()
+        if not name:
+            errors["name"] = "give the campaign a name"
+        elif len(name) > MAX_CAMPAIGN_NAME_CHARS:
+            errors["name"] = f"a campaign name has at most {MAX_CAMPAIGN_NAME_CHARS} characters"
+        late: int | None = None
+        if self.late_tolerance.strip():
+            try:
+                value = float(self.late_tolerance.strip())
+            except ValueError:
+                value = -1.0
+            if not 0 <= value <= MAX_LATE_TOLERANCE_MINUTES:
+                errors["late_tolerance"] = (
+                    f"late tolerance is a number of minutes from 0 (never hold a late post) "
+                    f"to {MAX_LATE_TOLERANCE_MINUTES}"
+                )
+            else:
+                late = round(value * 60)
+        if self.protect_faces not in ("off", *FACE_CHOICES[1:]):
+            errors["protect_faces"] = "protect faces: choose off, blur or pixelate"
+        kwargs: dict[str, Any] = {  # Any: str, int and bool keywords
+            "timezone": self.timezone.strip() or None,
+            "late_tolerance_seconds": late,
+            "require_alt_text": self.require_alt_text,
+            "protect_faces": self.protect_faces,
+        }
+        return kwargs, errors
+
+
+def campaign_form(form: FormDep) -> CampaignForm:
+    return CampaignForm(
+        name=_text(form, "name"),
+        timezone=_text(form, "timezone"),
+        late_tolerance=_text(form, "late_tolerance"),
+        require_alt_text=form.get("require_alt_text") is not None,
+        protect_faces=_text(form, "protect_faces") or "off",
+    )
+
+
+CampaignFormDep = Annotated[CampaignForm, Depends(campaign_form)]
+
+
+# -- JSON and query input ----------------------------------------------------------------------
+
+
+class PostIn(BaseModel):
+    """``POST /api/posts``: queue a post. Give ``at`` (ISO 8601 with a zone) or ``now: true``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channels: list[str]
+    text: str = ""
+    text_for: dict[str, str] = {}
+    at: AwareDatetime | None = None
+    now: bool = False
+    campaign: str | None = None
+    # Declared only to refuse it with a clear message instead of "extra inputs not permitted".
+    photos: list[Any] | None = None  # Any: whatever was sent; it is refused unread
+
+    def to_request(self) -> PostRequest:
+        """The service request. Raises InputError for photos or a missing/doubled time."""
+        if self.photos is not None:
+            raise InputError("photos", "photos are not accepted in JSON yet; use the compose page or the CLI")
+        if self.now and self.at is not None:
+            raise InputError("at", "give either at or now: true, not both")
+        if not self.now and self.at is None:
+            raise InputError(
+                "at", "give at (ISO 8601 with a zone, e.g. 2025-06-01T09:30:00+09:00) or now: true"
+            )
+        return PostRequest(
+            channels=self.channels,
+            text=self.text,
+            text_for=self.text_for,
+            at=self.at,
+            campaign=self.campaign or None,
+        )
+
+
+def json_post(body: PostIn) -> PostRequest:
+    return body.to_request()
+
+
+JsonPostDep = Annotated[PostRequest, Depends(json_post)]
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    """Delivery-log filters from the query string; a blank field means "any"."""
+
+    campaign: str | None = None
+    channel: str | None = None
+    status: str | None = None
+
+
+def log_filters(campaign: str = "", channel: str = "", status: str = "") -> LogFilters:
+    return LogFilters(campaign.strip() or None, channel.strip() or None, status.strip() or None)
+
+
+LogFiltersDep = Annotated[LogFilters, Depends(log_filters)]
