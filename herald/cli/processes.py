@@ -1,0 +1,151 @@
+"""The long-running processes: ``herald worker``, ``scheduler``, ``web``, ``up``, and
+``migrate``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from herald.cli.app import (
+    app,
+)
+from herald.core.logs import setup_logging
+from herald.core.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from herald.store.db import Database  # lazy: start-up cost
+
+    Database(get_settings().sqlalchemy_url).migrate()
+    typer.echo("database is at the newest schema")
+
+
+#: Exit status of a worker that stopped without being asked to (EX_SOFTWARE).
+EXIT_UNASKED = 70
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c")] = None,
+    pool: Annotated[str, typer.Option("--pool", "-P", help="prefork or threads")] = "prefork",
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="node name (default herald-PID@HOST)")
+    ] = None,
+) -> None:
+    """Run a Celery worker that publishes due deliveries.
+
+    It rides out Redis outages of any length. It ends only when asked (SIGTERM, SIGINT): any
+    other end is logged as an error and exits non-zero (the watchdog's, for a deaf consumer,
+    with 75), so that a supervisor (herald up, compose, systemd) starts a fresh one."""
+    from celery.bin.celery import celery as celery_command  # lazy: start-up cost
+    from celery.signals import worker_shutting_down  # lazy: start-up cost
+
+    from content_queue.keys import HANDOVER_QUEUE  # lazy: start-up cost
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    asked: list[str] = []
+
+    def _asked(sig: str | None = None, **_: Any) -> None:
+        asked.append(str(sig))
+
+    worker_shutting_down.connect(_asked, weak=False)
+    # Celery's own command line, as `celery -A tasks worker` runs it, but keeping its exit
+    # status: app.worker_main() and app.start() drop it, which made a failed worker exit 0.
+    status = celery_command.main(
+        args=[
+            "-A",
+            "tasks",
+            "worker",
+            "--loglevel",
+            s.log_level,
+            "-c",
+            str(concurrency or s.worker_concurrency),
+            "-P",
+            pool,
+            "-Q",
+            HANDOVER_QUEUE,
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            name or f"herald-{os.getpid()}@%h",
+        ],
+        prog_name="herald worker",
+        standalone_mode=False,
+    )
+    status = int(status or 0)
+    if not asked:
+        log.error(
+            "worker stopped without being asked to (Celery's exit status %d; the lines above say "
+            "why); exiting with %d so that its supervisor starts a fresh one",
+            status,
+            status or EXIT_UNASKED,
+        )
+        sys.exit(status or EXIT_UNASKED)
+    log.info("worker stopped (%s)", ", ".join(asked))
+    sys.exit(status)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the dispatcher: claim due deliveries and hand them to the workers."""
+    from tasks.handover import build_dispatcher  # lazy: start-up cost
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    d = build_dispatcher()
+    _stop_on_signals(d.stop)
+    d.run()
+
+
+def _stop_on_signals(stop: Any) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("received signal %d; stopping", signum)
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+@app.command()
+def web(
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+) -> None:
+    """Run the web app."""
+    import uvicorn
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    uvicorn.run(
+        "herald.web.app:create_app",
+        factory=True,
+        host=host or s.web_host,
+        port=port or s.web_port,
+        log_level="warning",
+    )
+
+
+@app.command()
+def up(
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox/--no-sandbox", help="run the local platform sandbox")
+    ] = True,
+    port: Annotated[int | None, typer.Option("--port")] = None,
+) -> None:
+    """Everything in one, in the foreground: embedded Redis (unless HERALD_REDIS_URL is set),
+    database migration, the sandbox, the scheduler, a worker and the web app."""
+    from herald.up import run_all  # lazy: start-up cost
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    sys.exit(run_all(sandbox=sandbox, port=port))
