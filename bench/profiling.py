@@ -86,7 +86,7 @@ class Tally:
 
 
 @contextmanager
-def _counting(d: Any, tally: Tally) -> Iterator[None]:  # Any: tasks.delivery.Deliverer
+def _counting(d: Any, tally: Tally) -> Iterator[None]:  # Any: herald.delivery.deliverer.Deliverer
     """Count and time the deliverer's SQL sessions, Redis round trips and HTTP calls."""
     from sqlalchemy import event
 

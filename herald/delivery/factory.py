@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from content_queue import ContentQueue
 from herald.core.settings import Settings, get_settings, redis_url
-from herald.delivery.deliverer import Deliverer, RetryPolicy
+from herald.delivery.deliverer import Deliverer
+from herald.delivery.retry import RetryPolicy
 from herald.store.crypto import CredentialBox
 from herald.store.db import Database
 

@@ -1,0 +1,184 @@
+"""From what we know about a delivery to its outcome: the checks before the platform call,
+and the judgement of the call's result under the retry policy.
+
+Nothing here touches SQL, Redis or a platform; ``record`` writes what is decided.
+
+- A paused channel, or a post past its window (unless an earlier try may be out), is held.
+- A channel over its posting rate defers the delivery without using up an attempt.
+- A refusal fails it; refused credentials fail it and pause the channel. A refusal after an
+  earlier try whose outcome is unknown is uncertain: the refusal may be "already posted".
+- Anything retryable is retried after a backoff until the attempts run out. A lost answer
+  that the look-up could not settle is retried with a look-up first, and is uncertain when
+  the attempts run out.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import assert_never
+
+from herald.core.errors import (
+    AuthError,
+    HeraldError,
+    PermanentError,
+    PlatformError,
+    RetryableError,
+    UncertainError,
+)
+from herald.delivery.call import CallResult, Raised, Sent, Unconfirmed
+from herald.delivery.outcomes import (
+    ChannelPause,
+    Deferred,
+    Failed,
+    Held,
+    Outcome,
+    Published,
+    Retry,
+    Uncertain,
+    log_fields,
+)
+from herald.delivery.prepare import Job
+from herald.delivery.retry import RetryPolicy
+from herald.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def before_call(job: Job, *, now: float) -> Held | None:
+    """Held if the channel is paused or the post missed its window (``now``: epoch seconds)."""
+    c, payload, channel = job.claim, job.payload, job.channel
+    if channel.paused_at is not None:
+        return Held(c, payload, f"channel {channel.name} is paused: {channel.pause_reason}")
+    if not c.takeover and payload.hold_after is not None and now > payload.hold_after:
+        late = now - payload.hold_after
+        log.warning(
+            "delivery %s held: %.0f s past its window", c.delivery_id, late, extra=log_fields(c, payload)
+        )
+        return Held(
+            c,
+            payload,
+            f"missed its window: {_human(late)} past the campaign's tolerance for "
+            f"lateness; release it to send it anyway",
+        )
+    return None
+
+
+def deferral(job: Job, wait: float) -> Deferred:
+    """Not now: the channel is over its posting rate for ``wait`` more seconds."""
+    c, channel = job.claim, job.channel
+    log.info(
+        "delivery %s deferred %.1f s: channel %s rate-limited",
+        c.delivery_id,
+        wait,
+        channel.name,
+        extra=log_fields(c, job.payload),
+    )
+    return Deferred(
+        c,
+        job.payload,
+        reason=f"channel {channel.name} rate-limited for {wait:.1f} s",
+        due=utcnow() + timedelta(seconds=wait),
+        needs_reconcile=c.takeover,
+    )
+
+
+def decide(job: Job, result: CallResult, policy: RetryPolicy) -> Outcome:
+    """The outcome of a platform call."""
+    match result:
+        case Sent(post=post, reconciled=reconciled, latency_ms=ms):
+            return Published(job.claim, job.payload, post.remote_id, post.url, reconciled, ms)
+        case Unconfirmed():
+            return _unconfirmed(job, result, policy)
+        case Raised():
+            return _raised(job, result, policy)
+        case _:
+            assert_never(result)
+
+
+def _unconfirmed(job: Job, result: Unconfirmed, policy: RetryPolicy) -> Outcome:
+    e, e2, ms = result.error, result.lookup_error, result.latency_ms
+    if e2 is None:  # certainly not out: send again, but look first in case that changes
+        return _retry_or_fail(job, e, ms, policy, retry_after=None, needs_reconcile=True)
+    if isinstance(e2, UncertainError):
+        return Uncertain(
+            job.claim,
+            job.payload,
+            f"{e}; could not confirm whether it was published ({e2.detail}): check the "
+            f"account, then retry or confirm it",
+            e.status,
+            ms,
+        )
+    # The look-up itself failed: we still do not know. Try the look-up again later.
+    retry_after = e2.retry_after if isinstance(e2, RetryableError) else None
+    return _retry_or_fail(job, e2, ms, policy, retry_after=retry_after, needs_reconcile=True, first=e)
+
+
+def _raised(job: Job, result: Raised, policy: RetryPolicy) -> Outcome:
+    c, payload, channel = job.claim, job.payload, job.channel
+    e, ms = result.error, result.latency_ms
+    if isinstance(e, RetryableError):
+        return _retry_or_fail(job, e, ms, policy, retry_after=e.retry_after)
+    if isinstance(e, AuthError):
+        log.error(
+            "delivery %s failed: credentials refused; channel %s paused",
+            c.delivery_id,
+            channel.name,
+            extra=log_fields(c, payload),
+        )
+        pause = ChannelPause(channel.id, f"credentials refused by {payload.platform}: {e.detail}")
+        return Failed(c, payload, str(e), e.status, ms, pause)
+    if isinstance(e, PermanentError):
+        if c.takeover:
+            # An earlier try may have gone out and the look-up did not find it: a refusal now
+            # (a duplicate, typically) is no proof of failure. A person must look.
+            return Uncertain(
+                c,
+                payload,
+                f"refused after an earlier try whose outcome is unknown, so it may already be published: {e}",
+                e.status,
+                ms,
+            )
+        log.error("delivery %s failed: %s", c.delivery_id, e, extra=log_fields(c, payload))
+        return Failed(c, payload, str(e), e.status, ms)
+    return _retry_or_fail(job, e, ms, policy, retry_after=None)
+
+
+def _retry_or_fail(
+    job: Job,
+    e: HeraldError,
+    ms: float,
+    policy: RetryPolicy,
+    *,
+    retry_after: float | None,
+    needs_reconcile: bool = False,
+    first: HeraldError | None = None,
+) -> Retry | Failed | Uncertain:
+    """Retry after a backoff, or give up once the attempts are used up: failed, or uncertain
+    if the last try may have gone out (``needs_reconcile``)."""
+    c, payload = job.claim, job.payload
+    status = e.status if isinstance(e, PlatformError) else None
+    msg = str(e) if first is None else f"{first}; then {e}"
+    if policy.gives_up(c.attempt_no):
+        error = f"gave up after {c.attempt_no} attempts: {msg}"
+        if needs_reconcile:
+            return Uncertain(c, payload, error, status, ms)
+        return Failed(c, payload, error, status, ms)
+    delay = policy.delay(c.attempt_no, retry_after)
+    log.warning(
+        "delivery %s: retry %d in %.1f s: %s",
+        c.delivery_id,
+        c.attempt_no,
+        delay,
+        msg,
+        extra={**log_fields(c, payload), "retry_in_s": round(delay, 3)},
+    )
+    return Retry(c, payload, msg, status, utcnow() + timedelta(seconds=delay), needs_reconcile, ms)
+
+
+def _human(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
