@@ -74,7 +74,8 @@ def _peak_rss_bytes() -> int:
 
 def _child(case: str, source: Path, output: Path) -> dict[str, Any]:
     """Run one case in this (fresh) process and measure it."""
-    from herald.media import RULES, ingest_photo, render_for
+    from herald.media import ingest_photo, render_for
+    from herald.platforms import connector_class
 
     data = source.read_bytes()
     baseline = _peak_rss_bytes()
@@ -84,7 +85,7 @@ def _child(case: str, source: Path, output: Path) -> dict[str, Any]:
         out, size = photo.data, (photo.width, photo.height)
         output.write_bytes(out)
     else:
-        rendition = render_for(data, "image/jpeg", RULES[case.split(":", 1)[1]])
+        rendition = render_for(data, "image/jpeg", connector_class(case.split(":", 1)[1]).photo_rules)
         out, size = rendition.data, (rendition.width, rendition.height)
     seconds = time.perf_counter() - start
     return {

@@ -138,7 +138,8 @@ def _queue_and_publish(
 
 def _renditions(photo: bytes) -> tuple[float, dict[str, tuple[float, bool]]]:
     """Seconds to ingest ``photo``, and per platform (seconds to render, unchanged?)."""
-    from herald.media import RULES, ingest_photo, render_for
+    from herald.media import ingest_photo, render_for
+    from herald.platforms import connector_class
 
     ingest = []
     for _ in range(RENDITION_REPEATS):
@@ -151,7 +152,7 @@ def _renditions(photo: bytes) -> tuple[float, dict[str, tuple[float, bool]]]:
         unchanged = True
         for _ in range(RENDITION_REPEATS):
             t0 = time.perf_counter()
-            rendition = render_for(clean.data, clean.mime_type, RULES[p])
+            rendition = render_for(clean.data, clean.mime_type, connector_class(p).photo_rules)
             times.append(time.perf_counter() - t0)
             unchanged = rendition.unchanged
         out[p] = (statistics.median(times), unchanged)

@@ -25,7 +25,6 @@ from herald.core.errors import ConfigError, HeraldError, InputError, PhotoError,
 from herald.core.secret import Secret
 from herald.delivery.staging import make_payload, stage_deliveries, text_for, to_epoch
 from herald.media import (
-    RULES,
     CleanPhoto,
     Rendition,
     RenditionCache,
@@ -496,7 +495,7 @@ class Herald:
                     PhotoRendition(
                         source_sha256=source,
                         platform=platform,
-                        rules_key=RULES[platform].key,
+                        rules_key=connector_class(platform).photo_rules.key,
                         rendition_sha256=r.sha256,
                         steps=list(r.steps),
                     )
@@ -557,7 +556,7 @@ class Herald:
             infos: list[PhotoInfo] = []
             problems = []
             for i, (p, inp) in enumerate(zip(clean, photos, strict=True), 1):
-                rules = RULES.get(platform)
+                rules = connector_class(platform).photo_rules
                 try:
                     r = self._rendition_cache.render(p.data, p.mime_type, rules) if rules else p
                 except PhotoError as e:
@@ -948,7 +947,7 @@ class Herald:
         out: dict[tuple[str, str], Rendition] = {}
         for i, p in enumerate(photos, 1):
             for platform in sorted(platforms):
-                rules = RULES.get(platform)
+                rules = connector_class(platform).photo_rules
                 if rules is None:
                     continue
                 try:

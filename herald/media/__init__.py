@@ -1,13 +1,15 @@
 """Photos: decode, verify and strip every piece of metadata before anything is published; make
-per-platform renditions; protect faces; credit photographers.
+per-platform renditions to the ``PhotoRules`` each connector declares; protect faces; credit
+photographers.
 
-This room imports nothing from Celery, SQL or Redis; of Herald it uses only ``herald.errors``.
+This room imports nothing from Celery, SQL or Redis; of Herald it uses only ``herald.core.errors``.
 ``media.faces`` needs OpenCV (``opencv-python-headless``), imported only when faces are
 detected, so the rest of the room works without it.
 """
 
 from __future__ import annotations
 
+from herald.media.cache import RenditionCache
 from herald.media.credit import alt_with_credit, append_credits, credit_line
 from herald.media.faces import Box, FaceProtectionUnavailable, detect_faces, protect_faces, protect_photo
 from herald.media.ingest import CleanPhoto, has_metadata, ingest_photo, sanitize_filename
@@ -20,7 +22,8 @@ from herald.media.limits import (
     MAX_PHOTO_SIDE_PX,
     MIN_PHOTO_SIDE_PX,
 )
-from herald.media.renditions import RULES, PhotoRules, Rendition, RenditionCache, render_for
+from herald.media.renditions import Rendition, render_for
+from herald.media.rules import PhotoRules
 
 __all__ = [
     "JPEG_QUALITY",
@@ -30,7 +33,6 @@ __all__ = [
     "MAX_PHOTO_PIXELS",
     "MAX_PHOTO_SIDE_PX",
     "MIN_PHOTO_SIDE_PX",
-    "RULES",
     "Box",
     "CleanPhoto",
     "FaceProtectionUnavailable",

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from PIL import Image, ImageFilter
 
 from herald.core.errors import InputError, PhotoError
+from herald.media.codec import JPEG, PNG, encode, open_photo
 from herald.media.ingest import CleanPhoto, has_metadata, ingest_photo
 from herald.media.limits import (
     FACE_BLUR_SIGMA_DIVISOR,
@@ -40,7 +41,6 @@ from herald.media.limits import (
     FACE_PIXELATE_BLOCKS,
     JPEG_QUALITY,
 )
-from herald.media.renditions import JPEG, PNG, encode, open_photo
 
 if TYPE_CHECKING:
     import cv2

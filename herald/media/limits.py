@@ -1,7 +1,8 @@
 """Limits for photo ingest, each with its unit in its name.
 
-These are Herald's own safety limits for anything a person uploads, not a platform's limits:
-per-platform renditions (X's 5 MB, Mastodon's 16 MiB) are made later from the clean photo.
+These are Herald's own safety limits for anything a person uploads, and the tuning of
+renditions, faces and credits; not a platform's limits: those are each connector's
+``photo_rules`` (X's 5 MB, Mastodon's 16 MiB), which renditions are later made to fit.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ JPEG_QUALITY = 90
 #: (level 9 plus filter search) takes many seconds on a 50 MP image.
 PNG_COMPRESS_LEVEL = 6
 
-# -- renditions (media/renditions.py) -----------------------------------------------------------
+# -- renditions (media/renditions.py, codec.py, layout.py, cache.py) ----------------------------
 
 #: JPEG (and WebP) qualities tried, best first, before any downscaling: a photo loses less from
 #: quality 60 than from losing a fifth of its pixels, and platforms recompress anyway.

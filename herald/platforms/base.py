@@ -2,7 +2,9 @@
 
 A connector knows one platform's wire protocol and rules and nothing of Celery, SQL or Redis.
 Limits are class attributes so that shared code (queue-time validation, ``herald check``, the
-composer) enforces them the same way everywhere.
+composer) enforces them the same way everywhere. A platform's photo limits are one
+``media.PhotoRules`` (``photo_rules``), which ``validate`` checks here and photo renditions are
+made to fit (``media.render_for``): each limit is written once.
 
 Contract of ``publish``:
 - returns ``Published`` (remote id and public URL) once the platform confirmed the post;
@@ -20,16 +22,19 @@ Connectors with ``idempotent = True`` may simply publish again with the same ide
 
 from __future__ import annotations
 
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import ClassVar
 
 import requests
 
 from herald.core.errors import InputError, PermanentError
 from herald.core.secret import Secret
+from herald.media import PhotoRules
 
 #: Connect and read timeouts for every platform call, seconds. A read timeout on a create call
 #: is an uncertain outcome, so it is generous enough for slow media processing answers.
@@ -142,10 +147,11 @@ class Connector(ABC):
     #: Text limit in ``text_unit``s.
     max_text: ClassVar[int]
     text_unit: ClassVar[str] = "characters"
-    #: Photos per post and per-photo limits.
+    #: Photos per post.
     max_photos: ClassVar[int] = 4
-    max_photo_bytes: ClassVar[int] = 5_000_000
-    photo_mime_types: ClassVar[frozenset[str]] = frozenset({"image/jpeg", "image/png"})
+    #: What each photo must be: types, bytes, size and shape (see ``media.PhotoRules``).
+    photo_rules: ClassVar[PhotoRules]
+    #: Alt text per photo, characters.
     max_alt_text: ClassVar[int] = 1000
     #: The platform fetches photos from a URL (``Photo.public_url``) instead of taking uploads.
     needs_public_photo_url: ClassVar[bool] = False
@@ -207,20 +213,7 @@ class Connector(ABC):
                 )
             )
         for i, p in enumerate(photos, 1):
-            if p.mime_type not in cls.photo_mime_types:
-                problems.append(
-                    Problem(cls.name, "photos", f"{cls.title} does not take {p.mime_type} (photo {i})")
-                )
-            if p.size > cls.max_photo_bytes:
-                problems.append(
-                    Problem(
-                        cls.name,
-                        "photos",
-                        f"{cls.title} allows {cls.max_photo_bytes} bytes per photo; photo {i} has {p.size}",
-                        p.size,
-                        cls.max_photo_bytes,
-                    )
-                )
+            problems.extend(cls._photo_problems(i, p))
             if len(p.alt_text) > cls.max_alt_text:
                 problems.append(
                     Problem(
@@ -233,6 +226,51 @@ class Connector(ABC):
                     )
                 )
         return problems
+
+    @classmethod
+    def _photo_problems(cls, i: int, photo: PhotoInfo) -> list[Problem]:
+        """Every limit of ``photo_rules`` that photo ``i`` breaks, except the width range (the
+        platform rescales outside it: see ``PhotoRules``). A photo of unknown size (0) is left
+        to the platform on size and shape."""
+        rules = cls.photo_rules
+        out: list[Problem] = []
+
+        def refuse(message: str, count: int | None = None, limit: int | None = None) -> None:
+            out.append(Problem(cls.name, "photos", message, count, limit))
+
+        if photo.mime_type not in rules.mime_types:
+            refuse(f"{cls.title} does not take {photo.mime_type} (photo {i})")
+        if photo.size > rules.max_bytes:
+            refuse(
+                f"{cls.title} allows {rules.max_bytes} bytes per photo; photo {i} has {photo.size}",
+                photo.size,
+                rules.max_bytes,
+            )
+        w, h = photo.width, photo.height
+        if w <= 0 or h <= 0:
+            return out
+        if rules.max_side_px is not None and max(w, h) > rules.max_side_px:
+            refuse(
+                f"{cls.title} allows {rules.max_side_px} pixels on a photo's longest side; "
+                f"photo {i} is {w}x{h}",
+                max(w, h),
+                rules.max_side_px,
+            )
+        if rules.max_pixels is not None and w * h > rules.max_pixels:
+            refuse(
+                f"{cls.title} allows {rules.max_pixels} pixels per photo; photo {i} has {w * h}",
+                w * h,
+                rules.max_pixels,
+            )
+        if rules.max_sum_wh is not None and w + h > rules.max_sum_wh:
+            refuse(
+                f"{cls.title} allows width + height up to {rules.max_sum_wh} pixels; photo {i} has {w + h}",
+                w + h,
+                rules.max_sum_wh,
+            )
+        if not rules.aspect_fits(w, h):
+            refuse(f"{cls.title} {_aspect_range(rules)}; photo {i} is {w}x{h} ({w / h:.2f}:1)")
+        return out
 
     @classmethod
     def validate_draft(cls, draft: Draft) -> list[Problem]:
@@ -263,3 +301,21 @@ class Connector(ABC):
 
     def close(self) -> None:
         self.session.close()
+
+
+def _aspect_range(rules: PhotoRules) -> str:
+    """The aspect rule in words: "allows photos at most 20 times longer than wide" for a range
+    that is the same either way round (Telegram), else "takes aspect ratios from 4:5 to 1.91:1"."""
+    low, high = rules.min_aspect, rules.max_aspect
+    if low is not None and high is not None and math.isclose(low * high, 1.0):
+        return f"allows photos at most {high:g} times longer than wide"
+    edges = [f"{word} {_ratio(bound)}" for word, bound in (("from", low), ("to", high)) if bound is not None]
+    return "takes aspect ratios " + " ".join(edges)
+
+
+def _ratio(value: float) -> str:
+    """Width / height as people write it: 1.91 as "1.91:1", 0.8 as "4:5"."""
+    if value >= 1:
+        return f"{value:g}:1"
+    fraction = Fraction(value).limit_denominator(100)
+    return f"{fraction.numerator}:{fraction.denominator}"

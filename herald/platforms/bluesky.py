@@ -48,6 +48,7 @@ from herald.core.errors import (
     RetryableError,
     UncertainError,
 )
+from herald.media import PhotoRules
 from herald.platforms import http
 from herald.platforms.base import (
     Connector,
@@ -152,8 +153,9 @@ class BlueskyConnector(Connector):
     max_photos = 4
     #: Blob ``maxSize``: 1,000,000 bytes until April 2026, 2,000,000 since; the digest's safe
     #: rule is 1,000,000 until the target PDS is known to take more.
-    max_photo_bytes = 1_000_000
-    photo_mime_types = frozenset({"image/jpeg", "image/png"})
+    photo_rules = PhotoRules(
+        max_bytes=1_000_000, mime_types=frozenset({"image/jpeg", "image/png"}), platform="Bluesky"
+    )
     #: The lexicon sets no limit on ``alt``; 2,000 is the Bluesky app's (not in the digest).
     max_alt_text = 2000
     #: The record key is derived from the idempotency key: see the module docstring.

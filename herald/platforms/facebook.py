@@ -16,6 +16,7 @@ import logging
 import time
 
 from herald.core.errors import AuthError, PermanentError, PlatformError, UncertainError
+from herald.media import PhotoRules
 from herald.platforms import http
 from herald.platforms.base import Draft, Photo, Published, TextCount
 from herald.platforms.graph import GraphConnector, comparable
@@ -39,9 +40,12 @@ class FacebookConnector(GraphConnector):
     text_unit = "characters"
     #: No documented cap on ``attached_media`` that matters; Herald posts at most 4 photos.
     max_photos = 4
-    #: "Static images must be < 10 MB".
-    max_photo_bytes = 10_000_000 - 1
-    photo_mime_types = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"})
+    #: "Static images must be < 10 MB"; JPEG, PNG, GIF, BMP, TIFF (renditions write JPEG or PNG).
+    photo_rules = PhotoRules(
+        max_bytes=10_000_000 - 1,
+        mime_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"}),
+        platform="Facebook",
+    )
     idempotent = False
     can_delete = True
     #: Publishing volume is governed by throttles and spam systems (error 368), not a quota.

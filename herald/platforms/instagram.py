@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from herald.media import PhotoRules
 from herald.platforms.base import Draft, PhotoInfo, Problem, TextCount
 from herald.platforms.graph import ContainerConnector
 
@@ -49,11 +50,18 @@ class InstagramConnector(ContainerConnector):
     max_mentions = 20
     #: A carousel takes 2-10; Herald posts at most 4 photos anywhere.
     max_photos = 4
-    max_photo_bytes = 8 * 1024 * 1024
-    photo_mime_types = frozenset({"image/jpeg"})
-    #: Width / height between 4:5 and 1.91:1.
-    min_aspect = 0.8
-    max_aspect = 1.91
+    #: JPEG only (sRGB), ≤ 8 MiB, width / height between 4:5 and 1.91:1. Instagram rescales a
+    #: photo outside 320-1440 px wide; renditions bring it within and never upscale (a
+    #: narrower photo is refused).
+    photo_rules = PhotoRules(
+        max_bytes=8 * 1024 * 1024,
+        mime_types=frozenset({"image/jpeg"}),
+        min_aspect=0.8,
+        max_aspect=1.91,
+        min_width_px=320,
+        max_width_px=1440,
+        platform="Instagram",
+    )
     idempotent = False
     can_delete = False
     #: API-published posts per account per rolling 24 h (``content_publishing_limit``
@@ -99,19 +107,6 @@ class InstagramConnector(ContainerConnector):
                     cls.max_mentions,
                 )
             )
-        for i, photo in enumerate(photos, 1):
-            if photo.width <= 0 or photo.height <= 0:
-                continue  # unknown size: the platform judges
-            ratio = photo.width / photo.height
-            if not cls.min_aspect <= ratio <= cls.max_aspect:
-                problems.append(
-                    Problem(
-                        cls.name,
-                        "photos",
-                        f"Instagram takes aspect ratios from 4:5 to 1.91:1; photo {i} is "
-                        f"{photo.width}x{photo.height} ({ratio:.2f}:1)",
-                    )
-                )
         return problems
 
     def _make_container(self, draft: Draft) -> str:

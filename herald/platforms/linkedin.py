@@ -41,6 +41,7 @@ from herald.core.errors import (
     RetryableError,
     UncertainError,
 )
+from herald.media import PhotoRules
 from herald.platforms import http
 from herald.platforms.base import (
     Connector,
@@ -105,13 +106,15 @@ class LinkedInConnector(Connector):
     text_unit = "characters"
     #: Herald's maximum; LinkedIn's multiImage takes 2-20.
     max_photos = 4
-    #: LinkedIn publishes no byte cap for images [unconfirmed]; 10 MB is Herald's own, as in
-    #: ``media.renditions``.
-    max_photo_bytes = 10_000_000
-    #: Images API: JPG, PNG, GIF (at most 250 frames).
-    photo_mime_types = frozenset({"image/jpeg", "image/png", "image/gif"})
-    #: Images API: at most 36,152,320 pixels (width × height).
-    max_photo_pixels = 36_152_320
+    #: Images API: JPG, PNG, GIF (at most 250 frames), at most 36,152,320 pixels (width ×
+    #: height). LinkedIn publishes no byte cap for images [unconfirmed]: 10 MB is Herald's own,
+    #: the same as Telegram's and Facebook's.
+    photo_rules = PhotoRules(
+        max_bytes=10_000_000,
+        mime_types=frozenset({"image/jpeg", "image/png", "image/gif"}),
+        max_pixels=36_152_320,
+        platform="LinkedIn",
+    )
     #: The Posts API's ``altText`` limit as documented by LinkedIn's media content schema
     #: (4,086 characters; not in the digest).
     max_alt_text = 4086
@@ -145,9 +148,9 @@ class LinkedInConnector(Connector):
 
     @classmethod
     def validate(cls, text: str, photos: Sequence[PhotoInfo]) -> list[Problem]:
-        """The shared rules, the Images API's pixel cap, and the 3,000 limit applied to the
-        escaped commentary as well: whether LinkedIn counts before or after escaping is not
-        documented, so a text full of reserved characters must fit both ways."""
+        """The shared rules (the Images API's pixel cap is in ``photo_rules``), and the 3,000
+        limit applied to the escaped commentary as well: whether LinkedIn counts before or after
+        escaping is not documented, so a text full of reserved characters must fit both ways."""
         problems = super().validate(text, photos)
         escaped = utf16_length(linkedin_escape(text))
         if cls.count_text(text).fits and escaped > cls.max_text:
@@ -161,18 +164,6 @@ class LinkedInConnector(Connector):
                     cls.max_text,
                 )
             )
-        for i, photo in enumerate(photos, 1):
-            pixels = photo.width * photo.height
-            if pixels > cls.max_photo_pixels:
-                problems.append(
-                    Problem(
-                        cls.name,
-                        "photos",
-                        f"{cls.title} allows {cls.max_photo_pixels} pixels per photo; photo {i} has {pixels}",
-                        pixels,
-                        cls.max_photo_pixels,
-                    )
-                )
         return problems
 
     # -- calls -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import time
 import requests
 
 from herald.core.errors import PermanentError, RetryableError, UncertainError
+from herald.media import PhotoRules
 from herald.platforms import http
 from herald.platforms.base import Connector, ConnectorConfig, Draft, Photo, Published, TextCount
 from herald.platforms.text import mastodon_length
@@ -41,9 +42,14 @@ class MastodonConnector(Connector):
     text_unit = "characters"
     #: ``max_media_attachments``.
     max_photos = 4
-    #: ``image_size_limit``: 16 MiB by default.
-    max_photo_bytes = 16 * 1024 * 1024
-    photo_mime_types = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+    #: ``image_size_limit`` (16 MiB) and ``image_matrix_limit`` (33,177,600 px) by default;
+    #: an instance may set lower ones. Renditions never write GIF, but a GIF is taken.
+    photo_rules = PhotoRules(
+        max_bytes=16 * 1024 * 1024,
+        mime_types=frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"}),
+        max_pixels=33_177_600,
+        platform="Mastodon",
+    )
     #: ``configuration.media_attachments.description_limit``.
     max_alt_text = 1500
     idempotent = True

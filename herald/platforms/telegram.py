@@ -41,6 +41,7 @@ from herald.core.errors import (
     UncertainError,
 )
 from herald.core.secret import MASK
+from herald.media import PhotoRules
 from herald.platforms import http
 from herald.platforms.base import (
     Connector,
@@ -112,12 +113,16 @@ class TelegramConnector(Connector):
     max_caption = 1024
     #: Herald's maximum; an album takes 2-10.
     max_photos = 4
-    #: Photo upload ≤ 10 MB (python-telegram-bot ``PHOTOSIZE_UPLOAD = 10e6``).
-    max_photo_bytes = 10_000_000
-    photo_mime_types = frozenset({"image/jpeg", "image/png"})
-    #: Photo dimensions: width + height ≤ 10,000 and a ratio of sides ≤ 20.
-    max_photo_side_sum = 10_000
-    max_photo_ratio = 20.0
+    #: Photo upload ≤ 10 MB (python-telegram-bot ``PHOTOSIZE_UPLOAD = 10e6``); width + height
+    #: ≤ 10,000 and a ratio of sides ≤ 20, either way round.
+    photo_rules = PhotoRules(
+        max_bytes=10_000_000,
+        mime_types=frozenset({"image/jpeg", "image/png"}),
+        min_aspect=1 / 20,
+        max_aspect=20.0,
+        max_sum_wh=10_000,
+        platform="Telegram",
+    )
     #: No alt text on Telegram: any is accepted and dropped (see the module docstring).
     max_alt_text = sys.maxsize
     idempotent = False
@@ -142,7 +147,7 @@ class TelegramConnector(Connector):
 
     @classmethod
     def validate(cls, text: str, photos: Sequence[PhotoInfo]) -> list[Problem]:
-        """The shared rules plus the caption limit with photos and the photo shape rules."""
+        """The shared rules (``photo_rules`` included) plus the caption limit with photos."""
         problems = super().validate(text, photos)
         length = telegram_length(text)
         if photos and length > cls.max_caption:
@@ -156,29 +161,6 @@ class TelegramConnector(Connector):
                     cls.max_caption,
                 )
             )
-        for i, photo in enumerate(photos, 1):
-            side_sum = photo.width + photo.height
-            if side_sum > cls.max_photo_side_sum:
-                problems.append(
-                    Problem(
-                        cls.name,
-                        "photos",
-                        f"{cls.title} allows width + height up to {cls.max_photo_side_sum} pixels; "
-                        f"photo {i} has {side_sum}",
-                        side_sum,
-                        cls.max_photo_side_sum,
-                    )
-                )
-            short, long = sorted((photo.width, photo.height))
-            if short <= 0 or long / short > cls.max_photo_ratio:
-                problems.append(
-                    Problem(
-                        cls.name,
-                        "photos",
-                        f"{cls.title} allows photos at most {cls.max_photo_ratio:g} times longer than "
-                        f"wide; photo {i} is {photo.width}×{photo.height}",
-                    )
-                )
         return problems
 
     # -- calls -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from herald.media import PhotoRules
 from herald.platforms.base import Draft, TextCount
 from herald.platforms.graph import ContainerConnector
 
@@ -43,8 +44,9 @@ class ThreadsConnector(ContainerConnector):
     #: A carousel takes 2-20; Herald posts at most 4 photos anywhere.
     max_photos = 4
     #: "JPEG/PNG ≤ 8 MB" (unconfirmed in the digest); read as decimal megabytes, the stricter.
-    max_photo_bytes = 8_000_000
-    photo_mime_types = frozenset({"image/jpeg", "image/png"})
+    photo_rules = PhotoRules(
+        max_bytes=8_000_000, mime_types=frozenset({"image/jpeg", "image/png"}), platform="Threads"
+    )
     idempotent = False
     can_delete = True
     #: API-published posts per profile per moving 24 h (``threads_publishing_limit``).

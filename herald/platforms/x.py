@@ -39,6 +39,7 @@ from herald.core.errors import (
     RetryableError,
     UncertainError,
 )
+from herald.media import PhotoRules
 from herald.platforms import http
 from herald.platforms.base import (
     Connector,
@@ -123,9 +124,13 @@ class XConnector(Connector):
     max_text = 280
     text_unit = "weighted characters"
     max_photos = 4
-    #: X documents "5 MB" per image without saying which megabyte; Herald reads it as MiB.
-    max_photo_bytes = 5 * 1024 * 1024
-    photo_mime_types = frozenset({"image/jpeg", "image/png", "image/webp"})
+    #: "image ≤ 5 MB" without saying which megabyte: the decimal reading fits either way.
+    #: ``tweet_image`` also takes BMP and TIFF, which Herald never makes.
+    photo_rules = PhotoRules(
+        max_bytes=5_000_000,
+        mime_types=frozenset({"image/jpeg", "image/png", "image/webp"}),
+        platform="X",
+    )
     max_alt_text = 1000
     idempotent = False
     can_delete = True

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from herald.core.errors import PhotoError
-from herald.media import RULES, PhotoRules, Rendition, has_metadata, ingest_photo, render_for
+from herald.media import PhotoRules, Rendition, has_metadata, ingest_photo, render_for
 from tests.media import corpus
-from tests.media.test_renditions import assert_fits
+from tests.media.test_renditions import PLATFORM_RULES, assert_fits
 
 JPEG, PNG, WEBP, GIF = "image/jpeg", "image/png", "image/webp", "image/gif"
 FORMAT_MIME = {"JPEG": JPEG, "PNG": PNG, "WEBP": WEBP, "GIF": GIF}
@@ -100,10 +100,10 @@ def test_ingest_then_render(photo: tuple[bytes, str], rules: PhotoRules) -> None
 
 
 @FAST
-@given(photo=photos(), platform=st.sampled_from(sorted(RULES)))
+@given(photo=photos(), platform=st.sampled_from(sorted(PLATFORM_RULES)))
 def test_render_for_every_platform(photo: tuple[bytes, str], platform: str) -> None:
     data, mime = photo
-    render_or_refuse(data, mime, RULES[platform])
+    render_or_refuse(data, mime, PLATFORM_RULES[platform])
 
 
 MAGICS = [b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\x00\x01\x00\x00WEBPVP8 "]
@@ -150,13 +150,13 @@ def test_mutated_gps_jpeg_never_leaks_through_ingest_and_render(data: bytes, rul
     render_or_refuse(clean.data, clean.mime_type, rules)
 
 
-@pytest.mark.parametrize("platform", sorted(RULES))
+@pytest.mark.parametrize("platform", sorted(PLATFORM_RULES))
 def test_gps_photo_never_leaks_to_any_platform(platform: str) -> None:
     upload = corpus.with_exif(
         corpus.encode(Image.new("RGB", (640, 480), corpus.RED), "JPEG", quality=90),
         corpus.tiff(corpus.CAMERA, gps=corpus.GPS_SEOUL),
     )
-    raw = render_or_refuse(upload, JPEG, RULES[platform])
+    raw = render_or_refuse(upload, JPEG, PLATFORM_RULES[platform])
     assert raw is not None and raw.steps[0] == "strip metadata"
     clean = ingest_photo(upload, "gps.jpg")
-    assert render_or_refuse(clean.data, clean.mime_type, RULES[platform]) is not None
+    assert render_or_refuse(clean.data, clean.mime_type, PLATFORM_RULES[platform]) is not None

@@ -17,7 +17,6 @@ from PIL import Image
 
 from herald.core.errors import PhotoError
 from herald.media import (
-    RULES,
     PhotoRules,
     Rendition,
     RenditionCache,
@@ -29,10 +28,15 @@ from herald.media import (
     render_for,
 )
 from herald.media.limits import MAX_CREDIT_CHARS, RENDITION_QUALITIES
+from herald.platforms import REGISTRY
 from tests.media import corpus
 
 JPEG, PNG, WEBP, GIF = "image/jpeg", "image/png", "image/webp", "image/gif"
+BMP, TIFF = "image/bmp", "image/tiff"
 MiB = 1024 * 1024
+
+#: Each platform's photo rules, as its connector declares them (``Connector.photo_rules``).
+PLATFORM_RULES = {name: connector.photo_rules for name, connector in REGISTRY.items()}
 
 
 def photo(size: tuple[int, int], seed: int = 1, noise: float = 0.25, mode: str = "RGB") -> Image.Image:
@@ -109,15 +113,15 @@ def near(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 12) -> bool:
 # -- the platform table -------------------------------------------------------------------------
 
 # (platform, bytes, types, max pixels, aspect range, width range, max width + height), as read
-# from shared/platforms.md; a change to RULES must be a change to this table too.
+# from shared/platforms.md; a change to a connector's photo_rules must be a change to this table too.
 PLATFORMS = [
     ("x", 5_000_000, {JPEG, PNG, WEBP}, None, (None, None), (None, None), None),
     ("mastodon", 16 * MiB, {JPEG, PNG, WEBP, GIF}, 33_177_600, (None, None), (None, None), None),
     ("bluesky", 1_000_000, {JPEG, PNG}, None, (None, None), (None, None), None),
     ("telegram", 10_000_000, {JPEG, PNG}, None, (1 / 20, 20.0), (None, None), 10_000),
-    ("facebook", 9_999_999, {JPEG, PNG}, None, (None, None), (None, None), None),
+    ("facebook", 9_999_999, {JPEG, PNG, GIF, BMP, TIFF}, None, (None, None), (None, None), None),
     ("instagram", 8 * MiB, {JPEG}, None, (0.8, 1.91), (320, 1440), None),
-    ("linkedin", 10_000_000, {JPEG, PNG}, 36_152_320, (None, None), (None, None), None),
+    ("linkedin", 10_000_000, {JPEG, PNG, GIF}, 36_152_320, (None, None), (None, None), None),
     ("threads", 8_000_000, {JPEG, PNG}, None, (None, None), (None, None), None),
 ]
 
@@ -136,7 +140,7 @@ def test_platform_rules(
     width: tuple[int | None, int | None],
     max_sum: int | None,
 ) -> None:
-    rules = RULES[name]
+    rules = PLATFORM_RULES[name]
     assert rules.max_bytes == max_bytes
     assert rules.mime_types == types
     assert rules.max_pixels == max_pixels
@@ -147,7 +151,7 @@ def test_platform_rules(
 
 
 def test_every_platform_has_rules() -> None:
-    assert set(RULES) == {row[0] for row in PLATFORMS}
+    assert set(REGISTRY) == {row[0] for row in PLATFORMS}
 
 
 # -- photos made to fit -------------------------------------------------------------------------
@@ -196,13 +200,13 @@ SMALL_RULES = PhotoRules(max_bytes=300_000, mime_types=frozenset({JPEG, PNG}), p
 
 # (id, input bytes, input type, rules, output type, output size or None, extra check)
 FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Check | None]] = [
-    ("fits-x-unchanged", PLAIN, JPEG, RULES["x"], JPEG, (64, 48), _unchanged(PLAIN)),
-    ("fits-bluesky-unchanged", PLAIN, JPEG, RULES["bluesky"], JPEG, (64, 48), _unchanged(PLAIN)),
+    ("fits-x-unchanged", PLAIN, JPEG, PLATFORM_RULES["x"], JPEG, (64, 48), _unchanged(PLAIN)),
+    ("fits-bluesky-unchanged", PLAIN, JPEG, PLATFORM_RULES["bluesky"], JPEG, (64, 48), _unchanged(PLAIN)),
     (
         "png-alpha-instagram-flattened",
         transparent_png(),
         PNG,
-        RULES["instagram"],
+        PLATFORM_RULES["instagram"],
         JPEG,
         (500, 400),
         _white_where_transparent,
@@ -211,17 +215,25 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "png-alpha-bluesky-kept",
         transparent_png(),
         PNG,
-        RULES["bluesky"],
+        PLATFORM_RULES["bluesky"],
         PNG,
         (500, 400),
         None,
     ),
-    ("tall-instagram-padded", TALL, JPEG, RULES["instagram"], JPEG, (768, 960), _white_bands_left_right),
+    (
+        "tall-instagram-padded",
+        TALL,
+        JPEG,
+        PLATFORM_RULES["instagram"],
+        JPEG,
+        (768, 960),
+        _white_bands_left_right,
+    ),
     (
         "wide-instagram-padded",
         jpeg((1200, 300), noise=0.1),
         JPEG,
-        RULES["instagram"],
+        PLATFORM_RULES["instagram"],
         JPEG,
         (1200, 629),
         _white_bands_top_bottom,
@@ -230,7 +242,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "big-instagram-scaled",
         jpeg((2000, 1500), noise=0.1),
         JPEG,
-        RULES["instagram"],
+        PLATFORM_RULES["instagram"],
         JPEG,
         (1440, 1080),
         None,
@@ -239,7 +251,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "panorama-telegram-padded",
         jpeg((3000, 100), noise=0.1),
         JPEG,
-        RULES["telegram"],
+        PLATFORM_RULES["telegram"],
         JPEG,
         (3000, 150),
         _white_bands_top_bottom,
@@ -248,7 +260,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "tower-telegram-padded",
         jpeg((100, 3000), noise=0.1),
         JPEG,
-        RULES["telegram"],
+        PLATFORM_RULES["telegram"],
         JPEG,
         (150, 3000),
         _white_bands_left_right,
@@ -257,7 +269,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "telegram-width-plus-height",
         corpus.encode(Image.new("RGB", (7000, 3500), corpus.RED), "JPEG", quality=90),
         JPEG,
-        RULES["telegram"],
+        PLATFORM_RULES["telegram"],
         JPEG,
         (6667, 3333),
         None,
@@ -303,7 +315,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "webp-to-bluesky",
         corpus.encode(photo((120, 80)), "WEBP", quality=80),
         WEBP,
-        RULES["bluesky"],
+        PLATFORM_RULES["bluesky"],
         JPEG,
         (120, 80),
         None,
@@ -312,7 +324,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "webp-to-x-unchanged",
         corpus.encode(photo((120, 80)), "WEBP", quality=80),
         WEBP,
-        RULES["x"],
+        PLATFORM_RULES["x"],
         WEBP,
         (120, 80),
         lambda r, _: r.unchanged,
@@ -321,7 +333,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "gif-to-mastodon-png",
         corpus.animated_gif(),
         GIF,
-        RULES["mastodon"],
+        PLATFORM_RULES["mastodon"],
         PNG,
         (20, 16),
         None,
@@ -330,7 +342,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "gps-jpeg-stripped",
         corpus.jpeg_everything(),
         JPEG,
-        RULES["x"],
+        PLATFORM_RULES["x"],
         JPEG,
         (64, 48),
         lambda r, _: r.steps[0] == "strip metadata",
@@ -366,7 +378,7 @@ FITTED: list[tuple[str, bytes, str, PhotoRules, str, tuple[int, int] | None, Che
         "large-jpeg-decoded-at-reduced-scale",
         jpeg((4000, 3000), noise=0.05),
         JPEG,
-        RULES["instagram"],
+        PLATFORM_RULES["instagram"],
         JPEG,
         (1440, 1080),
         None,
@@ -404,8 +416,8 @@ def test_rendition_fits(
 
 def test_padding_keeps_the_whole_photo_centred() -> None:
     src = photo((540, 960), noise=0)
-    r = render_for(corpus.encode(src, "PNG"), PNG, RULES["instagram"])
-    img = assert_fits(r, RULES["instagram"])
+    r = render_for(corpus.encode(src, "PNG"), PNG, PLATFORM_RULES["instagram"])
+    img = assert_fits(r, PLATFORM_RULES["instagram"])
     assert (r.width, r.height) == (768, 960)
     band = (768 - 540) // 2
     # the photo's own corners are inside the canvas, unchanged: nothing was cropped
@@ -426,8 +438,8 @@ def test_quality_steps_down_before_dimensions() -> None:
 
 
 def test_same_input_same_rendition() -> None:
-    first = render_for(NOISY, JPEG, RULES["bluesky"])
-    again = render_for(NOISY, JPEG, RULES["bluesky"])
+    first = render_for(NOISY, JPEG, PLATFORM_RULES["bluesky"])
+    again = render_for(NOISY, JPEG, PLATFORM_RULES["bluesky"])
     assert first == again
     assert first.data == again.data
 
@@ -436,7 +448,7 @@ def test_ingested_photo_renders_for_every_platform() -> None:
     upload = corpus.with_exif(jpeg((800, 600), noise=0.1), corpus.tiff(corpus.CAMERA, gps=corpus.GPS_SEOUL))
     assert has_metadata(upload)["gps"]
     clean = ingest_photo(upload, "march.jpg")
-    for name, rules in RULES.items():
+    for name, rules in PLATFORM_RULES.items():
         r = render_for(clean.data, clean.mime_type, rules)
         assert_fits(r, rules)
         assert r.data == clean.data, name  # already fits everywhere: nothing re-encoded
@@ -449,7 +461,7 @@ REFUSED: list[tuple[str, bytes, str, PhotoRules, str]] = [
         "too-narrow-for-instagram",
         jpeg((300, 300)),
         JPEG,
-        RULES["instagram"],
+        PLATFORM_RULES["instagram"],
         "300 px wide; Instagram needs at least 320",
     ),
     (
@@ -459,11 +471,17 @@ REFUSED: list[tuple[str, bytes, str, PhotoRules, str]] = [
         PhotoRules(max_bytes=300, mime_types=frozenset({JPEG})),
         "does not fit",
     ),
-    ("declared-png-is-jpeg", PLAIN, PNG, RULES["x"], "is image/jpeg, not image/png"),
-    ("not-an-image", b"<html><body>hi</body></html>", JPEG, RULES["x"], "not a JPEG, PNG, WebP or GIF"),
-    ("empty", b"", JPEG, RULES["x"], "empty"),
-    ("truncated", corpus.truncated_jpeg(), JPEG, RULES["x"], "truncated or corrupt"),
-    ("bomb", corpus.png_bomb(), PNG, RULES["x"], "too many pixels"),
+    ("declared-png-is-jpeg", PLAIN, PNG, PLATFORM_RULES["x"], "is image/jpeg, not image/png"),
+    (
+        "not-an-image",
+        b"<html><body>hi</body></html>",
+        JPEG,
+        PLATFORM_RULES["x"],
+        "not a JPEG, PNG, WebP or GIF",
+    ),
+    ("empty", b"", JPEG, PLATFORM_RULES["x"], "empty"),
+    ("truncated", corpus.truncated_jpeg(), JPEG, PLATFORM_RULES["x"], "truncated or corrupt"),
+    ("bomb", corpus.png_bomb(), PNG, PLATFORM_RULES["x"], "too many pixels"),
     (
         "no-writable-type",
         PLAIN,
@@ -495,7 +513,7 @@ def test_narrow_photo_is_not_scaled_below_the_minimum_width() -> None:
 
 
 def test_rules_key_names_every_limit() -> None:
-    base = RULES["instagram"]
+    base = PLATFORM_RULES["instagram"]
     assert base.key == PhotoRules(**{**base.__dict__, "platform": "other name"}).key
     changed = [
         {"max_bytes": base.max_bytes - 1},
@@ -514,53 +532,53 @@ def test_rules_key_names_every_limit() -> None:
 
 def test_cache_in_memory() -> None:
     cache = RenditionCache(max_entries=2)
-    first = cache.render(NOISY, JPEG, RULES["bluesky"])
-    assert cache.render(NOISY, JPEG, RULES["bluesky"]) is first
+    first = cache.render(NOISY, JPEG, PLATFORM_RULES["bluesky"])
+    assert cache.render(NOISY, JPEG, PLATFORM_RULES["bluesky"]) is first
     assert (cache.hits, cache.misses) == (1, 1)
-    cache.render(NOISY, JPEG, RULES["instagram"])
-    cache.render(PLAIN, JPEG, RULES["x"])
+    cache.render(NOISY, JPEG, PLATFORM_RULES["instagram"])
+    cache.render(PLAIN, JPEG, PLATFORM_RULES["x"])
     assert len(cache) == 2  # the least recently used (bluesky) went
-    assert cache.render(NOISY, JPEG, RULES["bluesky"]).data == first.data
+    assert cache.render(NOISY, JPEG, PLATFORM_RULES["bluesky"]).data == first.data
     assert cache.misses == 4
 
 
 def test_cache_bounded_by_bytes() -> None:
     cache = RenditionCache(max_bytes=len(PLAIN) * 2 + 1)
-    for rules in (RULES["x"], RULES["bluesky"], RULES["telegram"]):
+    for rules in (PLATFORM_RULES["x"], PLATFORM_RULES["bluesky"], PLATFORM_RULES["telegram"]):
         cache.render(PLAIN, JPEG, rules)
     assert len(cache) == 2
 
 
 def test_cache_on_disk_is_shared_and_content_addressed(tmp_path: Path) -> None:
-    first = RenditionCache(tmp_path).render(NOISY, JPEG, RULES["bluesky"])
+    first = RenditionCache(tmp_path).render(NOISY, JPEG, PLATFORM_RULES["bluesky"])
     other = RenditionCache(tmp_path)  # another process would see the same directory
-    again = other.render(NOISY, JPEG, RULES["bluesky"])
+    again = other.render(NOISY, JPEG, PLATFORM_RULES["bluesky"])
     assert (other.hits, other.misses) == (1, 0)
     assert again == first
     data_file = tmp_path / "data" / first.sha256[:2] / first.sha256
     assert data_file.read_bytes() == first.data
-    index = tmp_path / "index" / f"{hashlib.sha256(NOISY).hexdigest()}-{RULES['bluesky'].key}.json"
+    index = tmp_path / "index" / f"{hashlib.sha256(NOISY).hexdigest()}-{PLATFORM_RULES['bluesky'].key}.json"
     assert json.loads(index.read_text())["sha256"] == first.sha256
     assert not list(tmp_path.rglob(".tmp-*"))  # atomic writes leave no temporary files
     # platforms that take the photo unchanged share one data file
-    RenditionCache(tmp_path).render(PLAIN, JPEG, RULES["x"])
-    RenditionCache(tmp_path).render(PLAIN, JPEG, RULES["telegram"])
+    RenditionCache(tmp_path).render(PLAIN, JPEG, PLATFORM_RULES["x"])
+    RenditionCache(tmp_path).render(PLAIN, JPEG, PLATFORM_RULES["telegram"])
     assert len(list((tmp_path / "data").rglob("*"))) == 2 + 2  # two files, two fan-out folders
 
 
 def test_cache_ignores_a_damaged_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    first = RenditionCache(tmp_path).render(NOISY, JPEG, RULES["bluesky"])
+    first = RenditionCache(tmp_path).render(NOISY, JPEG, PLATFORM_RULES["bluesky"])
     data_file = tmp_path / "data" / first.sha256[:2] / first.sha256
     data_file.write_bytes(corpus.jpeg_gps())  # damaged, and carrying GPS
     cache = RenditionCache(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="herald.media.renditions"):
-        again = cache.render(NOISY, JPEG, RULES["bluesky"])
+    with caplog.at_level(logging.WARNING, logger="herald.media.cache"):
+        again = cache.render(NOISY, JPEG, PLATFORM_RULES["bluesky"])
     assert again.data == first.data
     assert cache.misses == 1
     assert "does not match" in caplog.text
     index = next((tmp_path / "index").iterdir())
     index.write_text("{not json")
-    assert RenditionCache(tmp_path).render(NOISY, JPEG, RULES["bluesky"]).data == first.data
+    assert RenditionCache(tmp_path).render(NOISY, JPEG, PLATFORM_RULES["bluesky"]).data == first.data
 
 
 # -- credits ------------------------------------------------------------------------------------

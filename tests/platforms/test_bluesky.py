@@ -1,83 +1,44 @@
 """BlueskyConnector against the Bluesky simulator: a table of faults first, then the flows
 (photos and facets, the session and its refresh, reconcile and resend by record key, delete),
-the rules ``validate`` adds and the secrecy check."""
+the rules ``validate`` adds and the secrecy check. The harness (``harness.py``) runs the table
+and the checks every platform shares."""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
 import hashlib
-import io
 import json
-import logging
 import re
-import socket
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 import requests
-from PIL import Image
 
-from herald.core.errors import (
-    AuthError,
-    HeraldError,
-    PermanentError,
-    RetryableError,
-    UncertainError,
-)
-from herald.core.secret import Secret
-from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.core.errors import AuthError, HeraldError, PermanentError, RetryableError, UncertainError
+from herald.platforms.base import PhotoInfo
 from herald.platforms.bluesky import BlueskyConnector, created_at, jwt_expiry, record_key
-from herald.simulator import Fault, Simulator
+from herald.simulator import Simulator
 from herald.simulator.bluesky import did_for
+from tests.platforms.harness import READ_TIMEOUT, FaultCase, Harness, case_id
+from tests.platforms.specs import BLUESKY as SPEC
+from tests.platforms.specs import BLUESKY_FRIEND as FRIEND
+from tests.platforms.specs import BLUESKY_HANDLE as HANDLE
+from tests.platforms.specs import BLUESKY_URL as URL
 
-HANDLE = "alice.bsky.social"
-APP_PASSWORD = "abcd-efgh-ijkl-mnop"
+APP_PASSWORD = SPEC.credentials["app_password"]
 WRONG_PASSWORD = "zzzz-zzzz-zzzz-zzzz"
-FRIEND = "bob.bsky.social"
-URL = "https://example.com/spring?utm=herald"
-# Korean before the link, so that character and byte offsets differ; "@nobody.example" does not
-# resolve and stays plain text.
-TEXT = f"안녕하세요, Herald! 봄 캠페인 {URL} 시작 #herald @{FRIEND} 그리고 @nobody.example"
+TEXT = SPEC.text
 KEY = "post-1:bluesky"
-
-#: Read timeout for the tests, seconds: short so that a "slow" fault times out quickly.
-READ_TIMEOUT = 0.5
-
-
-def jpeg(width: int, height: int, color: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
+PHOTOS = SPEC.photos
+draft = SPEC.draft
+fault = SPEC.fault
 
 
-PHOTOS = (
-    Photo(jpeg(64, 48, (200, 30, 30)), "image/jpeg", 64, 48, "빨간 사각형 (a red square)", "red.jpg"),
-    Photo(jpeg(48, 64, (30, 30, 200)), "image/jpeg", 48, 64, "A blue square, 파란 사각형", "blue.jpg"),
-)
-
-
-def draft(text: str = TEXT, photos: tuple[Photo, ...] = (), key: str = KEY) -> Draft:
-    return Draft(text=text, idempotency_key=key, photos=photos, language="ko")
-
-
-def closed_port_url() -> str:
-    """A loopback URL where nothing listens: connecting is refused, nothing is sent."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def settle(sim: Simulator) -> None:
-    """Wait until a "slow" request the client gave up on has been handled."""
-    deadline = time.monotonic() + 5.0
-    while not any(seen.fault == "slow" for seen in sim.requests_seen()):
-        assert time.monotonic() < deadline, "the slow request never finished"
-        time.sleep(0.02)
+@pytest.fixture(scope="module")
+def platform() -> str:
+    return SPEC.name
 
 
 def calls(sim: Simulator) -> list[str]:
@@ -85,57 +46,7 @@ def calls(sim: Simulator) -> list[str]:
     return [seen.path.removeprefix("/xrpc/") for seen in sim.requests_seen("bluesky")]
 
 
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = Simulator(platforms=("bluesky",)).start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh(sim: Simulator) -> None:
-    sim.reset()  # keeps accounts and settings: set both
-    sim.bluesky_access_jwt_seconds = 7200
-    sim.bluesky_blob_max_bytes = 1_000_000
-    sim.add_account("bluesky", username=HANDLE, handle=HANDLE, app_password=APP_PASSWORD)
-    sim.add_account("bluesky", username=FRIEND, handle=FRIEND, app_password="bob0-bob0-bob0-bob0")
-
-
-def make(base_url: str, password: str = APP_PASSWORD) -> BlueskyConnector:
-    return BlueskyConnector(
-        ConnectorConfig(
-            credentials={"handle": Secret(HANDLE), "app_password": Secret(password)},
-            base_url=base_url,
-            connect_timeout=1.0,
-            read_timeout=READ_TIMEOUT,
-        )
-    )
-
-
-@pytest.fixture
-def bluesky(sim: Simulator) -> Iterator[BlueskyConnector]:
-    connector = make(sim.url_for("bluesky"))
-    yield connector
-    connector.close()
-
-
 # -- the table -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    faults: tuple[Fault, ...]
-    expected: type[HeraldError]
-    fragment: str
-    photos: bool = False
-    password: str = APP_PASSWORD
-    retry_after: float | None = None  # expected seconds, checked to ±1.5 s (epoch resolution)
-    posted: int | None = 0  # ledger entries afterwards; None when the outcome is unknown
-
 
 SESSION = "/xrpc/com.atproto.server.createSession"
 CREATE = "/xrpc/com.atproto.repo.createRecord"
@@ -144,78 +55,62 @@ RESOLVE = "/xrpc/com.atproto.identity.resolveHandle"
 GET_RECORD = "/xrpc/com.atproto.repo.getRecord"
 
 CASES = [
-    Case("wrong app password", (), AuthError, "Invalid identifier or password", password=WRONG_PASSWORD),
-    Case(
+    FaultCase(
+        "wrong app password",
+        (),
+        AuthError,
+        "Invalid identifier or password",
+        credentials={"app_password": WRONG_PASSWORD},
+    ),
+    FaultCase(
         "429 on createSession",
-        (Fault(kind="rate_limit", platform="bluesky", path=SESSION, reset_in=3.0),),
+        (fault("rate_limit", SESSION, reset_in=3.0),),
         RetryableError,
         "RateLimitExceeded",
         retry_after=3.0,
     ),
-    Case(
+    FaultCase(
         "429 on createRecord",
-        (Fault(kind="rate_limit", platform="bluesky", path=CREATE, reset_in=2.0),),
+        (fault("rate_limit", CREATE, reset_in=2.0),),
         RetryableError,
         "HTTP 429",
         retry_after=2.0,
     ),
-    Case(
+    FaultCase(
         "429 on uploadBlob",
-        (Fault(kind="rate_limit", platform="bluesky", path=UPLOAD, reset_in=3.0),),
+        (fault("rate_limit", UPLOAD, reset_in=3.0),),
         RetryableError,
         "HTTP 429",
-        photos=True,
+        photos=2,
         retry_after=3.0,
     ),
-    Case(
+    FaultCase(
         "400 InvalidRequest on createRecord",
-        (Fault(kind="error", platform="bluesky", path=CREATE, status=400),),
+        (fault("error", CREATE, status=400),),
         PermanentError,
         "InvalidRequest",
     ),
-    Case(
-        "503 on createSession",
-        (Fault(kind="error", platform="bluesky", path=SESSION, status=503),),
-        RetryableError,
-        "HTTP 503",
-    ),
-    Case(
+    FaultCase("503 on createSession", (fault("error", SESSION, status=503),), RetryableError, "HTTP 503"),
+    FaultCase(
         "503 on uploadBlob",
-        (Fault(kind="error", platform="bluesky", path=UPLOAD, status=503),),
+        (fault("error", UPLOAD, status=503),),
         RetryableError,
         "HTTP 503",
-        photos=True,
+        photos=2,
     ),
-    Case(
-        "503 on resolveHandle",
-        (Fault(kind="error", platform="bluesky", path=RESOLVE, status=503),),
-        RetryableError,
-        "HTTP 503",
-    ),
-    Case(
-        "drop on uploadBlob",
-        (Fault(kind="drop", platform="bluesky", path=UPLOAD),),
-        RetryableError,
-        "no answer",
-        photos=True,
-    ),
-    Case(
+    FaultCase("503 on resolveHandle", (fault("error", RESOLVE, status=503),), RetryableError, "HTTP 503"),
+    FaultCase("drop on uploadBlob", (fault("drop", UPLOAD),), RetryableError, "no answer", photos=2),
+    FaultCase(
         "503 on createRecord",
-        (Fault(kind="error", platform="bluesky", path=CREATE, status=503),),
+        (fault("error", CREATE, status=503),),
         UncertainError,
         "may exist",
         posted=None,
     ),
-    Case(
-        "drop on createRecord",
-        (Fault(kind="drop", platform="bluesky", path=CREATE),),
-        UncertainError,
-        "reconcile",
-        posted=None,
-    ),
-    Case(
+    FaultCase("drop on createRecord", (fault("drop", CREATE),), UncertainError, "reconcile", posted=None),
+    FaultCase(
         "timeout on createRecord",
-        (Fault(kind="slow", platform="bluesky", path=CREATE, delay=READ_TIMEOUT + 0.5),),
+        (fault("slow", CREATE, delay=READ_TIMEOUT + 0.5),),
         UncertainError,
         "ReadTimeout",
         posted=None,
@@ -223,43 +118,18 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_publish_fault(case: Case, sim: Simulator) -> None:
-    for fault in case.faults:
-        sim.inject(fault)
-    connector = make(sim.url_for("bluesky"), case.password)
-    try:
-        with pytest.raises(case.expected) as caught:
-            connector.publish(draft(photos=PHOTOS if case.photos else ()))
-    finally:
-        connector.close()
-    error = caught.value
-    assert case.fragment in str(error)
-    assert isinstance(error, case.expected)
-    if case.expected is PermanentError:
-        assert not isinstance(error, AuthError)
-    if case.retry_after is not None:
-        assert isinstance(error, RetryableError)
-        assert error.retry_after is not None
-        assert error.retry_after == pytest.approx(case.retry_after, abs=1.5)
-    if any(fault.kind == "slow" for fault in case.faults):
-        settle(sim)
-    if case.posted is not None:
-        assert len(sim.ledger("bluesky")) == case.posted
-
-
-def test_connection_refused_is_retryable() -> None:
-    connector = make(closed_port_url())
-    with pytest.raises(RetryableError, match="could not connect"):
-        connector.publish(draft())
-    connector.close()
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_publish_fault(case: FaultCase, harness: Harness[BlueskyConnector]) -> None:
+    harness.publish_fault(case)
 
 
 # -- flows ---------------------------------------------------------------------------------
 
 
-def test_publish_korean_english_with_two_photos_and_facets(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    published = bluesky.publish(draft(photos=PHOTOS))
+def test_publish_korean_english_with_two_photos_and_facets(
+    connector: BlueskyConnector, sim: Simulator
+) -> None:
+    published = connector.publish(draft(photos=PHOTOS))
 
     [entry] = sim.ledger("bluesky")
     rkey = record_key(KEY)
@@ -301,22 +171,22 @@ def test_publish_korean_english_with_two_photos_and_facets(bluesky: BlueskyConne
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["createdAt"])
 
 
-def test_one_session_for_many_posts(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    bluesky.publish(draft(text="one", key="k1"))
-    bluesky.publish(draft(text="two", key="k2"))
+def test_one_session_for_many_posts(connector: BlueskyConnector, sim: Simulator) -> None:
+    connector.publish(draft(text="one", key="k1"))
+    connector.publish(draft(text="two", key="k2"))
     assert calls(sim).count("com.atproto.server.createSession") == 1
     assert len(sim.ledger("bluesky")) == 2
 
 
-def test_expired_token_is_refreshed_and_the_call_retried(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    bluesky.publish(draft(text="before", key="k1"))
+def test_expired_token_is_refreshed_and_the_call_retried(connector: BlueskyConnector, sim: Simulator) -> None:
+    connector.publish(draft(text="before", key="k1"))
     time.sleep(0.01)
     # Every access JWT issued before now is expired from now on: the next call gets 400 ExpiredToken.
     sim.add_account(
         "bluesky", username=HANDLE, handle=HANDLE, app_password=APP_PASSWORD, expires_at=str(time.time())
     )
 
-    bluesky.publish(draft(text="after", key="k2"))
+    connector.publish(draft(text="after", key="k2"))
 
     assert [e.text for e in sim.ledger("bluesky")] == ["before", "after"]
     seen = calls(sim)
@@ -327,24 +197,24 @@ def test_expired_token_is_refreshed_and_the_call_retried(bluesky: BlueskyConnect
     assert statuses[-3:] == [(CREATE, 400), ("/xrpc/com.atproto.server.refreshSession", 200), (CREATE, 200)]
 
 
-def test_token_near_expiry_is_refreshed_first(bluesky: BlueskyConnector, sim: Simulator) -> None:
+def test_token_near_expiry_is_refreshed_first(connector: BlueskyConnector, sim: Simulator) -> None:
     sim.bluesky_access_jwt_seconds = 120  # inside the five-minute margin from the start
-    bluesky.publish(draft(text="one", key="k1"))
-    bluesky.publish(draft(text="two", key="k2"))
+    connector.publish(draft(text="one", key="k1"))
+    connector.publish(draft(text="two", key="k2"))
     seen = calls(sim)
     assert seen.count("com.atproto.server.createSession") == 1
     assert seen.count("com.atproto.server.refreshSession") >= 1
     assert all(s.status == 200 for s in sim.requests_seen("bluesky"))  # no call was refused
 
 
-def test_refused_refresh_logs_in_again(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    bluesky.publish(draft(text="one", key="k1"))
-    session = bluesky._session
+def test_refused_refresh_logs_in_again(connector: BlueskyConnector, sim: Simulator) -> None:
+    connector.publish(draft(text="one", key="k1"))
+    session = connector._session
     assert session is not None
     # A refresh JWT the PDS no longer honours, on an access JWT about to expire.
-    bluesky._session = dataclasses.replace(session, refresh_jwt="not.a.token", expires_at=time.time())
+    connector._session = dataclasses.replace(session, refresh_jwt="not.a.token", expires_at=time.time())
 
-    bluesky.publish(draft(text="two", key="k2"))
+    connector.publish(draft(text="two", key="k2"))
 
     seen = calls(sim)
     assert seen.count("com.atproto.server.refreshSession") == 1
@@ -352,41 +222,31 @@ def test_refused_refresh_logs_in_again(bluesky: BlueskyConnector, sim: Simulator
     assert len(sim.ledger("bluesky")) == 2
 
 
-def test_401_on_create_refreshes_once(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    sim.inject(Fault(kind="error", platform="bluesky", path=CREATE, status=401))
-    bluesky.publish(draft())
+def test_401_on_create_refreshes_once(connector: BlueskyConnector, sim: Simulator) -> None:
+    sim.inject(fault("error", CREATE, status=401))
+    connector.publish(draft())
     assert calls(sim).count("com.atproto.repo.createRecord") == 2
     assert len(sim.ledger("bluesky")) == 1
 
-    sim.inject(Fault(kind="error", platform="bluesky", path=CREATE, status=401, count=2))
+    sim.inject(fault("error", CREATE, status=401, count=2))
     with pytest.raises(AuthError, match="HTTP 401"):
-        bluesky.publish(draft(key="k2"))
+        connector.publish(draft(key="k2"))
 
 
-def test_blob_too_large_is_permanent(bluesky: BlueskyConnector, sim: Simulator) -> None:
+def test_blob_too_large_is_permanent(connector: BlueskyConnector, sim: Simulator) -> None:
     sim.bluesky_blob_max_bytes = 100
     with pytest.raises(PermanentError, match="BlobTooLarge"):
-        bluesky.publish(draft(photos=PHOTOS[:1]))
+        connector.publish(draft(photos=PHOTOS[:1]))
     assert sim.ledger("bluesky") == []
 
 
-def test_commit_then_drop_then_reconcile_finds_the_record(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    sim.inject(Fault(kind="commit_then_drop", platform="bluesky", path=CREATE))
-    with pytest.raises(UncertainError):
-        bluesky.publish(draft(photos=PHOTOS))
-    [first] = sim.ledger("bluesky")
-
-    found = bluesky.reconcile(draft(photos=PHOTOS))
-
-    assert found is not None
-    assert found.remote_id == first.remote_id
-    assert found.url == first.url
-    assert len(sim.ledger("bluesky")) == 1
-
-
-def test_publishing_again_returns_the_same_record(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    one = bluesky.publish(draft(photos=PHOTOS))
-    two = make(sim.url_for("bluesky")).publish(draft(photos=PHOTOS))  # a fresh worker, same key
+def test_publishing_again_returns_the_same_record(
+    connector: BlueskyConnector, harness: Harness[BlueskyConnector], sim: Simulator
+) -> None:
+    one = connector.publish(draft(photos=PHOTOS))
+    fresh = harness.make()  # a fresh worker, same key
+    two = fresh.publish(draft(photos=PHOTOS))
+    fresh.close()
     assert one == two
     assert len(sim.ledger("bluesky")) == 1
     # The second create hit the existing key (HTTP 500 like the reference PDS) and looked it up.
@@ -394,23 +254,23 @@ def test_publishing_again_returns_the_same_record(bluesky: BlueskyConnector, sim
     assert statuses[-2:] == [(CREATE, 500), (GET_RECORD, 200)]
 
 
-def test_reconcile_when_nothing_went_out(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    bluesky.publish(draft(text="an older post", key="older"))
-    assert bluesky.reconcile(draft()) is None
+def test_reconcile_when_nothing_went_out(connector: BlueskyConnector, sim: Simulator) -> None:
+    connector.publish(draft(text="an older post", key="older"))
+    assert connector.reconcile(draft()) is None
 
 
-def test_reconcile_that_cannot_look_is_uncertain(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    sim.inject(Fault(kind="error", platform="bluesky", path=GET_RECORD, status=503))
+def test_reconcile_that_cannot_look_is_uncertain(connector: BlueskyConnector, sim: Simulator) -> None:
+    sim.inject(fault("error", GET_RECORD, status=503))
     with pytest.raises(UncertainError, match="could not look"):
-        bluesky.reconcile(draft())
+        connector.reconcile(draft())
 
 
-def test_delete(bluesky: BlueskyConnector, sim: Simulator) -> None:
-    published = bluesky.publish(draft())
-    bluesky.delete(published.remote_id)
+def test_delete(connector: BlueskyConnector, sim: Simulator) -> None:
+    published = connector.publish(draft())
+    connector.delete(published.remote_id)
     assert sim.deleted("bluesky") == {published.remote_id}
-    bluesky.delete(published.remote_id)  # already gone: nothing to do
-    assert bluesky.reconcile(draft()) is None
+    connector.delete(published.remote_id)  # already gone: nothing to do
+    assert connector.reconcile(draft()) is None
 
 
 # -- rules and helpers ---------------------------------------------------------------------
@@ -429,9 +289,9 @@ def test_grapheme_and_byte_limits() -> None:
     assert problem.field == "photos"
 
 
-def test_over_length_text_is_refused_before_any_call(bluesky: BlueskyConnector, sim: Simulator) -> None:
+def test_over_length_text_is_refused_before_any_call(connector: BlueskyConnector, sim: Simulator) -> None:
     with pytest.raises(PermanentError, match="300 graphemes"):
-        bluesky.publish(draft(text="가" * 301))
+        connector.publish(draft(text="가" * 301))
     assert sim.requests_seen("bluesky") == []
 
 
@@ -473,8 +333,8 @@ def test_created_at_format() -> None:
 
 
 def test_public_url_rule() -> None:
-    real = make("https://bsky.social")
-    local = make("http://127.0.0.1:8080/bluesky/")
+    real = SPEC.build("https://bsky.social")
+    local = SPEC.build("http://127.0.0.1:8080/bluesky/")
     assert real.post_url("3abc") == f"https://bsky.app/profile/{HANDLE}/post/3abc"
     assert local.post_url("3abc") == f"http://127.0.0.1:8080/bluesky/profile/{HANDLE}/post/3abc"
     real.close()
@@ -484,33 +344,17 @@ def test_public_url_rule() -> None:
 # -- secrets -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def unredacted_logs() -> Iterator[None]:
-    """Switch off the process-wide redaction (``herald.logs``, installed by conftest) so that
-    the test checks the connector itself, not the safety net behind it."""
-    previous = logging.getLogRecordFactory()
-    logging.setLogRecordFactory(logging.LogRecord)
-    try:
-        yield
-    finally:
-        logging.setLogRecordFactory(previous)
+def test_no_credential_in_logs_or_errors(
+    harness: Harness[BlueskyConnector], sim: Simulator, leak_log: pytest.LogCaptureFixture
+) -> None:
+    [wrong] = [c for c in CASES if c.credentials]
+    errors: list[HeraldError] = harness.refusals([wrong], photos=2)
 
-
-@pytest.mark.usefixtures("unredacted_logs")
-def test_no_credential_in_logs_or_errors(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    errors: list[HeraldError] = []
-    connector = make(sim.url_for("bluesky"), WRONG_PASSWORD)
-    with pytest.raises(AuthError) as caught:
-        connector.publish(draft(photos=PHOTOS))
-    errors.append(caught.value)
-    connector.close()
-
-    connector = make(sim.url_for("bluesky"))
+    connector = harness.make()
     connector.publish(draft(photos=PHOTOS))
     session = connector._session
     assert session is not None
-    sim.inject(Fault(kind="error", platform="bluesky", path=CREATE, status=401, count=2))
+    sim.inject(fault("error", CREATE, status=401, count=2))
     with pytest.raises(AuthError) as caught:
         connector.publish(draft(key="k2"))
     errors.append(caught.value)
@@ -518,8 +362,4 @@ def test_no_credential_in_logs_or_errors(sim: Simulator, caplog: pytest.LogCaptu
     tokens = {session.access_jwt, session.refresh_jwt, connector._session.access_jwt}
     connector.close()
 
-    for secret in (APP_PASSWORD, WRONG_PASSWORD, *tokens):
-        assert secret not in caplog.text
-        for error in errors:
-            assert secret not in str(error)
-            assert secret not in repr(error)
+    harness.assert_secrets_kept(leak_log, errors, [wrong], also=tokens)

@@ -7,17 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from herald.core.secret import Secret
-from herald.platforms import Connector, ConnectorConfig, connector_class
-
-X_CREDS = {
-    k: Secret(f"env-test-{k}-0001") for k in ("api_key", "api_secret", "access_token", "access_token_secret")
-}
+from herald.platforms import Connector
+from tests.platforms.specs import SPECS
 
 
 def _connector(platform: str, base_url: str) -> Connector:
-    creds = X_CREDS if platform == "x" else {"access_token": Secret("env-test-token-0001")}
-    return connector_class(platform)(ConnectorConfig(credentials=creds, base_url=base_url))
+    return SPECS[platform].build(base_url)
 
 
 @pytest.mark.parametrize("platform", ["mastodon", "x"])

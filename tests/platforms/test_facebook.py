@@ -1,21 +1,16 @@
 """FacebookConnector against the Facebook simulator: a table of faults first, then the flows
 (photos, duplicates, reconcile, delete), the Graph error mapping shared with Instagram and
-Threads (``platforms.graph``) on canned answers, and the secrecy check."""
+Threads (``platforms.graph``) on canned answers, and the secrecy check. The harness
+(``harness.py``) runs the table and the checks every platform shares."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import io
 import json
-import logging
-import socket
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 import requests
-from PIL import Image
 
 from herald.core.errors import (
     AuthError,
@@ -25,141 +20,61 @@ from herald.core.errors import (
     RetryableError,
     UncertainError,
 )
-from herald.core.secret import Secret
-from herald.platforms.base import ConnectorConfig, Draft, Photo, PhotoInfo
+from herald.platforms.base import PhotoInfo
 from herald.platforms.facebook import FacebookConnector
 from herald.platforms.graph import error_for_graph, regain_seconds
-from herald.simulator import Fault, FaultKind, Simulator
+from herald.simulator import Simulator
+from tests.platforms.harness import ONE_MINUTE, READ_TIMEOUT, FaultCase, Harness, case_id
+from tests.platforms.specs import FACEBOOK as SPEC
+from tests.platforms.specs import FACEBOOK_PAGE_ID as PAGE_ID
 
-PAGE_ID = "1234567890"
-TOKEN = "EAAB-page-token-0123456789abcdef"
+TOKEN = SPEC.credentials["page_access_token"]
 WRONG_TOKEN = "EAAB-wrong-token-fedcba9876543210"
-TEXT = "안녕하세요, Herald! 봄 캠페인이 시작됩니다. Spring campaign starts today."
-
-#: Read timeout for the tests, seconds: short so that a "slow" fault times out quickly.
-READ_TIMEOUT = 0.5
-#: What a 1-minute ``estimated_time_to_regain_access`` becomes, seconds.
-ONE_MINUTE = 60.0
-
-
-def jpeg(width: int, height: int, color: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
-
-
-PHOTOS = (
-    Photo(jpeg(64, 48, (200, 30, 30)), "image/jpeg", 64, 48, "빨간 사각형 (a red square)", "red.jpg"),
-    Photo(jpeg(48, 64, (30, 30, 200)), "image/jpeg", 48, 64, "A blue square, 파란 사각형", "blue.jpg"),
-)
-
-
-def draft(text: str = TEXT, photos: tuple[Photo, ...] = ()) -> Draft:
-    return Draft(text=text, idempotency_key="post-1:facebook", photos=photos)
-
-
-def closed_port_url() -> str:
-    """A loopback URL where nothing listens: connecting is refused, nothing is sent."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def settle(sim: Simulator) -> None:
-    """Wait until a "slow" request the client gave up on has been handled, so that what it
-    does cannot land in the next test's fresh state."""
-    deadline = time.monotonic() + 5.0
-    while not any(seen.fault == "slow" for seen in sim.requests_seen()):
-        assert time.monotonic() < deadline, "the slow request never finished"
-        time.sleep(0.02)
-
-
-# -- fixtures ------------------------------------------------------------------------------
+TEXT = SPEC.text
+PHOTOS = SPEC.photos
+draft = SPEC.draft
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[Simulator]:
-    simulator = Simulator(platforms=("facebook",)).start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh(sim: Simulator) -> None:
-    sim.reset()  # keeps accounts: set them again
-    sim.add_account("facebook", username="HeraldPage", page_id=PAGE_ID, page_access_token=TOKEN)
-
-
-def make(base_url: str, token: str = TOKEN, **options: str) -> FacebookConnector:
-    return FacebookConnector(
-        ConnectorConfig(
-            credentials={"page_id": Secret(PAGE_ID), "page_access_token": Secret(token)},
-            base_url=base_url,
-            connect_timeout=1.0,
-            read_timeout=READ_TIMEOUT,
-            options=options,
-        )
-    )
-
-
-@pytest.fixture
-def facebook(sim: Simulator) -> Iterator[FacebookConnector]:
-    connector = make(sim.url_for("facebook"))
-    yield connector
-    connector.close()
+def platform() -> str:
+    return SPEC.name
 
 
 # -- the table -----------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    faults: tuple[Fault, ...]
-    expected: type[HeraldError]
-    fragment: str
-    photos: bool = False
-    token: str = TOKEN
-    account: tuple[tuple[str, str], ...] = ()  # extra account credentials (expires_at...)
-    retry_after: float | None = None  # expected seconds, checked to ±1 s
-    posted: int | None = 0  # ledger entries afterwards; None when the outcome is unknown
-
-
 FEED = "/feed"
 PHOTOS_EDGE = "/photos"
-
-
-def fault(kind: FaultKind, path: str, method: str = "POST", **kw: float) -> Fault:
-    return Fault(kind=kind, platform="facebook", path=path, method=method, **kw)
-
+#: Graph API calls are POSTs unless a fault says otherwise.
+fault = functools.partial(SPEC.fault, method="POST")
 
 CASES = [
-    Case("wrong token", (), AuthError, "code 190", token=WRONG_TOKEN),
-    Case("token expired", (), AuthError, "463: the token expired", account=(("expires_at", "1"),)),
-    Case("password changed", (), AuthError, "460", account=(("password_changed", "1"),)),
-    Case("403 permission", (fault("error", FEED, status=403),), AuthError, "permission"),
-    Case("400 on feed", (fault("error", FEED, status=400),), PermanentError, "code 100"),
-    Case(
+    FaultCase("wrong token", (), AuthError, "code 190", credentials={"page_access_token": WRONG_TOKEN}),
+    FaultCase("token expired", (), AuthError, "463: the token expired", account={"expires_at": "1"}),
+    FaultCase("password changed", (), AuthError, "460", account={"password_changed": "1"}),
+    FaultCase("403 permission", (fault("error", FEED, status=403),), AuthError, "permission"),
+    FaultCase("400 on feed", (fault("error", FEED, status=400),), PermanentError, "code 100"),
+    FaultCase(
         "throttled on feed",
         (fault("rate_limit", FEED, reset_in=2.0),),
         RetryableError,
         "code 32",
         retry_after=ONE_MINUTE,
     ),
-    Case(
+    FaultCase(
         "throttled on photo",
         (fault("rate_limit", PHOTOS_EDGE, reset_in=90.0),),
         RetryableError,
         "rate limited",
-        photos=True,
+        photos=2,
         retry_after=2 * ONE_MINUTE,
     ),
-    Case("500 on photo", (fault("error", PHOTOS_EDGE, status=500),), RetryableError, "HTTP 500", photos=True),
-    Case("drop on photo", (fault("drop", PHOTOS_EDGE),), RetryableError, "no answer", photos=True),
-    Case("503 on feed", (fault("error", FEED, status=503),), UncertainError, "may exist", posted=None),
-    Case("drop on feed", (fault("drop", FEED),), UncertainError, "reconcile", posted=None),
-    Case(
+    FaultCase(
+        "500 on photo", (fault("error", PHOTOS_EDGE, status=500),), RetryableError, "HTTP 500", photos=2
+    ),
+    FaultCase("drop on photo", (fault("drop", PHOTOS_EDGE),), RetryableError, "no answer", photos=2),
+    FaultCase("503 on feed", (fault("error", FEED, status=503),), UncertainError, "may exist", posted=None),
+    FaultCase("drop on feed", (fault("drop", FEED),), UncertainError, "reconcile", posted=None),
+    FaultCase(
         "timeout on feed",
         (fault("slow", FEED, delay=READ_TIMEOUT + 0.5),),
         UncertainError,
@@ -169,44 +84,16 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_publish_fault(case: Case, sim: Simulator) -> None:
-    if case.account:
-        sim.add_account(
-            "facebook", username="HeraldPage", page_id=PAGE_ID, page_access_token=TOKEN, **dict(case.account)
-        )
-    for f in case.faults:
-        sim.inject(f)
-    connector = make(sim.url_for("facebook"), case.token)
-    try:
-        with pytest.raises(case.expected) as caught:
-            connector.publish(draft(photos=PHOTOS if case.photos else ()))
-    finally:
-        connector.close()
-    error = caught.value
-    assert type(error) is case.expected
-    assert case.fragment in str(error)
-    if case.retry_after is not None:
-        assert isinstance(error, RetryableError)
-        assert error.retry_after == pytest.approx(case.retry_after, abs=1.0)
-    if any(f.kind == "slow" for f in case.faults):
-        settle(sim)
-    if case.posted is not None:
-        assert len(sim.ledger("facebook")) == case.posted
-
-
-def test_connection_refused_is_retryable() -> None:
-    connector = make(closed_port_url())
-    with pytest.raises(RetryableError, match="could not connect"):
-        connector.publish(draft())
-    connector.close()
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_publish_fault(case: FaultCase, harness: Harness[FacebookConnector]) -> None:
+    harness.publish_fault(case)
 
 
 # -- flows ---------------------------------------------------------------------------------
 
 
-def test_publish_korean_english_with_two_photos(facebook: FacebookConnector, sim: Simulator) -> None:
-    published = facebook.publish(draft(photos=PHOTOS))
+def test_publish_korean_english_with_two_photos(connector: FacebookConnector, sim: Simulator) -> None:
+    published = connector.publish(draft(photos=PHOTOS))
 
     [entry] = sim.ledger("facebook")
     assert entry.remote_id == published.remote_id
@@ -226,65 +113,52 @@ def test_publish_korean_english_with_two_photos(facebook: FacebookConnector, sim
     ]
 
 
-def test_text_only_post(facebook: FacebookConnector, sim: Simulator) -> None:
-    published = facebook.publish(draft())
+def test_text_only_post(connector: FacebookConnector, sim: Simulator) -> None:
+    published = connector.publish(draft())
     [entry] = sim.ledger("facebook")
     assert (entry.remote_id, entry.text, entry.media) == (published.remote_id, TEXT, ())
 
 
-def test_duplicate_message_is_permanent(facebook: FacebookConnector, sim: Simulator) -> None:
-    facebook.publish(draft())
+def test_duplicate_message_is_permanent(connector: FacebookConnector, sim: Simulator) -> None:
+    connector.publish(draft())
     with pytest.raises(PermanentError, match="duplicate post") as caught:
-        facebook.publish(draft())
+        connector.publish(draft())
     assert not isinstance(caught.value, AuthError)
     assert "506" in str(caught.value)
     assert len(sim.ledger("facebook")) == 1
 
 
-def test_commit_then_drop_then_reconcile_finds_the_post(facebook: FacebookConnector, sim: Simulator) -> None:
-    sim.inject(fault("commit_then_drop", FEED))
-    with pytest.raises(UncertainError):
-        facebook.publish(draft(photos=PHOTOS))
-    [first] = sim.ledger("facebook")
-
-    found = facebook.reconcile(draft(photos=PHOTOS))
-
-    assert found is not None
-    assert (found.remote_id, found.url) == (first.remote_id, first.url)
-    assert len(sim.ledger("facebook")) == 1
+def test_reconcile_when_nothing_went_out(connector: FacebookConnector, sim: Simulator) -> None:
+    connector.publish(draft(text="an older post"))
+    assert connector.reconcile(draft()) is None
 
 
-def test_reconcile_when_nothing_went_out(facebook: FacebookConnector, sim: Simulator) -> None:
-    facebook.publish(draft(text="an older post"))
-    assert facebook.reconcile(draft()) is None
-
-
-def test_reconcile_that_cannot_look_is_uncertain(facebook: FacebookConnector, sim: Simulator) -> None:
+def test_reconcile_that_cannot_look_is_uncertain(connector: FacebookConnector, sim: Simulator) -> None:
     sim.inject(fault("error", "/published_posts", method="GET", status=503))
     with pytest.raises(UncertainError, match="could not list"):
-        facebook.reconcile(draft())
+        connector.reconcile(draft())
 
 
-def test_reconcile_with_a_refused_token_is_auth(sim: Simulator) -> None:
-    connector = make(sim.url_for("facebook"), WRONG_TOKEN)
+def test_reconcile_with_a_refused_token_is_auth(harness: Harness[FacebookConnector]) -> None:
+    connector = harness.make(page_access_token=WRONG_TOKEN)
     with pytest.raises(AuthError):
         connector.reconcile(draft())
     connector.close()
 
 
-def test_reconcile_of_a_photo_only_post_cannot_tell(facebook: FacebookConnector) -> None:
+def test_reconcile_of_a_photo_only_post_cannot_tell(connector: FacebookConnector) -> None:
     with pytest.raises(UncertainError, match="without text"):
-        facebook.reconcile(draft(text="", photos=PHOTOS))
+        connector.reconcile(draft(text="", photos=PHOTOS))
 
 
-def test_delete(facebook: FacebookConnector, sim: Simulator) -> None:
-    published = facebook.publish(draft())
-    facebook.delete(published.remote_id)
-    facebook.delete(published.remote_id)  # already gone: nothing to do
+def test_delete(connector: FacebookConnector, sim: Simulator) -> None:
+    published = connector.publish(draft())
+    connector.delete(published.remote_id)
+    connector.delete(published.remote_id)  # already gone: nothing to do
     assert sim.deleted("facebook") == {published.remote_id}
 
 
-def test_over_length_text_is_refused_before_any_call(facebook: FacebookConnector, sim: Simulator) -> None:
+def test_over_length_text_is_refused_before_any_call(connector: FacebookConnector, sim: Simulator) -> None:
     text = "가" * 63_207
     [problem] = FacebookConnector.validate(text, [PhotoInfo("image/jpeg", 1000, 10, 10)])
     assert (problem.field, problem.count, problem.limit) == ("text", 63_207, 63_206)
@@ -293,12 +167,12 @@ def test_over_length_text_is_refused_before_any_call(facebook: FacebookConnector
     assert problem.field == "photos"
 
     with pytest.raises(PermanentError, match="63206 characters"):
-        facebook.publish(draft(text=text))
+        connector.publish(draft(text=text))
     assert sim.requests_seen("facebook") == []
 
 
-def test_graph_version_option(sim: Simulator) -> None:
-    connector = make(sim.url_for("facebook"), graph_version="v25.0")
+def test_graph_version_option(harness: Harness[FacebookConnector], sim: Simulator) -> None:
+    connector = harness.make({"graph_version": "v25.0"})
     sent: list[str] = []
     connector.session.hooks["response"].append(lambda response, *a, **kw: sent.append(response.url))
     connector.publish(draft())
@@ -306,16 +180,16 @@ def test_graph_version_option(sim: Simulator) -> None:
     assert sent and all(url.startswith(sim.url_for("facebook") + "/v25.0/") for url in sent)
     assert all("access_token" not in url for url in sent)  # the token travels in a header
 
-    default = make(sim.url_for("facebook"))
+    default = harness.make()
     assert default.api_root == sim.url_for("facebook") + "/v21.0"
     default.close()
     with pytest.raises(InputError, match="graph_version"):
-        make(sim.url_for("facebook"), graph_version="21")
+        harness.make({"graph_version": "21"})
 
 
 def test_public_url_rule() -> None:
-    real = make("https://graph.facebook.com")
-    local = make("http://127.0.0.1:8080/")
+    real = SPEC.build("https://graph.facebook.com")
+    local = SPEC.build("http://127.0.0.1:8080/")
     assert real.post_url(f"{PAGE_ID}_42") == f"https://www.facebook.com/{PAGE_ID}_42"
     assert local.post_url(f"{PAGE_ID}_42") == f"http://127.0.0.1:8080/{PAGE_ID}_42"
     real.close()
@@ -454,37 +328,10 @@ def test_regain_seconds(headers: dict[str, str], expected: float | None) -> None
 # -- secrets -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def unredacted_logs() -> Iterator[None]:
-    """Switch off the process-wide redaction (``herald.logs``, installed by conftest) so that
-    the test checks the connectors themselves, not the safety net behind them."""
-    previous = logging.getLogRecordFactory()
-    logging.setLogRecordFactory(logging.LogRecord)
-    try:
-        yield
-    finally:
-        logging.setLogRecordFactory(previous)
-
-
-@pytest.mark.usefixtures("unredacted_logs")
-def test_no_credential_in_logs_or_errors(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    errors: list[HeraldError] = []
-    for case in [c for c in CASES if c.expected is AuthError] + [CASES[-2]]:
-        sim.clear_faults()
-        sim.add_account(
-            "facebook", username="HeraldPage", page_id=PAGE_ID, page_access_token=TOKEN, **dict(case.account)
-        )
-        for f in case.faults:
-            sim.inject(f)
-        connector = make(sim.url_for("facebook"), case.token)
-        with pytest.raises(case.expected) as caught:
-            connector.publish(draft(photos=PHOTOS))
-        connector.close()
-        errors.append(caught.value)
-    assert len(errors) == 5
-    for secret in (TOKEN, WRONG_TOKEN):
-        assert secret not in caplog.text
-        for error in errors:
-            assert secret not in str(error)
-            assert secret not in repr(error)
+def test_no_credential_in_logs_or_errors(
+    harness: Harness[FacebookConnector], leak_log: pytest.LogCaptureFixture
+) -> None:
+    cases = [c for c in CASES if c.expected is AuthError] + [CASES[-2]]
+    assert len(cases) == 5
+    errors = harness.refusals(cases, photos=2)
+    harness.assert_secrets_kept(leak_log, errors, cases)
