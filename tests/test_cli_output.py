@@ -32,7 +32,8 @@ def test_table_keeps_links_whole_and_aligns_wide_characters(capsys: pytest.Captu
     assert LINK in lines[1]  # not cut at 60 characters as it used to be
     # Columns line up on screen: the status column starts at the same display column.
     starts = [
-        cell_len(line[: line.index(word)]) for line, word in zip(lines, ["status", "published", "failed"])
+        cell_len(line[: line.index(word)])
+        for line, word in zip(lines, ["status", "published", "failed"], strict=True)
     ]
     assert len(set(starts)) == 1, starts
     # Cells are data: markup and emoji codes print as written.

@@ -11,12 +11,11 @@
     │   ├── PermanentError    the platform refused: invalid, duplicate, forbidden; do not retry
     │   │   └── AuthError     credentials expired or revoked: pause the channel
     │   └── UncertainError    the request may have been applied (sent, no answer): reconcile first
-    ├── QueueError            the Redis content queue misbehaved
-    └── StoreError            the SQL store misbehaved
-        └── StateConflict     a compare-and-set on a delivery lost the race
+    └── QueueError            the Redis content queue misbehaved
 
-This module imports nothing from Herald so that every room, including ``platforms`` and
-``media``, may import it.
+A lost compare-and-set in the store is not an error: the transitions answer whether they won.
+
+Part of the floor (``herald.core``): it imports nothing of Herald's, so every room may import it.
 """
 
 from __future__ import annotations
@@ -87,11 +86,3 @@ class UncertainError(PlatformError):
 
 class QueueError(HeraldError):
     """The Redis content queue failed or holds something it should not."""
-
-
-class StoreError(HeraldError):
-    """The SQL store failed."""
-
-
-class StateConflict(StoreError):
-    """A delivery was not in the state a transition expected (another actor got there first)."""

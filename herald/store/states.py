@@ -32,6 +32,5 @@ ALL: Final = (SCHEDULED, QUEUED, PUBLISHING, PUBLISHED, FAILED, CANCELLED, UNCER
 #: States in which a delivery may still go out.
 PENDING: Final = (SCHEDULED, QUEUED, HELD)
 #: States that never change again (except by a person's explicit retry).
-FINAL: Final = (PUBLISHED, FAILED, CANCELLED, DELETED)
 #: States the content queue must hold in Redis (work still to do by a worker).
 QUEUE_WORK: Final = (QUEUED, PUBLISHING, DELETING)
