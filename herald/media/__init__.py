@@ -12,7 +12,7 @@ from __future__ import annotations
 from herald.media.cache import RenditionCache
 from herald.media.credit import alt_with_credit, append_credits, credit_line
 from herald.media.faces import Box, FaceProtectionUnavailable, detect_faces, protect_faces, protect_photo
-from herald.media.ingest import CleanPhoto, has_metadata, ingest_photo, sanitize_filename
+from herald.media.ingest import CleanPhoto, ingest_photo
 from herald.media.limits import (
     JPEG_QUALITY,
     MAX_CREDIT_CHARS,
@@ -22,6 +22,8 @@ from herald.media.limits import (
     MAX_PHOTO_SIDE_PX,
     MIN_PHOTO_SIDE_PX,
 )
+from herald.media.metadata import has_metadata
+from herald.media.names import sanitize_filename
 from herald.media.renditions import Rendition, render_for
 from herald.media.rules import PhotoRules
 

@@ -15,7 +15,7 @@ from typing import Final
 from PIL import Image, ImageFile
 
 from herald.core.errors import ConfigError, PhotoError
-from herald.media.ingest import _base_mode, _check_size, _sniff, has_metadata
+from herald.media.ingest import _base_mode, _check_size, _sniff
 from herald.media.limits import (
     MAX_PHOTO_BYTES,
     PNG_COMPRESS_LEVEL,
@@ -23,6 +23,7 @@ from herald.media.limits import (
     RENDITION_PAD_RGB,
     RENDITION_QUALITIES,
 )
+from herald.media.metadata import has_metadata
 
 JPEG: Final = "image/jpeg"
 PNG: Final = "image/png"

@@ -32,7 +32,7 @@ from PIL import Image, ImageFilter
 
 from herald.core.errors import InputError, PhotoError
 from herald.media.codec import JPEG, PNG, encode, open_photo
-from herald.media.ingest import CleanPhoto, has_metadata, ingest_photo
+from herald.media.ingest import CleanPhoto, ingest_photo
 from herald.media.limits import (
     FACE_BLUR_SIGMA_DIVISOR,
     FACE_DETECT_MAX_SIDE_PX,
@@ -41,6 +41,7 @@ from herald.media.limits import (
     FACE_PIXELATE_BLOCKS,
     JPEG_QUALITY,
 )
+from herald.media.metadata import has_metadata
 
 if TYPE_CHECKING:
     import cv2

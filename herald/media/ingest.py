@@ -19,10 +19,7 @@ import hashlib
 import io
 import logging
 import re
-import struct
-import unicodedata
 import warnings
-import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
@@ -32,14 +29,14 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 from herald.core.errors import ConfigError, PhotoError
 from herald.media.limits import (
     JPEG_QUALITY,
-    MAX_DISPLAY_NAME_CHARS,
-    MAX_FILENAME_BYTES,
     MAX_PHOTO_BYTES,
     MAX_PHOTO_PIXELS,
     MAX_PHOTO_SIDE_PX,
     MIN_PHOTO_SIDE_PX,
     PNG_COMPRESS_LEVEL,
 )
+from herald.media.metadata import PNG_MAGIC, has_metadata
+from herald.media.names import DEFAULT_NAME, display_name, sanitize_filename
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +48,6 @@ Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
 
 JPEG_MIME: Final = "image/jpeg"
 PNG_MIME: Final = "image/png"
-
-_DEFAULT_NAME = "photo"
 
 
 @dataclass(frozen=True)
@@ -68,62 +63,8 @@ class CleanPhoto:
     original_name: str  # sanitised display name of the upload; never used as a path
 
 
-# -- names --------------------------------------------------------------------------------------
-
-# Bidirectional overrides and isolates: they make "photo\u202egpj.exe" display as "photoexe.jpg".
-_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
-
-
-def _display(name: str) -> str:
-    """``name`` quoted for a message: non-printing characters escaped, quotes escaped, long
-    names cut short. Safe to show whatever ``name`` holds."""
-    shown = []
-    for ch in name[:MAX_DISPLAY_NAME_CHARS]:
-        if ch in "'\\":
-            shown.append("\\" + ch)
-        elif unicodedata.category(ch).startswith("C") or ord(ch) in _BIDI_CONTROLS:
-            shown.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
-        else:
-            shown.append(ch)
-    suffix = "…" if len(name) > MAX_DISPLAY_NAME_CHARS else ""
-    return "'" + "".join(shown) + suffix + "'"
-
-
-def sanitize_filename(name: str) -> str:
-    """The display name to keep for an upload called ``name``: NFC-normalised, surrounding
-    white space removed, ``"photo"`` if nothing is left.
-
-    The name is only ever shown to people; it is never used as a path. Names that try to be
-    one are refused all the same, because nothing good comes from keeping them.
-
-    Raises ``PhotoError`` (naming the problem, with the name quoted safely and cut short) if the
-    name holds a path separator (``/`` or ``\\``), ``..``, a NUL or other control character, a
-    bidirectional override, or more than ``MAX_FILENAME_BYTES`` bytes of UTF-8.
-    """
-    if not isinstance(name, str):
-        raise PhotoError(f"photo name must be text, not {type(name).__name__}")
-    shown = _display(name)
-    if "\x00" in name:
-        raise PhotoError(f"photo name {shown} contains a NUL character")
-    if any(unicodedata.category(ch) == "Cc" or ord(ch) in _BIDI_CONTROLS for ch in name):
-        raise PhotoError(f"photo name {shown} contains a control character")
-    if "/" in name or "\\" in name:
-        raise PhotoError(f"photo name {shown} contains a path separator")
-    if ".." in name:
-        raise PhotoError(f"photo name {shown} contains '..'")
-    try:
-        size = len(name.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise PhotoError(f"photo name {shown} is not valid Unicode text") from None
-    if size > MAX_FILENAME_BYTES:
-        raise PhotoError(f"photo name {shown} is too long ({size} bytes; the limit is {MAX_FILENAME_BYTES})")
-    cleaned = unicodedata.normalize("NFC", name).strip()
-    return cleaned or _DEFAULT_NAME
-
-
 # -- what the bytes are -------------------------------------------------------------------------
 
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
 
 
@@ -135,7 +76,7 @@ def _sniff(data: bytes) -> str | None:
     """
     if data.startswith(b"\xff\xd8\xff"):
         return "JPEG"
-    if data.startswith(_PNG_MAGIC):
+    if data.startswith(PNG_MAGIC):
         return "PNG"
     if data.startswith((b"GIF87a", b"GIF89a")):
         return "GIF"
@@ -348,7 +289,7 @@ def _encode(img: Image.Image, as_png: bool) -> bytes:
     return out.getvalue()
 
 
-def ingest_photo(data: bytes, filename: str = _DEFAULT_NAME) -> CleanPhoto:
+def ingest_photo(data: bytes, filename: str = DEFAULT_NAME) -> CleanPhoto:
     """Verify an uploaded photo and return it re-encoded, free of all metadata.
 
     The format is judged from the bytes, never from ``filename``: JPEG, PNG and WebP are
@@ -378,7 +319,7 @@ def ingest_photo(data: bytes, filename: str = _DEFAULT_NAME) -> CleanPhoto:
             "because truncated photos would be accepted"
         )
     name = sanitize_filename(filename)
-    shown = _display(name)
+    shown = display_name(name)
     if not data:
         raise PhotoError(f"photo {shown} is empty (0 bytes)")
     if len(data) > MAX_PHOTO_BYTES:
@@ -432,205 +373,3 @@ def ingest_photo(data: bytes, filename: str = _DEFAULT_NAME) -> CleanPhoto:
         len(encoded),
     )
     return photo
-
-
-# -- metadata detection -------------------------------------------------------------------------
-
-_EXIF_HEADER = b"Exif\x00\x00"
-_XMP_HEADERS = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
-_XMP_SIGNATURES = (b"http://ns.adobe.com/xap/1.0/", b"<x:xmpmeta", b"<?xpacket")
-_IPTC_SIGNATURES = (b"Photoshop 3.0\x00", b"8BIM\x04\x04")
-_GPS_TEXT_RE = re.compile(rb"gps", re.IGNORECASE)  # GPSLatitude, exif:GPSPosition, "GPS: ..."
-_GPS_IFD_TAG = 0x8825
-_MAX_TEXT_CHUNK_BYTES = 1 << 20  # inflate at most this much of a compressed PNG text chunk
-_MAX_EXIF_BLOCKS = 64  # EXIF blocks searched for GPS; a file of repeated headers must stay cheap
-
-
-def _tiff_has_gps(tiff: bytes) -> bool:
-    """Whether a TIFF/EXIF block's first IFD points to a GPS IFD."""
-    if len(tiff) < 8 or tiff[:2] not in (b"II", b"MM"):
-        return False
-    order = "<" if tiff[:2] == b"II" else ">"
-    (offset,) = struct.unpack_from(order + "I", tiff, 4)
-    if offset + 2 > len(tiff):
-        return False
-    (count,) = struct.unpack_from(order + "H", tiff, offset)
-    for i in range(count):
-        at = offset + 2 + 12 * i
-        if at + 2 > len(tiff):
-            return False
-        (tag,) = struct.unpack_from(order + "H", tiff, at)
-        if tag == _GPS_IFD_TAG:
-            return True
-    return False
-
-
-def _scan_jpeg(data: bytes, found: dict[str, bool]) -> None:
-    """Walk a JPEG's marker segments (including those between and after scans) to EOI."""
-    i = 2
-    n = len(data)
-    while i + 4 <= n:
-        if data[i] != 0xFF:
-            # entropy-coded data: jump to the next 0xFF (a marker, a stuffed byte or RSTn)
-            i = data.find(b"\xff", i)
-            if i == -1:
-                return
-            continue
-        marker = data[i + 1]
-        if marker == 0xFF:
-            i += 1
-            continue
-        if marker == 0x00 or 0xD0 <= marker <= 0xD8 or marker == 0x01:
-            i += 2
-            continue
-        if marker == 0xD9:  # EOI
-            return
-        (length,) = struct.unpack_from(">H", data, i + 2)
-        payload = data[i + 4 : i + 2 + length]
-        if marker == 0xE1 and payload.startswith(_EXIF_HEADER):
-            found["exif"] = True
-            found["gps"] |= _tiff_has_gps(payload[len(_EXIF_HEADER) :])
-        elif marker == 0xE1 and payload.startswith(_XMP_HEADERS):
-            found["xmp"] = True
-            found["gps"] |= bool(_GPS_TEXT_RE.search(payload))
-        elif marker == 0xED:
-            found["iptc"] = True
-        elif marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"):
-            found["icc"] = True
-        elif marker == 0xFE:
-            found["comment"] = True
-        i += 2 + max(length, 2)
-
-
-def _png_text(chunk_type: bytes, body: bytes) -> tuple[bytes, bytes]:
-    """Keyword and text of a tEXt, zTXt or iTXt chunk (compressed text inflated, bounded)."""
-    keyword, _, rest = body.partition(b"\x00")
-    compressed = chunk_type == b"zTXt"
-    if chunk_type == b"zTXt":
-        rest = rest[1:]
-    elif chunk_type == b"iTXt":
-        compressed = rest[:1] == b"\x01"
-        rest = rest[2:]
-        rest = rest.split(b"\x00", 2)[-1]  # skip language tag and translated keyword
-    if compressed:
-        try:
-            rest = zlib.decompressobj().decompress(rest, _MAX_TEXT_CHUNK_BYTES)
-        except zlib.error:
-            rest = b""
-    return keyword, rest
-
-
-def _scan_png(data: bytes, found: dict[str, bool]) -> None:
-    i = len(_PNG_MAGIC)
-    while i + 8 <= len(data):
-        (length,) = struct.unpack_from(">I", data, i)
-        chunk_type = data[i + 4 : i + 8]
-        body = data[i + 8 : i + 8 + length]
-        if chunk_type == b"eXIf":
-            found["exif"] = True
-            found["gps"] |= _tiff_has_gps(body)
-        elif chunk_type == b"iCCP":
-            found["icc"] = True
-        elif chunk_type in (b"tEXt", b"zTXt", b"iTXt"):
-            keyword, text = _png_text(chunk_type, body)
-            key = keyword.lower()
-            if key == b"xml:com.adobe.xmp" or key == b"raw profile type xmp":
-                found["xmp"] = True
-            elif key in (b"raw profile type exif", b"raw profile type app1"):
-                found["exif"] = True
-            elif key in (b"raw profile type iptc", b"raw profile type 8bim"):
-                found["iptc"] = True
-            elif key in (b"raw profile type icc", b"raw profile type icm"):
-                found["icc"] = True
-            else:
-                found["comment"] = True
-            found["gps"] |= bool(_GPS_TEXT_RE.search(text))
-        elif chunk_type == b"IEND":
-            return
-        i += 12 + length
-
-
-def _scan_webp(data: bytes, found: dict[str, bool]) -> None:
-    i = 12
-    while i + 8 <= len(data):
-        fourcc = data[i : i + 4]
-        (length,) = struct.unpack_from("<I", data, i + 4)
-        body = data[i + 8 : i + 8 + length]
-        if fourcc == b"EXIF":
-            found["exif"] = True
-            found["gps"] |= _tiff_has_gps(body.removeprefix(_EXIF_HEADER))
-        elif fourcc == b"XMP ":
-            found["xmp"] = True
-            found["gps"] |= bool(_GPS_TEXT_RE.search(body))
-        elif fourcc == b"ICCP":
-            found["icc"] = True
-        i += 8 + length + (length & 1)
-
-
-def _scan_gif(data: bytes, found: dict[str, bool]) -> None:
-    def skip_sub_blocks(j: int) -> int:
-        while j < len(data) and data[j]:
-            j += 1 + data[j]
-        return j + 1
-
-    if len(data) < 13:
-        return
-    flags = data[10]
-    i = 13 + ((3 << ((flags & 7) + 1)) if flags & 0x80 else 0)
-    while i < len(data):
-        block = data[i]
-        if block == 0x21 and i + 1 < len(data):  # extension
-            label = data[i + 1]
-            if label == 0xFE:
-                found["comment"] = True
-            elif label == 0xFF and data[i + 3 : i + 14] == b"XMP DataXMP":
-                found["xmp"] = True
-            i = skip_sub_blocks(i + 2)
-        elif block == 0x2C and i + 10 <= len(data):  # image
-            local = data[i + 9]
-            i += 10 + ((3 << ((local & 7) + 1)) if local & 0x80 else 0)
-            i = skip_sub_blocks(i + 1)  # after the LZW minimum code size
-        else:
-            return  # trailer (0x3B) or garbage
-
-
-def has_metadata(data: bytes) -> dict[str, bool]:
-    """Which kinds of metadata ``data`` carries: ``exif``, ``gps``, ``xmp``, ``iptc``,
-    ``comment`` (JPEG COM, PNG text chunks, GIF comments) and ``icc``.
-
-    Reads the container structure of JPEG, PNG, WebP and GIF without decoding pixels, and
-    searches every byte (trailing data, embedded thumbnails, other formats) for EXIF, XMP and
-    IPTC signatures. ``gps`` is set by a GPS IFD in any EXIF block found, and by GPS fields in
-    XMP or PNG text. Never raises: damaged structure simply ends the walk.
-    """
-    found = dict.fromkeys(("exif", "gps", "xmp", "iptc", "comment", "icc"), False)
-    try:
-        if data.startswith(b"\xff\xd8"):
-            _scan_jpeg(data, found)
-        elif data.startswith(_PNG_MAGIC):
-            _scan_png(data, found)
-        elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-            _scan_webp(data, found)
-        elif data.startswith((b"GIF87a", b"GIF89a")):
-            _scan_gif(data, found)
-    except (struct.error, IndexError):
-        pass  # a damaged structure ends the walk; the signature search below still runs
-    at = data.find(_EXIF_HEADER)
-    for _ in range(_MAX_EXIF_BLOCKS):
-        if at == -1 or found["gps"]:
-            break
-        found["exif"] = True
-        found["gps"] = _tiff_has_gps(data[at + len(_EXIF_HEADER) : at + 65536])
-        at = data.find(_EXIF_HEADER, at + 1)
-    for signature in _XMP_SIGNATURES:
-        at = data.find(signature)
-        if at != -1:
-            found["xmp"] = True
-            end = data.find(b"</x:xmpmeta>", at)
-            packet = data[at : end if end != -1 else at + 65536]
-            found["gps"] |= bool(_GPS_TEXT_RE.search(packet))
-    if any(signature in data for signature in _IPTC_SIGNATURES):
-        found["iptc"] = True
-    if b"ICC_PROFILE\x00" in data:
-        found["icc"] = True
-    return found

@@ -66,7 +66,6 @@ from herald.media.codec import (
     load_pixels,
     open_header,
 )
-from herald.media.ingest import has_metadata
 from herald.media.layout import Layout, draw, layout_at, min_width_scale, shrink, start_scale, too_big
 from herald.media.limits import (
     RENDITION_LOWEST_QUALITY_GUESS_RATIO,
@@ -76,6 +75,7 @@ from herald.media.limits import (
     RENDITION_QUALITIES,
     RENDITION_SCALE_STEP,
 )
+from herald.media.metadata import has_metadata
 from herald.media.rules import PhotoRules
 
 logger = logging.getLogger(__name__)
