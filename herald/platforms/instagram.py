@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from herald.media import PhotoRules
 from herald.platforms.base import Draft, PhotoInfo, Problem, TextCount
-from herald.platforms.graph import ContainerConnector
+from herald.platforms.containers import ContainerConnector
 
 #: A hashtag: ``#`` and word characters, not glued to a word (``a#b``) or an HTML entity.
 _HASHTAG_RE = re.compile(r"(?<![\w&])#\w+")

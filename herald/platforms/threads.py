@@ -13,7 +13,7 @@ import unicodedata
 
 from herald.media import PhotoRules
 from herald.platforms.base import Draft, TextCount
-from herald.platforms.graph import ContainerConnector
+from herald.platforms.containers import ContainerConnector
 
 # The emoji rule lives once, in platforms.text, where X's counter uses it too.
 from herald.platforms.text import _emoji_prefix, graphemes

@@ -22,7 +22,7 @@ from herald.core.errors import (
 )
 from herald.platforms.base import PhotoInfo
 from herald.platforms.facebook import FacebookConnector
-from herald.platforms.graph import error_for_graph, regain_seconds
+from herald.platforms.graph_errors import error_for_graph, regain_seconds
 from herald.simulator import Simulator
 from tests.platforms.harness import ONE_MINUTE, READ_TIMEOUT, FaultCase, Harness, case_id
 from tests.platforms.specs import FACEBOOK as SPEC
