@@ -2,18 +2,8 @@
 ``com.atproto.repo.uploadBlob``, the post through ``com.atproto.repo.createRecord`` with a record
 key chosen by Herald.
 
-**Session.** ``createSession`` is limited to 30 per 5 minutes and 300 per day per account, so a
-connector logs in once and keeps the session (access and refresh JWTs, in memory only, never
-logged or put in a message) for its whole life. The access JWT's ``exp`` claim (the payload is
-decoded without checking the signature: the PDS checks it, Herald only needs the time) decides
-when to refresh: within ``REFRESH_MARGIN_SECONDS`` of expiry. A call refused with
-``ExpiredToken``, ``InvalidToken`` or 401 also refreshes, then is sent once more. A refresh that
-is refused logs in again; a login that is refused is an ``AuthError``.
-
-**PDS.** Logging in goes to the configured base URL (``bsky.social``, the "entryway"); every
-later call goes to the account's own PDS, named in the session's ``didDoc``
-(``#atproto_pds`` service). An ``http://`` PDS is only followed from an ``http://`` base URL
-(the simulator): a real session is never moved off TLS.
+**Session and PDS**: ``atproto.XrpcClient`` (log in once, refresh before expiry, the account's
+own PDS).
 
 **Idempotency.** The record key is a TID derived from a hash of the draft's idempotency key
 (``record_key``), so every try of one draft writes the same record. ``reconcile`` is therefore
@@ -29,17 +19,11 @@ left as plain text.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
-
-import requests
 
 from herald.core.errors import (
     AuthError,
@@ -50,6 +34,7 @@ from herald.core.errors import (
 )
 from herald.media import PhotoRules
 from herald.platforms import http
+from herald.platforms.atproto import RecordNotFound, XrpcClient
 from herald.platforms.base import (
     Connector,
     ConnectorConfig,
@@ -69,16 +54,11 @@ REAL_API_HOSTS = frozenset({"https://bsky.social"})
 PUBLIC_URL_ROOT = "https://bsky.app"
 #: The collection (lexicon NSID) of posts.
 POST_COLLECTION = "app.bsky.feed.post"
-#: Refresh the session when the access JWT expires within this many seconds. Access JWTs live
-#: about two hours (digest, "Auth"); five minutes covers a slow upload of four photos.
-REFRESH_MARGIN_SECONDS = 300.0
 #: The base32-sortable alphabet of TIDs (atproto.com/specs/tid).
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 #: TIDs made by ``record_key`` keep their timestamp within [2**50, 2**51) microseconds
 #: (2005-09 .. 2041-05), so they start with "3" like the TIDs of real clients of this era.
 _TID_TIME_BITS = 50
-#: XRPC error names that mean "this access token is no good": refresh and try again.
-_TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 
 
 def record_key(idempotency_key: str) -> str:
@@ -98,45 +78,10 @@ def record_key(idempotency_key: str) -> str:
     return "".join(TID_ALPHABET[(value >> (5 * shift)) & 31] for shift in range(12, -1, -1))
 
 
-def jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim of a JWT (Unix seconds), read without verifying the signature; ``None``
-    if the token is not a JWT with a numeric ``exp``."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError):  # bad base64, not UTF-8, not JSON
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
-        return None
-    return float(exp)
-
-
 def created_at(moment: datetime | None = None) -> str:
     """RFC 3339 in UTC with milliseconds and ``Z``, the form Bluesky's own clients write."""
     moment = (moment or datetime.now(UTC)).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-@dataclass(frozen=True)
-class _Session:
-    access_jwt: str
-    refresh_jwt: str
-    did: str
-    handle: str
-    #: When the access JWT expires (Unix seconds), or None if it does not say.
-    expires_at: float | None
-
-
-class _TokenRejected(AuthError):
-    """The access token was refused (expired, revoked, malformed): refresh and try once more."""
-
-
-class _RecordNotFound(PermanentError):
-    """``getRecord`` answered ``RecordNotFound``: the record certainly does not exist."""
 
 
 class BlueskyConnector(Connector):
@@ -169,9 +114,15 @@ class BlueskyConnector(Connector):
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
         self.handle = self.secret("handle").strip().removeprefix("@")
-        #: Where authenticated calls go: the account's PDS once a session names it.
-        self.pds_url = self.base_url
-        self._session: _Session | None = None
+        self.xrpc = XrpcClient(
+            platform=self.name,
+            base_url=self.base_url,
+            handle=self.handle,
+            password=self.config.credentials["app_password"],
+            http_session=self.session,
+            timeout=self.timeout,
+            credential_values=http.revealed(self.config.credentials),
+        )
         self._dids: dict[str, str | None] = {}  # handle -> DID (None: does not resolve)
 
     @classmethod
@@ -214,7 +165,7 @@ class BlueskyConnector(Connector):
             # Queue-time validation should have caught this; the platform would refuse it too.
             raise PermanentError(self.name, "; ".join(problem.message for problem in problems))
         started = time.monotonic()
-        session = self._ensure_session()
+        session = self.xrpc.ensure()
         rkey = record_key(draft.idempotency_key)
         record: dict[str, object] = {
             "$type": POST_COLLECTION,
@@ -233,7 +184,7 @@ class BlueskyConnector(Connector):
             }
         body = {"repo": session.did, "collection": POST_COLLECTION, "rkey": rkey, "record": record}
         try:
-            answer = self._xrpc("POST", "com.atproto.repo.createRecord", create=True, json=body)
+            answer = self.xrpc.call("POST", "com.atproto.repo.createRecord", create=True, json=body)
         except PlatformError as exc:
             if not _may_exist(exc):
                 raise
@@ -279,12 +230,12 @@ class BlueskyConnector(Connector):
         not there is a no-op for the PDS, so a second delete succeeds too."""
         repo, rkey = self._parse_remote_id(remote_id)
         try:
-            self._xrpc(
+            self.xrpc.call(
                 "POST",
                 "com.atproto.repo.deleteRecord",
                 json={"repo": repo, "collection": POST_COLLECTION, "rkey": rkey},
             )
-        except _RecordNotFound:
+        except RecordNotFound:
             log.info(
                 "delete of a missing record platform=%s remote_id=%s",
                 self.name,
@@ -296,13 +247,13 @@ class BlueskyConnector(Connector):
         """The post's public address: on ``bsky.app`` for the real service, on the overridden
         base URL otherwise (the simulator), so links resolve locally."""
         root = PUBLIC_URL_ROOT if self.base_url in REAL_API_HOSTS else self.base_url
-        handle = self._session.handle if self._session is not None else self.handle
+        handle = self.xrpc.auth.handle if self.xrpc.auth is not None else self.handle
         return f"{root}/profile/{handle}/post/{rkey}"
 
     # -- records ---------------------------------------------------------------------------
 
     def _uri(self, rkey: str) -> str:
-        return f"at://{self._ensure_session().did}/{POST_COLLECTION}/{rkey}"
+        return f"at://{self.xrpc.ensure().did}/{POST_COLLECTION}/{rkey}"
 
     def _parse_remote_id(self, remote_id: str) -> tuple[str, str]:
         """(repo, rkey) of ``at://{did}/{collection}/{rkey}`` or of a bare record key."""
@@ -311,17 +262,17 @@ class BlueskyConnector(Connector):
             if len(parts) == 3 and parts[1] == POST_COLLECTION and parts[0] and parts[2]:
                 return parts[0], parts[2]
             raise PermanentError(self.name, f"not a Bluesky post URI: {remote_id}")
-        return self._ensure_session().did, remote_id
+        return self.xrpc.ensure().did, remote_id
 
     def _get_record(self, rkey: str) -> Published | None:
-        did = self._ensure_session().did
+        did = self.xrpc.ensure().did
         try:
-            answer = self._xrpc(
+            answer = self.xrpc.call(
                 "GET",
                 "com.atproto.repo.getRecord",
                 params={"repo": did, "collection": POST_COLLECTION, "rkey": rkey},
             )
-        except _RecordNotFound:
+        except RecordNotFound:
             return None
         uri = http.string_at(answer, "uri") or self._uri(rkey)
         return Published(remote_id=uri, url=self.post_url(rkey))
@@ -370,7 +321,7 @@ class BlueskyConnector(Connector):
         key = handle.lower()
         if key not in self._dids:
             try:
-                answer = self._xrpc("GET", "com.atproto.identity.resolveHandle", params={"handle": key})
+                answer = self.xrpc.call("GET", "com.atproto.identity.resolveHandle", params={"handle": key})
             except (RetryableError, AuthError):
                 raise
             except PermanentError as exc:
@@ -388,7 +339,7 @@ class BlueskyConnector(Connector):
 
     def _upload(self, photo: Photo) -> dict[str, object]:
         """Upload one photo's bytes; the blob object exactly as the PDS returned it."""
-        answer = self._xrpc(
+        answer = self.xrpc.call(
             "POST", "com.atproto.repo.uploadBlob", content=photo.data, content_type=photo.mime_type
         )
         blob = http.json_object(answer.get("blob"))
@@ -404,159 +355,7 @@ class BlueskyConnector(Connector):
             image["aspectRatio"] = {"width": photo.width, "height": photo.height}
         return image
 
-    # -- session ---------------------------------------------------------------------------
-
-    def _ensure_session(self) -> _Session:
-        if self._session is None:
-            self._create_session()
-        else:
-            expires_at = self._session.expires_at
-            if expires_at is not None and expires_at - time.time() < REFRESH_MARGIN_SECONDS:
-                self._refresh_session()
-        assert self._session is not None  # set by both calls above or they raised
-        return self._session
-
-    def _create_session(self) -> None:
-        """``createSession`` with the app password. Any refusal is an ``AuthError``: wrong
-        password, revoked app password, account taken down or asking for a second factor all
-        need a person."""
-        try:
-            response = self._post_session(
-                "com.atproto.server.createSession",
-                json={"identifier": self.handle, "password": self.secret("app_password")},
-            )
-        except AuthError:
-            raise
-        except PermanentError as exc:
-            raise AuthError(self.name, f"login refused: {exc.detail}", status=exc.status) from exc
-        self._take_session(http.response_json(response), "createSession")
-
-    def _refresh_session(self) -> None:
-        """``refreshSession`` with the refresh JWT (it rotates: both tokens are replaced). If the
-        refresh is refused, log in again; a refresh that got no answer is raised."""
-        assert self._session is not None
-        try:
-            response = self._post_session(
-                "com.atproto.server.refreshSession", bearer=self._session.refresh_jwt
-            )
-        except PermanentError as exc:
-            log.info(
-                "session refresh refused; logging in again platform=%s status=%s",
-                self.name,
-                exc.status,
-                extra={"platform": self.name},
-            )
-            self._session = None
-            self._create_session()
-            return
-        self._take_session(http.response_json(response), "refreshSession")
-
-    def _post_session(
-        self, nsid: str, *, json: object = None, bearer: str | None = None
-    ) -> requests.Response:
-        # Logging in goes to the entryway (the base URL); refreshing to the PDS that issued it.
-        root = self.base_url if bearer is None else self.pds_url
-        return http.send(
-            self.session,
-            "POST",
-            f"{root}/xrpc/{nsid}",
-            platform=self.name,
-            create=False,
-            timeout=self.timeout,
-            secrets=self._secrets(),
-            json=json,
-            headers=None if bearer is None else {"Authorization": f"Bearer {bearer}"},
-        )
-
-    def _take_session(self, answer: dict[str, object], call: str) -> None:
-        access = http.string_at(answer, "accessJwt")
-        refresh = http.string_at(answer, "refreshJwt")
-        did = http.string_at(answer, "did")
-        if not access or not refresh or not did:
-            raise RetryableError(self.name, f"{call} answered without tokens or DID")
-        handle = http.string_at(answer, "handle") or self.handle
-        self._session = _Session(access, refresh, did, handle, jwt_expiry(access))
-        pds = _pds_endpoint(answer.get("didDoc"))
-        if pds is not None and pds != self.pds_url and self._may_follow(pds):
-            log.info(
-                "using the account's PDS platform=%s pds=%s",
-                self.name,
-                pds,
-                extra={"platform": self.name},
-            )
-            self.pds_url = pds
-
-    def _may_follow(self, pds: str) -> bool:
-        """Follow an https PDS always; an http one only from an http base URL (a local
-        stand-in), so a session made over TLS never travels in clear text."""
-        if pds.startswith("https://"):
-            return True
-        return pds.startswith("http://") and self.base_url.startswith("http://")
-
-    def _secrets(self) -> list[str]:
-        values = http.revealed(self.config.credentials)
-        if self._session is not None:
-            values += [self._session.access_jwt, self._session.refresh_jwt]
-        return values
-
     # -- plumbing --------------------------------------------------------------------------
-
-    def _xrpc(
-        self,
-        method: str,
-        nsid: str,
-        *,
-        create: bool = False,
-        params: Mapping[str, str] | None = None,
-        json: object = None,
-        content: bytes | None = None,
-        content_type: str | None = None,
-    ) -> dict[str, object]:
-        """One authenticated XRPC call to the PDS. A refused access token is refreshed and the
-        call sent once more (the refusal means nothing was applied)."""
-        for attempt in (1, 2):
-            session = self._ensure_session()
-            headers = {"Authorization": f"Bearer {session.access_jwt}"}
-            if content_type is not None:
-                headers["Content-Type"] = content_type
-            try:
-                response = http.send(
-                    self.session,
-                    method,
-                    f"{self.pds_url}/xrpc/{nsid}",
-                    platform=self.name,
-                    create=create,
-                    timeout=self.timeout,
-                    secrets=self._secrets(),
-                    params=params,
-                    json=json,
-                    content=content,
-                    headers=headers,
-                    refine=_refine,
-                )
-            except _TokenRejected as exc:
-                if attempt == 2:
-                    raise AuthError(self.name, exc.detail, status=exc.status) from exc
-                log.info(
-                    "access token refused; refreshing platform=%s nsid=%s",
-                    self.name,
-                    nsid,
-                    extra={"platform": self.name},
-                )
-                self._refresh_session()
-                continue
-            return http.response_json(response)
-        raise AssertionError("unreachable: the second attempt returns or raises")
-
-
-def _refine(response: requests.Response, error: PlatformError) -> PlatformError:
-    """XRPC's own error names: an expired or invalid token comes back as HTTP 400, not 401."""
-    name = http.string_at(http.response_json(response), "error") or ""
-    if name in _TOKEN_ERRORS or response.status_code == 401:
-        return _TokenRejected(error.platform, error.detail, status=error.status)
-    if name == "RecordNotFound":
-        return _RecordNotFound(error.platform, error.detail, status=error.status)
-    return error
 
 
 def _may_exist(exc: PlatformError) -> bool:
@@ -567,15 +366,3 @@ def _may_exist(exc: PlatformError) -> bool:
     if isinstance(exc, AuthError) or not isinstance(exc, PermanentError):
         return False
     return exc.status == 409 or "exist" in exc.detail.lower()
-
-
-def _pds_endpoint(did_doc: object) -> str | None:
-    """The ``#atproto_pds`` service endpoint of a DID document, without a trailing slash."""
-    services = http.json_object(did_doc).get("service")
-    for service in services if isinstance(services, list) else []:
-        entry = http.json_object(service)
-        service_id = entry.get("id")
-        endpoint = entry.get("serviceEndpoint")
-        if isinstance(service_id, str) and service_id.endswith("#atproto_pds") and isinstance(endpoint, str):
-            return endpoint.rstrip("/") or None
-    return None

@@ -17,8 +17,9 @@ import pytest
 import requests
 
 from herald.core.errors import AuthError, HeraldError, PermanentError, RetryableError, UncertainError
+from herald.platforms.atproto import jwt_expiry
 from herald.platforms.base import PhotoInfo
-from herald.platforms.bluesky import BlueskyConnector, created_at, jwt_expiry, record_key
+from herald.platforms.bluesky import BlueskyConnector, created_at, record_key
 from herald.simulator import Simulator
 from herald.simulator.bluesky import did_for
 from tests.platforms.harness import READ_TIMEOUT, FaultCase, Harness, case_id
@@ -209,10 +210,10 @@ def test_token_near_expiry_is_refreshed_first(connector: BlueskyConnector, sim: 
 
 def test_refused_refresh_logs_in_again(connector: BlueskyConnector, sim: Simulator) -> None:
     connector.publish(draft(text="one", key="k1"))
-    session = connector._session
+    session = connector.xrpc.auth
     assert session is not None
     # A refresh JWT the PDS no longer honours, on an access JWT about to expire.
-    connector._session = dataclasses.replace(session, refresh_jwt="not.a.token", expires_at=time.time())
+    connector.xrpc.auth = dataclasses.replace(session, refresh_jwt="not.a.token", expires_at=time.time())
 
     connector.publish(draft(text="two", key="k2"))
 
@@ -352,14 +353,14 @@ def test_no_credential_in_logs_or_errors(
 
     connector = harness.make()
     connector.publish(draft(photos=PHOTOS))
-    session = connector._session
+    session = connector.xrpc.auth
     assert session is not None
     sim.inject(fault("error", CREATE, status=401, count=2))
     with pytest.raises(AuthError) as caught:
         connector.publish(draft(key="k2"))
     errors.append(caught.value)
-    assert connector._session is not None
-    tokens = {session.access_jwt, session.refresh_jwt, connector._session.access_jwt}
+    assert connector.xrpc.auth is not None
+    tokens = {session.access_jwt, session.refresh_jwt, connector.xrpc.auth.access_jwt}
     connector.close()
 
     harness.assert_secrets_kept(leak_log, errors, [wrong], also=tokens)
