@@ -15,7 +15,7 @@ from herald.media import PhotoRules
 from herald.platforms.base import Draft, TextCount
 from herald.platforms.containers import ContainerConnector
 
-# The emoji rule lives once, in platforms.text, where X's counter uses it too.
+# Threads counts an emoji as one character: the emoji rule lives in platforms.text.
 from herald.platforms.text import _emoji_prefix, graphemes
 
 

@@ -25,7 +25,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import requests
@@ -46,11 +46,13 @@ from herald.platforms.base import (
     ConnectorConfig,
     Draft,
     Photo,
+    PhotoInfo,
+    Problem,
     Published,
     TextCount,
     settle_environment,
 )
-from herald.platforms.text import x_weighted_length
+from herald.platforms.text import x_parse, x_weighted_length
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,18 @@ class XConnector(Connector):
     @classmethod
     def count_text(cls, text: str) -> TextCount:
         return TextCount(x_weighted_length(text), cls.max_text, cls.text_unit)
+
+    @classmethod
+    def validate(cls, text: str, photos: Sequence[PhotoInfo]) -> list[Problem]:
+        """The shared rules plus twitter-text's invalid characters (U+FFFE, U+FEFF, U+FFFF),
+        which X refuses wherever they are. (twitter-text also calls an empty text invalid; X
+        takes a post of photos alone, and the shared rules already refuse one of neither.)"""
+        problems = super().validate(text, photos)
+        bad = x_parse(text).invalid_characters
+        if bad:
+            shown = ", ".join(f"U+{ord(ch):04X}" for ch in bad)
+            problems.append(Problem(cls.name, "text", f"{cls.title} refuses these characters: {shown}"))
+        return problems
 
     # -- calls -----------------------------------------------------------------------------
 

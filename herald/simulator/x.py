@@ -17,11 +17,11 @@ import html
 import logging
 import re
 import time
-import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from herald.platforms.text import x_parse
 from herald.simulator.server import (
     Account,
     BadBody,
@@ -35,11 +35,8 @@ from herald.simulator.server import (
     Simulator,
     StoredMedia,
     ceil_epoch,
-    find_urls,
-    grapheme_clusters,
     html_response,
     inspect_image,
-    is_emoji_sequence,
     iso_utc,
     json_response,
     phrase,
@@ -106,28 +103,11 @@ INVALID_MEDIA_IDS = "Your media IDs are invalid."
 UNAUTHORIZED = {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
 
 
-def _weight(cp: int) -> int:
-    return 1 if any(lo <= cp <= hi for lo, hi in _LIGHT_RANGES) else 2
-
-
-def _plain_weight(text: str) -> int:
-    if text.isascii():
-        return len(text)
-    total = 0
-    for cluster in grapheme_clusters(text):
-        total += 2 if is_emoji_sequence(cluster) else sum(_weight(ord(ch)) for ch in cluster)
-    return total
-
-
 def weighted_length(text: str) -> int:
-    """Length of a post per twitter-text v3: NFC, light code points 1, others 2, an emoji
-    sequence 2, each http(s) URL 23."""
-    text = unicodedata.normalize("NFC", text)
-    total, last = 0, 0
-    for start, end in find_urls(text):
-        total += _plain_weight(text[last:start]) + TRANSFORMED_URL_LENGTH
-        last = end
-    return total + _plain_weight(text[last:])
+    """Length of a post per twitter-text v3 (NFC; light code points 1, others 2; an emoji
+    sequence 2; each URL, bare domains with a known TLD included, 23): the twitter-text rules
+    Herald's connector counts with, from the same data (``herald.platforms.text``)."""
+    return x_parse(text).weighted_length
 
 
 # -- OAuth 1.0a ------------------------------------------------------------------------------
@@ -398,11 +378,14 @@ class X(Platform):
         if not text and not media_ids:
             raise _invalid("Requires at least one of text, media, poll, quote_tweet_id or card_uri.")
         if text:
-            length = weighted_length(text)
-            if length > MAX_WEIGHTED_LENGTH:
+            parsed = x_parse(text)
+            if parsed.weighted_length > MAX_WEIGHTED_LENGTH:
                 raise _invalid(
-                    f"Text is too long (weighted length {length} > {MAX_WEIGHTED_LENGTH}).", {"text": [text]}
+                    f"Text is too long (weighted length {parsed.weighted_length} > {MAX_WEIGHTED_LENGTH}).",
+                    {"text": [text]},
                 )
+            if parsed.invalid_characters:
+                raise _invalid("Text contains invalid characters.", {"text": [text]})
         now = time.time()
         with self.sim.lock:
             media = [self._usable_media(account, media_id, now) for media_id in media_ids]

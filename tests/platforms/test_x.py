@@ -224,6 +224,20 @@ def test_over_length_text_is_refused_before_any_call(connector: XConnector, sim:
     assert sim.requests_seen("x") == []
 
 
+@pytest.mark.parametrize("bad", ["\ufeff", "\ufffe", "\uffff"])
+def test_twitter_text_invalid_characters_are_refused_before_any_call(
+    bad: str, connector: XConnector, sim: Simulator
+) -> None:
+    text = f"평화 통일{bad} peace"
+    [problem] = XConnector.validate(text, [])
+    assert problem.field == "text" and f"U+{ord(bad):04X}" in problem.message
+    with pytest.raises(PermanentError, match="refuses these characters"):
+        connector.publish(draft(text=text))
+    assert sim.requests_seen("x") == []
+    # A bare domain is a 23-character link, as X counts it.
+    assert XConnector.count_text("see example.com").count == 4 + 23
+
+
 MEDIA_LINK = {
     "url": "https://t.co/m3d1a",
     "expanded_url": "https://x.com/alice/status/1/photo/1",

@@ -242,6 +242,8 @@ def test_text_tweet(sim: Simulator, api: str) -> None:
         ("1️⃣", 2),
         ("read https://example.com/" + "x" * 100 + ".", 5 + 23 + 1),
         ("http://a.co and https://b.co", 23 + 5 + 23),
+        ("see example.com now", 4 + 23 + 4),  # a bare domain is a link on X
+        ("not a link: example.notatld", 27),
     ],
 )
 def test_weighted_length(text: str, expected: int) -> None:
