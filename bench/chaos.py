@@ -70,7 +70,7 @@ def _queue(
 
 def _settled(c: Cluster, expected: int) -> bool:
     rows = c.herald.delivery_log(limit=expected + 10)
-    return len(rows) >= expected and all(r["status"] in FINAL for r in rows)
+    return len(rows) >= expected and all(r.status in FINAL for r in rows)
 
 
 def evaluate(
@@ -90,23 +90,23 @@ def evaluate(
     lost = 0
     agrees = True
     for r in rows:
-        key = (r["platform"], r["text"])
-        if r["status"] == "published":
-            e = by_remote.get((r["platform"], r["remote_id"]))
-            agrees &= e is not None and e.text == r["text"]
-        elif r["status"] in ("cancelled", "uncertain"):
+        key = (r.platform, r.text)
+        if r.status == "published":
+            e = by_remote.get((r.platform, r.remote_id))
+            agrees &= e is not None and e.text == r.text
+        elif r.status in ("cancelled", "uncertain"):
             # Cancelled: must not be out. Uncertain: flagged for a person (counted below).
-            if r["status"] == "cancelled":
+            if r.status == "cancelled":
                 agrees &= seen[key] == 0
         elif seen[key] == 0:
             lost += 1
         else:
             agrees = False  # out on the platform but the log does not say published
-    published_keys = {(r["platform"], r["text"]) for r in rows if r["status"] in ("published", "uncertain")}
+    published_keys = {(r.platform, r.text) for r in rows if r.status in ("published", "uncertain")}
     agrees &= all(k in published_keys for k in seen)
     late = sorted(e.received_at - at.timestamp() for e in ledger) or [0.0]
     faults = sum(1 for q in c.sim.requests_seen() if q.fault)
-    status = Counter(r["status"] for r in rows)
+    status = Counter(r.status for r in rows)
     return Outcome(
         scenario=scenario,
         posts=len(posts),
@@ -229,15 +229,15 @@ def two_and_two(n: int, **kw: Any) -> Outcome:
 def cancel_while_claimed(n: int, **kw: Any) -> Outcome:
     def act(c: Cluster, posts: dict[str, str]) -> str:
         # Cancel every other post right around its due time, racing the claim.
-        at = min(c.herald.delivery_log(limit=1), key=lambda r: r["due_at"])["due_at"]
+        at = min(c.herald.delivery_log(limit=1), key=lambda r: r.due_at).due_at
         due = datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
         time.sleep(max(0.0, due - time.time() - 0.05))
         too_late = cancelled = 0
         for i, pid in enumerate(posts):
             if i % 2:
                 res = c.herald.cancel_post(pid)
-                cancelled += len(res["cancelled"])
-                too_late += len(res["too_late"])
+                cancelled += len(res.cancelled)
+                too_late += len(res.too_late)
         return f"cancel: {cancelled} cancelled, {too_late} too late (already out or publishing)"
 
     return _run("cancel while claimed", n, action=act, **kw)

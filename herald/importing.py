@@ -23,11 +23,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from herald.core.errors import InputError
 from herald.core.times import parse_time
-from herald.service import MAX_PHOTOS_PER_POST, PhotoInput, PostRequest
+from herald.service import MAX_PHOTOS_PER_POST, Herald, PhotoInput, PostRequest
 
 #: Largest CSV accepted (bytes): far above any campaign's plan, small enough to read at once.
 MAX_CSV_BYTES = 50 * 1024 * 1024
@@ -225,9 +224,7 @@ class Outcome:
     rows: int
 
 
-def import_posts(
-    service: Any, parsed: Parsed, *, dry_run: bool = False
-) -> Outcome:  # Any: herald.service.Herald
+def import_posts(service: Herald, parsed: Parsed, *, dry_run: bool = False) -> Outcome:
     """Queue every post of ``parsed``, or none: with any problem (a row that could not be read, a
     post the service refuses), nothing is queued and every problem is returned at once."""
     problems = list(parsed.problems)

@@ -21,6 +21,7 @@ from herald.core.settings import EMBEDDED_URL_FILE, get_settings, reset_settings
 from herald.embedded import EmbeddedRedis, free_port
 from herald.platforms import connector_class
 from herald.runtime import service
+from herald.service import Herald
 from herald.simulator import SANDBOX_ACCOUNTS, Simulator
 from herald.supervisor import Supervisor
 from herald.web.app import create_app
@@ -32,14 +33,14 @@ log = logging.getLogger(__name__)
 SANDBOX_PORT = 8700
 
 
-def _sandbox(herald: Any) -> Any:
+def _sandbox(herald: Herald) -> Simulator:
     """Start the local platform simulator and make sure there is one sandbox channel per
     platform (``sandbox-x``, ``sandbox-mastodon``, ...) pointing at it."""
     try:
         sim = Simulator(port=SANDBOX_PORT).start()
     except OSError:
         sim = Simulator(port=free_port()).start()
-    existing = {c["name"] for c in herald.list_channels()}
+    existing = {c.name for c in herald.list_channels()}
     for account in SANDBOX_ACCOUNTS:
         acc = {k: str(v) for k, v in dict(account).items()}
         platform = acc.pop("platform")

@@ -3,6 +3,7 @@ wheel adds no top-level name but Herald's own and the three the user asked for."
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -73,3 +74,25 @@ def test_the_wheel_installs_only_herald_and_the_named_parts(tmp_path: Path) -> N
     # The migrations, templates, styles and Lua scripts travel with the code.
     assert any(p.startswith("herald/store/migrations/versions/") for p in paths)
     assert any(p.startswith("herald/web/templates/") for p in paths)
+
+
+#: What the service layer and the edges may take from SQLAlchemy: its errors (to translate
+#: them) and the Session type (to pass a transaction to the store). Queries are the store's.
+SQL_ALLOWED = {"sqlalchemy.exc", "sqlalchemy.orm.Session"}
+
+
+def test_only_the_store_writes_sql() -> None:
+    found = []
+    for top in ("herald/service", "herald/importing.py", "herald/runtime.py", "herald/web", "herald/cli"):
+        path = ROOT / top
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            for node in ast.walk(ast.parse(file.read_text(), str(file))):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                    names = {f"{node.module}.{a.name}" for a in node.names}
+                    if node.module not in SQL_ALLOWED and not names <= SQL_ALLOWED:
+                        found.append(f"{file.relative_to(ROOT)}:{node.lineno}: {sorted(names)}")
+                elif isinstance(node, ast.Import) and any(
+                    a.name.startswith("sqlalchemy") for a in node.names
+                ):
+                    found.append(f"{file.relative_to(ROOT)}:{node.lineno}: import sqlalchemy")
+    assert found == [], "queries belong in herald/store/, named for what they answer"

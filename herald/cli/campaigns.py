@@ -42,14 +42,14 @@ def campaign_set(
         )
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(json.dumps(c, ensure_ascii=False))
+    typer.echo(json.dumps(c.to_dict(), ensure_ascii=False))
 
 
 @campaign_app.command("list")
 def campaign_list(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
     """List campaigns and their settings."""
     emit(
-        service().list_campaigns(),
+        [c.to_dict() for c in service().list_campaigns()],
         fmt,
         ["name", "timezone", "late_tolerance_seconds", "require_alt_text", "protect_faces"],
     )

@@ -41,7 +41,11 @@ def channel_add(
 @channel_app.command("list")
 def channel_list(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
     """List channels (credential names only, never values)."""
-    emit(service().list_channels(), fmt, ["id", "name", "platform", "base_url", "paused", "credentials"])
+    emit(
+        [c.to_dict() for c in service().list_channels()],
+        fmt,
+        ["id", "name", "platform", "base_url", "paused", "credentials"],
+    )
 
 
 @channel_app.command("resume")

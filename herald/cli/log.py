@@ -32,7 +32,7 @@ def delivery_log(
     except HeraldError as e:
         raise fail(str(e)) from None
     emit(
-        rows,
+        [r.to_dict() for r in rows],
         fmt,
         [
             "post_id",
@@ -52,7 +52,11 @@ def delivery_log(
 def stats(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
     """Success rates per campaign and platform."""
     rows = service().stats()
-    emit(rows, fmt, ["campaign", "platform", "published", "failed", "uncertain", "queued", "success_rate"])
+    emit(
+        [r.to_dict() for r in rows],
+        fmt,
+        ["campaign", "platform", "published", "failed", "uncertain", "queued", "success_rate"],
+    )
 
 
 @app.command()
@@ -72,6 +76,10 @@ def check(
         )
     except HeraldError as e:
         raise fail(str(e)) from None
-    emit(rows, fmt, ["channel", "platform", "fits", "count", "limit", "unit", "problems"])
-    if not all(r["fits"] for r in rows):
+    emit(
+        [r.to_dict() for r in rows],
+        fmt,
+        ["channel", "platform", "fits", "count", "limit", "unit", "problems"],
+    )
+    if not all(r.fits for r in rows):
         raise typer.Exit(1)

@@ -134,7 +134,7 @@ def post_list(
 ) -> None:
     """List posts with the state of each delivery."""
     emit(
-        service().list_posts(campaign=campaign),
+        [p.to_dict() for p in service().list_posts(campaign=campaign)],
         fmt,
         ["id", "scheduled_at", "campaign", "deliveries", "text"],
     )
@@ -147,9 +147,9 @@ def post_cancel(post_id: str) -> None:
         res = service().cancel_post(post_id)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"cancelled {len(res['cancelled'])} deliveries")
-    if res["too_late"]:
-        typer.echo(f"{len(res['too_late'])} already publishing or done; see `herald log --format table`")
+    typer.echo(f"cancelled {len(res.cancelled)} deliveries")
+    if res.too_late:
+        typer.echo(f"{len(res.too_late)} already publishing or done; see `herald log --format table`")
 
 
 @post_app.command("takedown")
@@ -159,15 +159,15 @@ def post_takedown(post_id: str, channel: Annotated[str | None, typer.Option("--c
         res = service().takedown(post_id, channel=channel)
     except HeraldError as e:
         raise fail(str(e)) from None
-    for key, label in (
-        ("deleting", "being deleted from"),
-        ("after_publish", "will be deleted right after publishing on"),
-        ("cancelled", "cancelled on"),
-        ("cannot_delete", "CANNOT be deleted through the API of"),
+    for names, label in (
+        (res.deleting, "being deleted from"),
+        (res.after_publish, "will be deleted right after publishing on"),
+        (res.cancelled, "cancelled on"),
+        (res.cannot_delete, "CANNOT be deleted through the API of"),
     ):
-        if res.get(key):
-            typer.echo(f"{label}: {', '.join(res[key])}")
-    if res.get("cannot_delete"):
+        if names:
+            typer.echo(f"{label}: {', '.join(names)}")
+    if res.cannot_delete:
         raise typer.Exit(1)
 
 

@@ -27,8 +27,8 @@ from herald.delivery.retry import RetryPolicy
 from herald.delivery.staging import to_epoch
 from herald.store import states
 from herald.store.db import Database
-from herald.store.deliveries import TakedownClaim, claim_takedown, finish_takedown
 from herald.store.models import Channel, utcnow
+from herald.store.takedowns import TakedownClaim, claim_takedown, finish_takedown
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
-"""The SQL store: models, the delivery state machine's transitions, migrations, credential
-encryption. SQL is Herald's source of truth."""
+"""The SQL store: models, every query (a module per noun, each function named for what it
+answers), the delivery state machine's transitions, migrations, credential encryption. SQL is
+Herald's source of truth."""
 
 from herald.store.crypto import CredentialBox
 from herald.store.db import Database, migrate

@@ -1,35 +1,33 @@
-"""Delivery state transitions, each one compare-and-set in a single UPDATE.
+"""A worker's delivery state transitions (claim, publish, retry, give up, defer, keep the
+lease), each one compare-and-set in a single UPDATE.
 
 Every function here is one statement whose WHERE clause states what must still be true, so two
 workers, a re-delivered Celery message, the reaper and a person cancelling can race freely: at
-most one wins, and the losers learn it from the row count. Callers commit.
+most one wins, and the losers learn it from the row count. Callers commit. A person's decisions
+(cancel, release, retry, confirm) are in ``store.decisions``, takedowns in ``store.takedowns``.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from herald.store import states
-from herald.store.models import Attempt, Channel, Delivery, Post, utcnow
+from herald.store.attempts import ATTEMPTS, finish_attempt, new_token
+from herald.store.models import Channel, Delivery, Post, utcnow
+from herald.store.takedowns import start_takedown_after_publish
 
-# Core tables for the hot path: a plain UPDATE skips the ORM's bulk-update machinery, which
+# The Core table for the hot path: a plain UPDATE skips the ORM's bulk-update machinery, which
 # costs more than the statement itself on SQLite.
 _DT: Table = Delivery.__table__  # type: ignore[assignment]  # a declarative class's table is a Table
-_AT: Table = Attempt.__table__  # type: ignore[assignment]  # as above
 
 
 #: A delivery may be claimed this early, to absorb clock skew between machines (seconds).
 EARLY_CLAIM_SLACK_SECONDS = 0.5
-
-
-def new_token() -> str:
-    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ def claim_many(
         for pid, v in s.execute(select(Post.id, Post.version).where(Post.id.in_({r[2] for r in rows}))).all()
     }
     s.execute(
-        insert(_AT),
+        insert(ATTEMPTS),
         [
             {"delivery_id": i, "number": a, "token": token, "started_at": now, "worker": ""}
             for i, a, *_ in rows
@@ -115,30 +113,6 @@ def claim_many(
         Claim(i, token, a, takeover or needs_reconcile, versions[p], ch)
         for i, a, p, needs_reconcile, ch, takeover in sorted(rows)
     ]
-
-
-def _finish_attempt(
-    s: Session,
-    delivery_id: int,
-    token: str,
-    outcome: str,
-    *,
-    http_status: int | None = None,
-    error: str | None = None,
-    latency_ms: float | None = None,
-    now: datetime | None = None,
-) -> None:
-    s.execute(
-        update(_AT)
-        .where(_AT.c.delivery_id == delivery_id, _AT.c.token == token)
-        .values(
-            outcome=outcome,
-            finished_at=now or utcnow(),
-            http_status=http_status,
-            error=error,
-            latency_ms=latency_ms,
-        )
-    )
 
 
 def _move(s: Session, delivery_id: int, token: str, values: dict[str, object]) -> bool:
@@ -252,8 +226,8 @@ def record_published_many(
     mine = [r for r in records if r.delivery_id in ours]
     if mine:
         s.execute(
-            update(_AT)
-            .where(_AT.c.delivery_id == bindparam("_id"), _AT.c.token == bindparam("_token"))
+            update(ATTEMPTS)
+            .where(ATTEMPTS.c.delivery_id == bindparam("_id"), ATTEMPTS.c.token == bindparam("_token"))
             .values(outcome=bindparam("_outcome"), finished_at=now, latency_ms=bindparam("_ms")),
             [
                 {"_id": r.delivery_id, "_token": r.token, "_outcome": r.outcome, "_ms": r.latency_ms}
@@ -302,7 +276,7 @@ def mark_retry(
         },
     )
     if ok:
-        _finish_attempt(
+        finish_attempt(
             s, delivery_id, token, "retry", http_status=http_status, error=error, latency_ms=latency_ms
         )
     return ok
@@ -327,34 +301,10 @@ def mark_final(
         {"state": state, "last_error": error, "lease_expires_at": None, "updated_at": utcnow()},
     )
     if ok:
-        _finish_attempt(
+        finish_attempt(
             s, delivery_id, token, state, http_status=http_status, error=error, latency_ms=latency_ms
         )
     return ok
-
-
-def cancel_post(s: Session, post_id: str) -> tuple[list[int], list[int]]:
-    """Cancel every still-pending delivery of a post.
-
-    Returns (cancelled ids, ids too late to cancel because they are publishing or done).
-    """
-    rows = (
-        s.execute(
-            update(Delivery)
-            .where(Delivery.post_id == post_id, Delivery.state.in_(states.PENDING))
-            .values(state=states.CANCELLED, updated_at=utcnow(), lease_expires_at=None)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        )
-        .scalars()
-        .all()
-    )
-    late = (
-        s.execute(select(Delivery.id).where(Delivery.post_id == post_id, Delivery.state != states.CANCELLED))
-        .scalars()
-        .all()
-    )
-    return list(rows), [i for i in late if i not in rows]
 
 
 def defer(
@@ -377,56 +327,8 @@ def defer(
         },
     )
     if ok:
-        _finish_attempt(s, delivery_id, token, "deferred", error=reason)
+        finish_attempt(s, delivery_id, token, "deferred", error=reason)
     return ok
-
-
-def requeue_by_person(
-    s: Session,
-    post_id: str,
-    from_states: tuple[str, ...],
-    *,
-    channel_id: int | None = None,
-    now: datetime | None = None,
-) -> list[int]:
-    """A person's decision: send these deliveries now (release held ones, retry failed or
-    uncertain ones after checking the platform). Returns the ids requeued."""
-    now = now or utcnow()
-    q = update(Delivery).where(Delivery.post_id == post_id, Delivery.state.in_(from_states))
-    if channel_id is not None:
-        q = q.where(Delivery.channel_id == channel_id)
-    return list(
-        s.execute(
-            q.values(
-                state=states.QUEUED,
-                due_at=now,
-                needs_reconcile=False,
-                last_error=None,
-                released_at=now,
-                updated_at=now,
-            )
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
-
-
-def confirm_published_by_person(
-    s: Session, post_id: str, channel_id: int, *, remote_url: str | None, now: datetime | None = None
-) -> bool:
-    """A person checked the platform and the uncertain post is there: record it as published."""
-    now = now or utcnow()
-    res = s.execute(
-        update(Delivery)
-        .where(
-            Delivery.post_id == post_id, Delivery.channel_id == channel_id, Delivery.state == states.UNCERTAIN
-        )
-        .values(
-            state=states.PUBLISHED, published_at=now, remote_url=remote_url, last_error=None, updated_at=now
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
 
 
 def extend_lease(s: Session, delivery_id: int, token: str, *, lease_seconds: float) -> bool:
@@ -456,150 +358,3 @@ def pause_channel(s: Session, channel_id: int, reason: str) -> None:
         .values(paused_at=utcnow(), pause_reason=reason)
         .execution_options(synchronize_session=False)
     )
-
-
-# -- takedown ---------------------------------------------------------------------------------
-
-
-def request_takedown(
-    s: Session, post_id: str, channel_ids: list[int], *, now: datetime | None = None
-) -> dict[str, list[int]]:
-    """A person wants the post gone from these channels.
-
-    published → deleting (a worker deletes it); pending ones are cancelled; ones being
-    published get a flag so the worker deletes them right after. Returns ids by what happened.
-    """
-    now = now or utcnow()
-    base = (Delivery.post_id == post_id, Delivery.channel_id.in_(channel_ids))
-    deleting = list(
-        s.execute(
-            update(Delivery)
-            .where(*base, Delivery.state == states.PUBLISHED)
-            .values(
-                state=states.DELETING,
-                due_at=now,
-                takedown_requested_at=now,
-                attempt_token=None,
-                lease_expires_at=None,
-                updated_at=now,
-            )
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
-    cancelled = list(
-        s.execute(
-            update(Delivery)
-            .where(*base, Delivery.state.in_(states.PENDING))
-            .values(state=states.CANCELLED, takedown_requested_at=now, updated_at=now)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
-    in_flight = list(
-        s.execute(
-            update(Delivery)
-            .where(*base, Delivery.state == states.PUBLISHING)
-            .values(takedown_requested_at=now)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
-    return {"deleting": deleting, "cancelled": cancelled, "after_publish": in_flight}
-
-
-def start_takedown_after_publish(s: Session, delivery_id: int, *, now: datetime | None = None) -> bool:
-    """published → deleting, if a takedown was requested while it was being published."""
-    now = now or utcnow()
-    res = s.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.state == states.PUBLISHED,
-            Delivery.takedown_requested_at.is_not(None),
-        )
-        .values(state=states.DELETING, due_at=now, attempt_token=None, lease_expires_at=None, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
-
-
-@dataclass(frozen=True)
-class TakedownClaim:
-    delivery_id: int
-    token: str
-    remote_id: str
-    channel_id: int
-    attempt_no: int
-
-
-def claim_takedown(
-    s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None
-) -> TakedownClaim | None:
-    """Hold a ``deleting`` delivery under a lease (one worker deletes at a time)."""
-    now = now or utcnow()
-    token = new_token()
-    row = s.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.state == states.DELETING,
-            or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
-        )
-        .values(
-            attempt_token=token,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
-            attempts=Delivery.attempts + 1,
-            updated_at=now,
-        )
-        .returning(Delivery.remote_id, Delivery.channel_id, Delivery.attempts)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if row is None:
-        return None
-    s.add(Attempt(delivery_id=delivery_id, number=row[2], token=token, started_at=now))
-    return TakedownClaim(delivery_id, token, str(row[0] or ""), int(row[1]), int(row[2]))
-
-
-def finish_takedown(
-    s: Session,
-    c: TakedownClaim,
-    outcome: str,
-    *,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-    latency_ms: float | None = None,
-) -> bool:
-    """deleting → deleted ("deleted"), → deleting again later ("retry"), or back to published
-    with the refusal noted ("refused")."""
-    now = utcnow()
-    cond = (
-        Delivery.id == c.delivery_id,
-        Delivery.state == states.DELETING,
-        Delivery.attempt_token == c.token,
-    )
-    if outcome == "deleted":
-        values: dict[str, object] = {"state": states.DELETED, "deleted_at": now, "last_error": None}
-    elif outcome == "retry":
-        assert retry_at is not None
-        values = {"due_at": retry_at, "last_error": f"takedown: {error}"}
-    else:
-        values = {"state": states.PUBLISHED, "last_error": f"takedown refused: {error}"}
-    res = s.execute(
-        update(Delivery)
-        .where(*cond)
-        .values(lease_expires_at=None, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    ok = bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
-    if ok:
-        _finish_attempt(
-            s,
-            c.delivery_id,
-            c.token,
-            outcome if outcome != "refused" else "takedown-refused",
-            error=error,
-            latency_ms=latency_ms,
-            now=now,
-        )
-    return ok

@@ -2,7 +2,8 @@
 
 Times are stored as naive UTC (SQLite has no time zones); ``utcnow()`` is the one clock.
 A ``Delivery`` is one (post, channel) pair; its ``state`` follows the machine in
-``store.states`` and every change is a compare-and-set in ``store.deliveries``.
+``store.states`` and every change is a compare-and-set in ``store.deliveries`` (a worker's),
+``store.decisions`` (a person's) or ``store.takedowns``.
 """
 
 from __future__ import annotations
@@ -188,7 +189,8 @@ class PostPhoto(Base):
 
 
 class Delivery(Base):
-    """One post on one channel. ``state`` changes only through ``store.deliveries``."""
+    """One post on one channel. ``state`` changes only through the compare-and-set transitions
+    (``store.deliveries``, ``store.decisions``, ``store.takedowns``)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from starlette.datastructures import FormData, UploadFile
 
 from herald.core.errors import InputError
-from herald.service import MAX_PHOTOS_PER_POST, PhotoInput, PostRequest
+from herald.service import MAX_PHOTOS_PER_POST, CampaignInfo, PhotoInput, PostRequest
 from herald.web.deps import FormDep
 from herald.web.drafts import DRAFT_TTL_SECONDS, DraftStore
 from herald.web.security import CSRF_COOKIE
@@ -277,14 +277,14 @@ class CampaignForm:
     protect_faces: str = "off"
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> CampaignForm:  # Any: the service's campaign row
+    def of(cls, row: CampaignInfo) -> CampaignForm:
         """The form filled with a campaign's current settings."""
         return cls(
-            name=row["name"],
-            timezone=row["timezone"] or "",
-            late_tolerance=minutes(row["late_tolerance_seconds"]),
-            require_alt_text=bool(row["require_alt_text"]),
-            protect_faces=row["protect_faces"] or "off",
+            name=row.name,
+            timezone=row.timezone or "",
+            late_tolerance=minutes(row.late_tolerance_seconds),
+            require_alt_text=row.require_alt_text,
+            protect_faces=row.protect_faces or "off",
         )
 
     def settings(self) -> tuple[dict[str, Any], dict[str, str]]:  # Any: set_campaign's keywords

@@ -82,7 +82,7 @@ def build_templates(pending_states: tuple[str, ...]) -> Jinja2Templates:
     env.globals["path_for"] = _path_for
     env.globals["time_zones"] = TIME_ZONES
     # "Can this post still be cancelled?": some delivery is still pending.
-    env.tests["pending"] = lambda post: any(s in pending_states for s in post["deliveries"].values())
+    env.tests["pending"] = lambda post: any(s in pending_states for s in post.deliveries.values())
     return Jinja2Templates(env=env)
 
 

@@ -3,12 +3,12 @@ problems per channel, the success statistics, and the note shown after a manager
 Routes call these and render; templates only lay the result out."""
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
 from herald.core.errors import InputError
-from herald.service import Herald
+from herald.service import CheckResult, Herald, PlatformStats
 from herald.web.forms import ComposeForm
 
 #: Statuses counted as "waiting" and "taken down" in the statistics table.
@@ -23,16 +23,9 @@ ACTIONS = ("takedown", "retry", "release", "confirm")
 
 
 @dataclass(frozen=True)
-class CheckRow:
-    """Does the draft fit one channel? ``count``/``limit`` in the platform's ``unit``."""
+class CheckRow(CheckResult):
+    """Does the draft fit one ticked channel? ``count``/``limit`` in the platform's ``unit``."""
 
-    channel: str
-    platform: str
-    fits: bool
-    count: int
-    limit: int
-    unit: str
-    problems: tuple[str, ...]
     #: The channel has a text of its own (a per-channel variant) and was checked with it.
     own_text: bool
 
@@ -52,17 +45,9 @@ def check_draft(svc: Herald, form: ComposeForm) -> list[CheckRow]:
         groups.setdefault(text, []).append(name)
     rows: dict[str, CheckRow] = {}
     for text, names in groups.items():
-        for r in svc.check(names, text, photos):
-            rows[r["channel"]] = CheckRow(
-                channel=r["channel"],
-                platform=r["platform"],
-                fits=bool(r["fits"]),
-                count=int(r["count"]),
-                limit=int(r["limit"]),
-                unit=str(r["unit"]),
-                problems=tuple(str(p) for p in r["problems"]),
-                own_text=text != form.text,
-            )
+        # The answers come in the order of the channels asked about.
+        for name, r in zip(names, svc.check(names, text, photos), strict=True):
+            rows[name] = CheckRow(**vars(r), own_text=text != form.text)
     return [rows[name] for name in form.channels]
 
 
@@ -82,9 +67,8 @@ def campaign_faces(svc: Herald, name: str) -> str | None:
     if not name:
         return None
     for row in svc.list_campaigns():
-        if row["name"] == name:
-            mode: str | None = row["protect_faces"]
-            return mode
+        if row.name == name:
+            return row.protect_faces
     return None
 
 
@@ -109,21 +93,18 @@ class StatsRow:
         return self.published + self.failed + self.uncertain
 
 
-def stats_rows(rows: list[dict[str, Any]]) -> list[StatsRow]:  # Any: the service's stats rows
-    def n(row: dict[str, Any], *names: str) -> int:  # Any: counts and names mixed in one row
-        return sum(int(row.get(name) or 0) for name in names)
-
+def stats_rows(rows: list[PlatformStats]) -> list[StatsRow]:
     return [
         StatsRow(
-            campaign=row["campaign"],
-            platform=row["platform"],
-            published=n(row, "published"),
-            failed=n(row, "failed"),
-            uncertain=n(row, "uncertain"),
-            waiting=n(row, *WAITING_STATES),
-            cancelled=n(row, "cancelled"),
-            taken_down=n(row, *TAKEN_DOWN_STATES),
-            success_rate=row["success_rate"],
+            campaign=row.campaign,
+            platform=row.platform,
+            published=row.count("published"),
+            failed=row.count("failed"),
+            uncertain=row.count("uncertain"),
+            waiting=row.count(*WAITING_STATES),
+            cancelled=row.count("cancelled"),
+            taken_down=row.count(*TAKEN_DOWN_STATES),
+            success_rate=row.success_rate,
         )
         for row in rows
     ]

@@ -40,7 +40,7 @@ def run(deliverer: Deliverer, *, until: Any, timeout: float = 15.0) -> list[str]
 
 
 def statuses(herald: Any, post_id: str) -> dict[str, str]:
-    return {r["channel"]: r["status"] for r in herald.delivery_log(post_id=post_id)}
+    return {r.channel: r.status for r in herald.delivery_log(post_id=post_id)}
 
 
 def attempt_outcomes(db: Database, post_id: str) -> list[str | None]:
@@ -81,7 +81,7 @@ def test_a_post_goes_out_once_on_every_channel(
         ("x", "평화 통일: a loop, no Celery"),
     ]
     assert statuses(herald, pid) == {"kr-mastodon": "published", "kr-x": "published"}
-    remote = {r["platform"]: r["remote_id"] for r in herald.delivery_log(post_id=pid)}
+    remote = {r.platform: r.remote_id for r in herald.delivery_log(post_id=pid)}
     assert remote == {e.platform: e.remote_id for e in sim.ledger()}
 
 
@@ -98,7 +98,7 @@ def test_a_503_is_retried_and_published_once(
     assert answers == ["retry", "published"]
     assert [e.text for e in sim.ledger("x")] == ["through a 503"]
     (row,) = herald.delivery_log(post_id=pid)
-    assert row["status"] == "published" and row["attempts"] == 2 and row["error"] is None
+    assert row.status == "published" and row.attempts == 2 and row.error is None
     assert attempt_outcomes(herald.db, pid) == ["retry", "published"]
 
 
@@ -120,10 +120,10 @@ def test_a_takedown_deletes_everywhere_even_after_a_503(
 ) -> None:
     pid = herald.add_post(PostRequest(channels=list(channels), text="pull this one"))
     assert run(deliverer, until=lambda: queue_is_empty(herald)) == ["published", "published"]
-    remote = {r["platform"]: r["remote_id"] for r in herald.delivery_log(post_id=pid)}
+    remote = {r.platform: r.remote_id for r in herald.delivery_log(post_id=pid)}
 
     sim.inject(Fault(kind="error", platform="mastodon", method="DELETE", status=503, count=1))
-    assert sorted(herald.takedown(pid)["deleting"]) == ["kr-mastodon", "kr-x"]
+    assert sorted(herald.takedown(pid).deleting) == ["kr-mastodon", "kr-x"]
     answers = run(deliverer, until=lambda: queue_is_empty(herald))
 
     assert sorted(answers) == ["deleted", "deleted", "retry"]
@@ -141,7 +141,7 @@ def test_ids_that_are_not_ours_are_answered_and_put_right(
         PostRequest(channels=["kr-x"], text="not yet", at=datetime.now(UTC) + timedelta(hours=1))
     )
     busy = herald.add_post(PostRequest(channels=["kr-x"], text="another worker has it"))
-    ids = {pid: row["delivery_id"] for pid in (done, later, busy) for row in herald.delivery_log(post_id=pid)}
+    ids = {pid: row.delivery_id for pid in (done, later, busy) for row in herald.delivery_log(post_id=pid)}
     with herald.db.session() as s:
         assert claim_many(s, [ids[busy]], lease_seconds=60)
 

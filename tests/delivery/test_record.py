@@ -152,13 +152,13 @@ def test_refused_credentials_pause_the_channel(herald: Any, claimed: Claimed) ->
 
     record(herald.db, herald.queue, [o.Failed(c.claim, c.payload, "HTTP 401", 401, 3.0, pause)])
 
-    (channel,) = [ch for ch in herald.list_channels() if ch["id"] == c.channel_id]
-    assert channel["paused"] and channel["pause_reason"] == pause.reason
+    (channel,) = [ch for ch in herald.list_channels() if ch.id == c.channel_id]
+    assert channel.paused and channel.pause_reason == pause.reason
 
 
 def test_a_post_pulled_while_publishing_goes_on_to_its_takedown(herald: Any, claimed: Claimed) -> None:
     c = claimed
-    assert herald.takedown(c.payload.post_id)["after_publish"] == ["kr-mastodon"]
+    assert herald.takedown(c.payload.post_id).after_publish == ("kr-mastodon",)
 
     (recorded,) = record(
         herald.db, herald.queue, [o.Published(c.claim, c.payload, "110", "https://sim/110", False, 5.0)]

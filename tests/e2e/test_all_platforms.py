@@ -25,8 +25,8 @@ def test_one_post_to_every_platform(
     pid = herald.add_post(PostRequest(channels=list(every_platform), text=text, photos=photos))
     assert wait_for(lambda: len(sim.ledger()) >= 8, timeout=60), herald.delivery_log(post_id=pid)
     assert wait_for(
-        lambda: {r["status"] for r in herald.delivery_log(post_id=pid)} == {"published"}, timeout=20
-    ), [(r["channel"], r["status"], r["error"]) for r in herald.delivery_log(post_id=pid)]
+        lambda: {r.status for r in herald.delivery_log(post_id=pid)} == {"published"}, timeout=20
+    ), [(r.channel, r.status, r.error) for r in herald.delivery_log(post_id=pid)]
     ledger = sim.ledger()
     assert sorted(e.platform for e in ledger) == sorted(every_platform.values())
     for e in ledger:
@@ -36,8 +36,8 @@ def test_one_post_to_every_platform(
             assert not (m.has_exif or m.has_gps or m.has_xmp), f"metadata reached {e.platform}"
         if e.platform != "telegram":  # the Bot API has no alt text
             assert [m.alt_text for m in e.media] == ALTS, e.platform
-    rows = {r["platform"]: r for r in herald.delivery_log(post_id=pid)}
+    rows = {r.platform: r for r in herald.delivery_log(post_id=pid)}
     for e in ledger:
-        assert rows[e.platform]["remote_id"] and rows[e.platform]["remote_url"]
+        assert rows[e.platform].remote_id and rows[e.platform].remote_url
     # The shared photo URLs were revoked once the platforms had fetched them.
     assert not list(herald.queue.redis.scan_iter(herald.queue.keys.public_photo("*")))

@@ -116,7 +116,7 @@ def test_200_posts_due_at_one_instant_each_arrive_once(
     assert statistics.median(late) < 10
     with herald.db.session() as s:
         states = {d.state for d in s.query(Delivery).all()}
-    assert wait_for(lambda: {r["status"] for r in herald.delivery_log()} == {"published"}, timeout=10)
+    assert wait_for(lambda: {r.status for r in herald.delivery_log()} == {"published"}, timeout=10)
     assert states <= {"published", "publishing"}
 
 

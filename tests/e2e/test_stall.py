@@ -79,7 +79,7 @@ def test_no_worker_stalls_handover_then_a_worker_drains_everything(
         t.join(10)
     texts = sorted(e.text for e in sim.ledger())
     assert texts == sorted(["first / 첫째"] * 2 + ["second / 둘째"] * 2)  # all out, once each
-    assert {r["post_id"] for r in herald.delivery_log()} == {first, second}
+    assert {r.post_id for r in herald.delivery_log()} == {first, second}
     stalled = [r for r in caplog.records if "workers stalled" in r.getMessage()]
     assert len(stalled) == 1 and stalled[0].levelno == logging.WARNING
     assert any("handing over resumes" in r.getMessage() for r in caplog.records)

@@ -12,7 +12,8 @@ from herald.core.secret import Secret
 from herald.store import states
 from herald.store.crypto import CredentialBox
 from herald.store.db import Database
-from herald.store.deliveries import cancel_post, claim, extend_lease, mark_final, mark_published, mark_retry
+from herald.store.decisions import cancel_post
+from herald.store.deliveries import claim, extend_lease, mark_final, mark_published, mark_retry
 from herald.store.models import Attempt, Channel, Delivery, Post, utcnow
 
 
@@ -181,7 +182,8 @@ def test_credentials_encrypted_at_rest(db: Database) -> None:
 def test_record_published_many_lost_claims_and_takedowns(db: Database) -> None:
     from datetime import timedelta
 
-    from herald.store.deliveries import PublishedRecord, claim_many, record_published_many, request_takedown
+    from herald.store.deliveries import PublishedRecord, claim_many, record_published_many
+    from herald.store.takedowns import request_takedown
 
     a, b, c = _delivery(db, n=3)
     with db.session() as s:
@@ -192,7 +194,7 @@ def test_record_published_many_lost_claims_and_takedowns(db: Database) -> None:
         assert other and other[0].takeover
         post_c = s.get(Delivery, c).post_id
         channel_c = s.get(Delivery, c).channel_id
-        assert request_takedown(s, post_c, [channel_c])["after_publish"] == [c]
+        assert request_takedown(s, post_c, [channel_c]).after_publish == (c,)
     with db.session() as s:
         got = record_published_many(
             s, [PublishedRecord(i, claims[i].token, f"r{i}", f"u{i}") for i in (a, b, c)]

@@ -41,18 +41,18 @@ def settle(herald: Any, post_id: str, state: str, *, url: str | None = None, err
     rows = herald.delivery_log(post_id=post_id)
     with herald.db.session() as s:
         for row in rows:
-            claim = deliveries.claim(s, row["delivery_id"], lease_seconds=30)
+            claim = deliveries.claim(s, row.delivery_id, lease_seconds=30)
             assert claim is not None, row
             if state == states.PUBLISHED:
-                remote_id = f"{row['delivery_id']}000"
+                remote_id = f"{row.delivery_id}000"
                 done = deliveries.mark_published(
-                    s, row["delivery_id"], claim.token, remote_id=remote_id, remote_url=url or ""
+                    s, row.delivery_id, claim.token, remote_id=remote_id, remote_url=url or ""
                 )
             else:
-                done = deliveries.mark_final(s, row["delivery_id"], claim.token, state, error=error)
+                done = deliveries.mark_final(s, row.delivery_id, claim.token, state, error=error)
             assert done
     for row in rows:
-        herald.queue.release(row["delivery_id"])
+        herald.queue.release(row.delivery_id)
 
 
 def face_jpeg(size: int = 200) -> bytes:
@@ -67,16 +67,16 @@ def face_jpeg(size: int = 200) -> bytes:
 def finish_takedowns(herald: Any, post_id: str) -> None:
     """Finish every ``deleting`` delivery of ``post_id`` as deleted, as a worker would after
     the platform confirmed the deletion."""
-    from herald.store import deliveries
+    from herald.store import takedowns
 
-    rows = [r for r in herald.delivery_log(post_id=post_id) if r["status"] == "deleting"]
+    rows = [r for r in herald.delivery_log(post_id=post_id) if r.status == "deleting"]
     with herald.db.session() as s:
         for row in rows:
-            claim = deliveries.claim_takedown(s, row["delivery_id"], lease_seconds=30)
+            claim = takedowns.claim_takedown(s, row.delivery_id, lease_seconds=30)
             assert claim is not None, row
-            assert deliveries.finish_takedown(s, claim, "deleted")
+            assert takedowns.finish_takedown(s, claim, "deleted")
     for row in rows:
-        herald.queue.release(row["delivery_id"])
+        herald.queue.release(row.delivery_id)
 
 
 def stored_photos(herald: Any, post_id: str) -> list[tuple[str, int | None, bytes]]:

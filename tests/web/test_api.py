@@ -138,10 +138,10 @@ def test_compose_queues_post_and_shows_note(client: TestClient, herald: Any) -> 
     assert location.startswith("/?queued=")
     post_id = location.split("=", 1)[1]
     [post] = herald.list_posts()
-    assert post["id"] == post_id
+    assert post.id == post_id
     # Browsers send CRLF line breaks; the post keeps plain LF.
-    assert post["text"] == KOREAN + "\nsecond line"
-    assert post["deliveries"] == {"m1": "queued"}
+    assert post.text == KOREAN + "\nsecond line"
+    assert post.deliveries == {"m1": "queued"}
 
     page = client.get(location)
     assert 'role="status"' in page.text
@@ -167,8 +167,8 @@ def test_compose_with_photo_variant_and_campaign(client: TestClient, herald: Any
     )
     assert r.status_code == 303, r.text
     [post] = herald.list_posts()
-    assert post["photos"] == 1 and post["campaign"] == "launch"
-    texts = {row["channel"]: row["text"] for row in herald.delivery_log(post_id=post["id"])}
+    assert post.photos == 1 and post.campaign == "launch"
+    texts = {row.channel: row.text for row in herald.delivery_log(post_id=post.id)}
     assert texts == {"m1": "hello", "x1": "hello X"}
 
 
@@ -186,7 +186,7 @@ def test_compose_schedules_in_the_chosen_time_zone(
     r = compose(client, token, text="later", channels=["m1"], at=local, tz=zone)
     assert r.status_code == 303
     [post] = herald.list_posts()
-    assert post["scheduled_at"] == utc
+    assert post.scheduled_at == utc
 
 
 def test_compose_error_names_each_channel_problem_and_keeps_input(client: TestClient, herald: Any) -> None:
@@ -248,7 +248,7 @@ def test_kept_photo_goes_out_with_the_corrected_post(client: TestClient, herald:
     )
     assert r.status_code == 303, r.text
     [post] = herald.list_posts()
-    assert post["photos"] == 1
+    assert post.photos == 1
 
     # "Remove photo 1" drops it.
     refused = compose(client, token, files=files, text=OVER_X_LIMIT, channels=["x1"], now="1")
@@ -263,7 +263,7 @@ def test_kept_photo_goes_out_with_the_corrected_post(client: TestClient, herald:
         drop1="1",
     )
     assert r.status_code == 303
-    assert sorted(p["photos"] for p in herald.list_posts()) == [0, 1]
+    assert sorted(p.photos for p in herald.list_posts()) == [0, 1]
 
 
 @pytest.mark.parametrize("draft", ["", "forged.0000", "x" * 43 + "." + "0" * 64])
@@ -408,7 +408,7 @@ def test_cancel_post(client: TestClient, herald: Any) -> None:
     r = client.post(f"/posts/{post_id}/cancel", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == f"/?cancelled={post_id}&count=2&late=0"
-    assert herald.list_posts()[0]["deliveries"] == {"m1": "cancelled", "x1": "cancelled"}
+    assert herald.list_posts()[0].deliveries == {"m1": "cancelled", "x1": "cancelled"}
     assert "2 deliveries cancelled" in client.get(r.headers["location"]).text
 
     missing = client.post("/posts/nope/cancel", data={"csrf_token": token})
@@ -783,7 +783,7 @@ def test_campaign_face_setting_asks_for_a_preview(client: TestClient, herald: An
         "/compose/confirm", data={"csrf_token": token, "draft": draft_of(r.text), "action": "confirm"}
     )
     [post] = herald.list_posts()
-    assert [faces for _, faces, _ in stored_photos(herald, post["id"])] == [1]
+    assert [faces for _, faces, _ in stored_photos(herald, post.id)] == [1]
 
 
 def test_preview_back_to_edit_keeps_everything(client: TestClient, herald: Any) -> None:
@@ -867,7 +867,7 @@ def act(client: TestClient, path: str, token: str | None, **fields: str) -> Any:
 
 
 def statuses(herald: Any, post_id: str) -> dict[str, str]:
-    return {r["channel"]: r["status"] for r in herald.delivery_log(post_id=post_id)}
+    return {r.channel: r.status for r in herald.delivery_log(post_id=post_id)}
 
 
 @pytest.mark.parametrize(
@@ -972,7 +972,7 @@ def test_uncertain_delivery_confirmed_as_published_or_retried(client: TestClient
     r = act(client, f"/posts/{a}/confirm", token, channel="m1", url="https://social.example/@herald/77")
     assert r.status_code == 303
     [row] = herald.delivery_log(post_id=a)
-    assert row["status"] == "published" and row["remote_url"] == "https://social.example/@herald/77"
+    assert row.status == "published" and row.remote_url == "https://social.example/@herald/77"
     assert "Recorded as published." in client.get(r.headers["location"]).text
 
     assert act(client, f"/posts/{b}/retry", token, channel="m1").status_code == 303
@@ -1029,8 +1029,8 @@ def test_campaigns_page_lists_and_saves_settings(client: TestClient, herald: Any
     r = act(client, "/campaigns", token, **fields)
     assert r.status_code == 303
     assert r.headers["location"] == "/campaigns?saved=%EC%8B%9C%EC%9C%84"
-    [row] = [c for c in herald.list_campaigns() if c["name"] == "시위"]
-    assert row == {
+    [row] = [c for c in herald.list_campaigns() if c.name == "시위"]
+    assert row.to_dict() == {
         "name": "시위",
         "timezone": "Asia/Seoul",
         "late_tolerance_seconds": 5400,
@@ -1047,9 +1047,9 @@ def test_campaigns_page_lists_and_saves_settings(client: TestClient, herald: Any
     assert '<option value="blur" selected>' in edit
     r = act(client, "/campaigns", token, name="시위", timezone="", late_tolerance="", protect_faces="off")
     assert r.status_code == 303
-    [row] = [c for c in herald.list_campaigns() if c["name"] == "시위"]
-    assert row["timezone"] == "Asia/Seoul" and row["late_tolerance_seconds"] == 5400
-    assert row["require_alt_text"] is False and row["protect_faces"] is None
+    [row] = [c for c in herald.list_campaigns() if c.name == "시위"]
+    assert row.timezone == "Asia/Seoul" and row.late_tolerance_seconds == 5400
+    assert row.require_alt_text is False and row.protect_faces is None
 
 
 @pytest.mark.parametrize(
@@ -1076,4 +1076,4 @@ def test_campaign_errors_are_shown_by_field(
     assert error and message in error.group(1)
     # What was typed is still there.
     assert f'value="{fields["name"]}"' in html
-    assert [c["name"] for c in herald.list_campaigns()] == []
+    assert [c.name for c in herald.list_campaigns()] == []

@@ -179,8 +179,8 @@ def test_dashboard_compose_with_photo_and_screenshot(
     assert post_id in note.inner_text()
     assert rows.count() == before + 1
     assert page.locator("table").first.get_by_text(KOREAN_AND_ENGLISH[:10]).count() == 1
-    [post] = [p for p in herald.list_posts() if p["id"] == post_id]
-    assert post["photos"] == 1 and post["text"] == KOREAN_AND_ENGLISH
+    [post] = [p for p in herald.list_posts() if p.id == post_id]
+    assert post.photos == 1 and post.text == KOREAN_AND_ENGLISH
 
     target = os.environ.get("HERALD_SCREENSHOT")
     if target:
@@ -277,7 +277,7 @@ def test_takedown_from_the_dashboard(page: Any, base_url: str, herald: Any) -> N
     row.get_by_role("button", name=f"Take down… post {post_id[:8]} on m1").click()
 
     page.get_by_role("heading", name="Take this post down from every channel?").wait_for()
-    assert herald.delivery_log(post_id=post_id)[0]["status"] == "published"
+    assert herald.delivery_log(post_id=post_id)[0].status == "published"
     page.get_by_role("button", name="Take down from every channel").click()
 
     page.wait_for_url("**/?done=takedown*")

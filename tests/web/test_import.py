@@ -59,10 +59,10 @@ def test_import_with_photos_queues_every_row(client: TestClient, herald: Any) ->
     r = _post(client, csv, photos={"../../march.jpg": jpeg(gps=True)}, csrf_token=token)
     assert r.status_code == 200, r.text
     assert "2 posts queued" in r.text
-    posts = {p["text"]: p for p in herald.list_posts()}
+    posts = {p.text: p for p in herald.list_posts()}
     assert set(posts) == {"평화 통일, together", "second"}
-    rows = herald.delivery_log(post_id=posts["평화 통일, together"]["id"])
-    payloads = herald.queue.payloads([row["delivery_id"] for row in rows])
+    rows = herald.delivery_log(post_id=posts["평화 통일, together"].id)
+    payloads = herald.queue.payloads([row.delivery_id for row in rows])
     photo = next(p for p in payloads.values()).photos[0]
     assert photo.alt_text == "Marchers in Seoul" and photo.filename == "march.jpg"
     data = herald.queue.photos([photo.sha256])[photo.sha256]

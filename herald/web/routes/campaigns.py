@@ -1,12 +1,11 @@
 """``/campaigns``: the campaigns and their settings (time zone, late tolerance, required alt
 text, face protection), with a form to create or change one."""
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from herald.core.errors import InputError
+from herald.service import CampaignInfo
 from herald.web.deps import ServiceDep
 from herald.web.forms import CampaignForm, CampaignFormDep
 from herald.web.security import CsrfDep
@@ -17,7 +16,7 @@ router = APIRouter(tags=["campaigns"])
 
 def _page(
     pages: Pages,
-    rows: list[dict[str, Any]],  # Any: the service's campaign rows
+    rows: list[CampaignInfo],
     form: CampaignForm,
     *,
     errors: dict[str, str] | None = None,
@@ -32,9 +31,9 @@ def _page(
 def campaigns(svc: ServiceDep, pages: PagesDep, edit: str = "", saved: str = "") -> HTMLResponse:
     """The list, and the form: empty for a new campaign, or filled with ``edit``'s settings."""
     rows = svc.list_campaigns()
-    current = next((row for row in rows if row["name"] == edit), None)
+    current = next((row for row in rows if row.name == edit), None)
     form = CampaignForm.of(current) if current else CampaignForm(name=edit)
-    return _page(pages, rows, form, saved=saved if any(r["name"] == saved for r in rows) else "")
+    return _page(pages, rows, form, saved=saved if any(r.name == saved for r in rows) else "")
 
 
 @router.post("/campaigns", response_class=HTMLResponse, dependencies=[CsrfDep], name="campaigns_save")
@@ -46,5 +45,5 @@ def campaigns_save(request: Request, svc: ServiceDep, pages: PagesDep, form: Cam
         except InputError as e:
             errors = {e.field: e.message}
         else:
-            return redirect_to(request, "campaigns", saved=saved["name"])
+            return redirect_to(request, "campaigns", saved=saved.name)
     return _page(pages, svc.list_campaigns(), form, errors=errors, status_code=422)

@@ -1,10 +1,9 @@
 """Channels (JSON): names, platforms and which credential keys are set, never their values."""
 
-from typing import Any
-
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from herald.service import ChannelInfo
 from herald.web.deps import ServiceDep
 
 router = APIRouter(tags=["channels"])
@@ -20,14 +19,14 @@ class ChannelOut(BaseModel):
     credential_keys: list[str]
 
     @classmethod
-    def from_service(cls, row: dict[str, Any]) -> "ChannelOut":  # Any: the service's row dict
+    def from_service(cls, row: ChannelInfo) -> "ChannelOut":
         return cls(
-            name=row["name"],
-            platform=row["platform"],
-            base_url=row["base_url"],
-            paused=row["paused"],
-            pause_reason=row["pause_reason"],
-            credential_keys=row["credentials"],
+            name=row.name,
+            platform=row.platform,
+            base_url=row.base_url,
+            paused=row.paused,
+            pause_reason=row.pause_reason,
+            credential_keys=list(row.credentials),
         )
 
 

@@ -26,14 +26,10 @@ class Health(BaseModel):
 def healthz(svc: ServiceDep, response: Response) -> Health:
     """200 when Redis answers and the workers are not stalled, else 503 (the body says which)."""
     h = svc.queue_health()
-    workers: dict[str, Any] | None = h.get("workers")
+    workers = dict(h.workers) if h.workers is not None else None
     stalled = workers is not None and workers.get("health") == "stalled"
     health = Health(
-        ok=bool(h["redis"]) and not stalled,
-        redis=bool(h["redis"]),
-        due=h.get("due"),
-        inflight=h.get("inflight"),
-        workers=workers,
+        ok=h.redis and not stalled, redis=h.redis, due=h.due, inflight=h.inflight, workers=workers
     )
     if not health.ok:
         response.status_code = 503

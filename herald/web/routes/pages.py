@@ -86,7 +86,7 @@ def compose_page(
         "active": "compose",
         "form": form,
         "channels": svc.list_channels(),
-        "campaigns": [c["name"] for c in svc.list_campaigns()],
+        "campaigns": [c.name for c in svc.list_campaigns()],
         "face_choices": FACE_CHOICES,
         "error": error,
         "problems": problems_by_channel(error),
@@ -149,7 +149,7 @@ def compose_submit(
                 "active": "compose",
                 "form": resolved,
                 "previews": previews,
-                "channels": {c["name"]: c["platform"] for c in svc.list_channels()},
+                "channels": {c.name: c.platform for c in svc.list_channels()},
                 "draft": token,
             }
             return pages.render("preview.html", context)

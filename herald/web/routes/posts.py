@@ -2,13 +2,13 @@
 CSRF), cancel one, take one down, retry or release a delivery, or record an uncertain one as
 published. Each action redirects to the dashboard with a note of what it did."""
 
-from typing import Any
-
+import pydantic
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from herald.core.errors import InputError
+from herald.service import PostSummary
 from herald.web.deps import ServiceDep
 from herald.web.forms import DeliveryActionDep, JsonPostDep
 from herald.web.security import CsrfDep
@@ -17,14 +17,12 @@ from herald.web.templating import Pages, PagesDep, redirect_to
 router = APIRouter(tags=["posts"])
 
 
-class PostOut(BaseModel):
-    id: str
-    text: str
-    campaign: str | None
-    scheduled_at: str | None
-    photos: int
-    #: Channel name → delivery status.
-    deliveries: dict[str, str]
+@pydantic.dataclasses.dataclass(frozen=True)
+class PostOut(PostSummary):
+    """A post, with the status of its delivery on each channel (channel name → status)."""
+
+
+_POSTS = TypeAdapter(list[PostOut])
 
 
 class PostCreated(BaseModel):
@@ -32,10 +30,9 @@ class PostCreated(BaseModel):
 
 
 @router.get("/api/posts", response_model=list[PostOut])
-def list_posts(
-    svc: ServiceDep, campaign: str = "", limit: int = Query(200, ge=1, le=1000)
-) -> list[dict[str, Any]]:  # Any: the service's row dicts; response_model picks the public fields
-    return svc.list_posts(campaign=campaign.strip() or None, limit=limit)
+def list_posts(svc: ServiceDep, campaign: str = "", limit: int = Query(200, ge=1, le=1000)) -> list[PostOut]:
+    posts = svc.list_posts(campaign=campaign.strip() or None, limit=limit)
+    return _POSTS.validate_python([post.to_dict() for post in posts])
 
 
 @router.post("/api/posts", status_code=201, response_model=PostCreated)
@@ -50,7 +47,7 @@ def cancel_post(post_id: str, request: Request, svc: ServiceDep, pages: PagesDep
     except InputError as e:
         return pages.render("error.html", {"title": "Not cancelled", "message": e.message}, status_code=404)
     return redirect_to(
-        request, "dashboard", cancelled=post_id, count=len(result["cancelled"]), late=len(result["too_late"])
+        request, "dashboard", cancelled=post_id, count=len(result.cancelled), late=len(result.too_late)
     )
 
 
@@ -83,10 +80,10 @@ def takedown_post(
         "dashboard",
         done="takedown",
         post=post_id,
-        deleting=result.get("deleting", []),
-        cancelled_on=result.get("cancelled", []),
-        after_publish=result.get("after_publish", []),
-        cannot_delete=result.get("cannot_delete", []),
+        deleting=list(result.deleting),
+        cancelled_on=list(result.cancelled),
+        after_publish=list(result.after_publish),
+        cannot_delete=list(result.cannot_delete),
     )
 
 

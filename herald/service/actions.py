@@ -1,0 +1,117 @@
+"""A person's actions on a queued or published post: cancel it, take it down, send held or
+failed deliveries again, or record an uncertain one as published."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from herald.core.errors import InputError
+from herald.platforms import connector_class
+from herald.service.answers import Cancelled, TakedownResult
+from herald.service.base import ServiceBase
+from herald.store import states
+from herald.store.channels import channel_id_by_name
+from herald.store.decisions import cancel_post, confirm_published_by_person, requeue_by_person
+from herald.store.photos import has_purged_photos
+from herald.store.posts import post_exists
+from herald.store.takedowns import request_takedown, takedown_targets
+
+log = logging.getLogger(__name__)
+
+#: What ``requeue`` may do, and the states it takes deliveries from.
+REQUEUE_FROM = {"release": (states.HELD,), "retry": (states.FAILED, states.UNCERTAIN)}
+
+
+class Actions(ServiceBase):
+    def cancel_post(self, post_id: str) -> Cancelled:
+        """Cancel what has not gone out yet. Deliveries already publishing or done are reported,
+        not touched: "too late" is an answer, not an error. Raises InputError for an unknown
+        post."""
+        with self.db.session() as s:
+            _require_post(s, post_id)
+            cancelled, late = cancel_post(s, post_id)
+        for i in cancelled:
+            self.queue.release(i)
+        return Cancelled(cancelled=tuple(cancelled), too_late=tuple(late))
+
+    def takedown(self, post_id: str, *, channel: str | None = None) -> TakedownResult:
+        """Pull a post from every channel (or one), fast: published copies are deleted by the
+        workers (through the queue, like publishing), pending ones are cancelled, ones being
+        published now are deleted right after. Returns channel names by outcome, including
+        channels whose platform cannot delete through its API. Raises InputError for an unknown
+        post, or a channel the post was not queued for."""
+        with self.db.session() as s:
+            _require_post(s, post_id)
+            targets = takedown_targets(s, post_id)
+            if channel is not None:
+                targets = [t for t in targets if t.channel == channel]
+                if not targets:
+                    raise InputError("channel", f"post {post_id} was not queued for channel {channel!r}")
+            able = [
+                t for t in targets if connector_class(t.platform).can_delete or t.state != states.PUBLISHED
+            ]
+            cannot = [t.channel for t in targets if t not in able]
+            done = request_takedown(s, post_id, [t.channel_id for t in able])
+        names = {t.delivery_id: t.channel for t in targets}
+        self._stage(list(done.deleting))
+        for i in done.cancelled:
+            self.queue.release(i)
+        out = TakedownResult(
+            deleting=tuple(names[i] for i in done.deleting),
+            cancelled=tuple(names[i] for i in done.cancelled),
+            after_publish=tuple(names[i] for i in done.after_publish),
+            cannot_delete=tuple(cannot),
+        )
+        log.warning("takedown of post %s requested: %s", post_id, out.to_dict(), extra={"post_id": post_id})
+        return out
+
+    def requeue(self, post_id: str, *, channel: str | None = None, what: str = "release") -> list[int]:
+        """A person's decision to send now: ``release`` held deliveries (a missed window, a
+        paused channel that is fixed), or ``retry`` failed and uncertain ones (after checking
+        the platform that an uncertain one is not there). Returns the delivery ids queued.
+        Raises InputError for an unknown action, post or channel, a post whose photos were
+        purged, or one with nothing in those states."""
+        from_states = REQUEUE_FROM.get(what)
+        if from_states is None:
+            raise InputError("action", f"unknown action {what!r}")
+        with self.db.session() as s:
+            _require_post(s, post_id)
+            channel_id = _channel_id(s, channel) if channel else None
+            if has_purged_photos(s, post_id):
+                raise InputError(
+                    "post",
+                    f"the photos of post {post_id} were purged under the retention policy; queue it again",
+                )
+            ids = requeue_by_person(s, post_id, from_states, channel_id=channel_id)
+        if not ids:
+            raise InputError(
+                "post",
+                f"post {post_id} has no {' or '.join(from_states)} deliveries"
+                + (f" on {channel}" if channel else ""),
+            )
+        self._stage(ids)
+        return ids
+
+    def confirm_published(self, post_id: str, channel: str, *, url: str | None = None) -> None:
+        """A person checked: the uncertain post is on the platform. Record it as published.
+        Raises InputError for a URL that is not http(s), an unknown channel, or no uncertain
+        delivery of the post there."""
+        if url is not None and not url.startswith(("https://", "http://")):
+            raise InputError("url", "the post's URL must start with https:// or http://")
+        with self.db.session() as s:
+            if not confirm_published_by_person(s, post_id, _channel_id(s, channel), remote_url=url):
+                raise InputError("post", f"post {post_id} has no uncertain delivery on {channel}")
+
+
+def _require_post(s: Session, post_id: str) -> None:
+    if not post_exists(s, post_id):
+        raise InputError("post", f"unknown post {post_id!r}")
+
+
+def _channel_id(s: Session, name: str) -> int:
+    cid = channel_id_by_name(s, name)
+    if cid is None:
+        raise InputError("channel", f"unknown channel {name!r}")
+    return cid

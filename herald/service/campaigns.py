@@ -1,0 +1,62 @@
+"""Campaigns: their settings (time zone, late tolerance, required alt text, face protection)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from herald.core.errors import InputError
+from herald.service.answers import CampaignInfo
+from herald.service.base import ServiceBase
+from herald.store.campaigns import campaigns_listed, save_campaign
+from herald.store.models import Campaign
+
+#: What ``protect_faces`` may be set to ("off": faces are kept).
+FACE_MODES = ("blur", "pixelate", "off")
+
+
+class Campaigns(ServiceBase):
+    def set_campaign(
+        self,
+        name: str,
+        *,
+        late_tolerance_seconds: int | None = None,
+        require_alt_text: bool | None = None,
+        protect_faces: str | None = None,
+        timezone: str | None = None,
+    ) -> CampaignInfo:
+        """Create or change a campaign's settings (those given); returns them all as saved.
+        ``protect_faces``: "blur", "pixelate" or "off". Raises InputError for a bad setting."""
+        if protect_faces is not None and protect_faces not in FACE_MODES:
+            raise InputError("protect_faces", "protect faces must be blur, pixelate or off")
+        if late_tolerance_seconds is not None and late_tolerance_seconds < 0:
+            raise InputError("late_tolerance", "late tolerance must be 0 (never hold) or more seconds")
+        if timezone is not None:
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InputError("timezone", f"unknown time zone {timezone!r} (e.g. Asia/Seoul)") from None
+        with self.db.session() as s:
+            saved = save_campaign(
+                s,
+                name,
+                late_tolerance_seconds=late_tolerance_seconds,
+                require_alt_text=require_alt_text,
+                protect_faces=protect_faces,
+                timezone=timezone,
+            )
+            return _info(saved)
+
+    def list_campaigns(self) -> list[CampaignInfo]:
+        """Every campaign, by name, with its settings."""
+        with self.db.read() as s:
+            return [_info(c) for c in campaigns_listed(s)]
+
+
+def _info(c: Campaign) -> CampaignInfo:
+    return CampaignInfo(
+        name=c.name,
+        timezone=c.timezone,
+        late_tolerance_seconds=c.late_tolerance_seconds,
+        require_alt_text=c.require_alt_text,
+        protect_faces=c.protect_faces,
+    )

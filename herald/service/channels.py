@@ -1,0 +1,102 @@
+"""Channels: add one (its credentials checked against the platform's and sealed), list them,
+point one at another API root, and resume a paused one."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from herald.core.errors import InputError
+from herald.core.secret import Secret
+from herald.platforms import connector_class
+from herald.service.answers import ChannelInfo
+from herald.service.base import ServiceBase
+from herald.store import channels
+from herald.store.decisions import release_held_on_channel
+
+MAX_NAME_CHARS = 100
+
+
+class Channels(ServiceBase):
+    def add_channel(
+        self,
+        name: str,
+        platform: str,
+        credentials: dict[str, str],
+        *,
+        base_url: str | None = None,
+        options: dict[str, str] | None = None,
+    ) -> int:
+        """Add a channel; returns its id. Raises InputError (a bad name or one taken, an unknown
+        platform, credentials the platform does not use or lacks, a bad rate limit or URL)."""
+        name = name.strip()
+        if not name or len(name) > MAX_NAME_CHARS or any(ch.isspace() for ch in name):
+            raise InputError("name", f"channel name must be 1–{MAX_NAME_CHARS} characters without spaces")
+        cls = connector_class(platform)
+        unknown = sorted(set(credentials) - set(cls.credential_keys))
+        if unknown:
+            raise InputError(
+                "credential",
+                f"{platform} does not use credential(s) {', '.join(unknown)}; "
+                f"it needs {', '.join(cls.credential_keys)}",
+            )
+        missing = [k for k in cls.credential_keys if not credentials.get(k, "").strip()]
+        if missing:
+            raise InputError("credential", f"{platform} needs credential(s): {', '.join(missing)}")
+        rate = (options or {}).get("rate_limit")
+        if rate is not None and rate.strip().lower() not in ("off", "none", "0"):
+            n, sep, secs = rate.partition("/")
+            if not (
+                sep and n.strip().isdigit() and secs.strip().replace(".", "", 1).isdigit() and float(secs) > 0
+            ):
+                raise InputError(
+                    "option", f"rate_limit must be N/SECONDS (e.g. 300/10800) or off, got {rate!r}"
+                )
+        if base_url is not None and not base_url.startswith(("http://", "https://")):
+            raise InputError("base_url", f"base URL must start with http:// or https://, got {base_url!r}")
+        sealed = self.box.seal({k: Secret(v.strip()) for k, v in credentials.items()})
+        try:
+            with self.db.session() as s:
+                return channels.add_channel(
+                    s,
+                    name=name,
+                    platform=platform,
+                    base_url=base_url,
+                    credentials_encrypted=sealed,
+                    credential_names=sorted(credentials),
+                    options=options or {},
+                )
+        except IntegrityError:
+            raise InputError("name", f"a channel named {name!r} already exists") from None
+
+    def list_channels(self) -> list[ChannelInfo]:
+        """Every channel, by name, with the names of its credentials (never their values)."""
+        with self.db.read() as s:
+            return [
+                ChannelInfo(
+                    id=c.id,
+                    name=c.name,
+                    platform=c.platform,
+                    base_url=c.base_url,
+                    paused=c.paused_at is not None,
+                    pause_reason=c.pause_reason,
+                    credentials=tuple(sorted(c.credential_names or [])),
+                )
+                for c in channels.channels_listed(s)
+            ]
+
+    def set_channel_base_url(self, name: str, base_url: str | None) -> None:
+        """Point a channel at another API root. Raises InputError for an unknown channel."""
+        with self.db.session() as s:
+            if not channels.set_base_url(s, name, base_url):
+                raise InputError("channel", f"unknown channel {name!r}")
+
+    def resume_channel(self, name: str) -> int:
+        """Unpause a channel and put its held deliveries back on the queue; returns how many.
+        Raises InputError for an unknown channel."""
+        with self.db.session() as s:
+            channel_id = channels.unpause(s, name)
+            if channel_id is None:
+                raise InputError("channel", f"unknown channel {name!r}")
+            ids = release_held_on_channel(s, channel_id)
+        self._stage(ids)
+        return len(ids)

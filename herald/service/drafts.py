@@ -1,0 +1,199 @@
+"""Drafts: does a post fit each channel it names? Checking a draft (nothing stored), and
+preparing a post to queue: every check, photo cleaning, face protection and renditions, short
+of writing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from herald.core.errors import ConfigError, InputError, PhotoError
+from herald.media import CleanPhoto, Rendition, ingest_photo
+from herald.platforms import PhotoInfo, Problem, connector_class
+from herald.service.answers import CheckResult
+from herald.service.photos import Photos, photo_info, photo_infos
+from herald.service.requests import PhotoInput, PostRequest
+from herald.store.channels import channels_named
+from herald.store.models import Campaign, Channel
+
+#: A time this far in the past is still "now" (a person typing, clocks a little apart).
+PAST_GRACE_SECONDS = 60
+MAX_PHOTOS_PER_POST = 4
+
+
+@dataclass
+class Context:
+    """What queueing a batch of posts reads once: channels and campaigns by name (detached
+    from their session), and the channels whose credentials were checked already."""
+
+    chans: dict[str, Channel]
+    #: Every channel's name, when some post names one that does not exist (for the error).
+    known: list[str]
+    campaigns: dict[str, Campaign]
+    credentials_checked: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A post that passed every check, with its cleaned photos and renditions, not yet written."""
+
+    req: PostRequest
+    due: datetime
+    #: The channels it goes to, each once, in the order given.
+    names: list[str]
+    photos: list[CleanPhoto]
+    #: How many faces were protected in each photo (None: not asked).
+    faces: list[int | None]
+    #: (source photo's digest, platform) → the rendition that platform gets.
+    renditions: dict[tuple[str, str], Rendition]
+
+
+class Drafts(Photos):
+    def check(
+        self,
+        channels: Sequence[str],
+        text: str,
+        photos: Sequence[PhotoInput] = (),
+        *,
+        platforms: Sequence[str] = (),
+    ) -> list[CheckResult]:
+        """Does this draft fit each channel (or platform)? The same rules, counting and photo
+        renditions as queueing; nothing is queued or stored. Raises InputError for an unknown
+        channel or platform, no target at all, or a photo that cannot be read."""
+        with self.db.read() as s:
+            chans = channels_named(s, channels)
+            s.expunge_all()
+        unknown = [n for n in channels if n not in chans]
+        if unknown:
+            raise InputError("channel", f"unknown channel(s): {', '.join(unknown)}")
+        if not channels and not platforms:
+            raise InputError("channel", "give at least one channel or platform to check against")
+        targets = [(n, chans[n].platform) for n in channels] + [
+            (None, connector_class(p).name) for p in platforms
+        ]
+        clean = [ingest_photo(p.data, p.filename) for p in photos]
+        out = []
+        for name, platform in targets:
+            cls = connector_class(platform)
+            tc = cls.count_text(text)
+            infos: list[PhotoInfo] = []
+            refused = []
+            for i, (p, given) in enumerate(zip(clean, photos, strict=True), 1):
+                try:
+                    infos.append(photo_info(self._render(p, platform), given))
+                except PhotoError as e:
+                    refused.append(Problem(platform, "photos", f"photo {i}: {e.message}"))
+            problems = cls.validate(text, infos) + refused
+            out.append(
+                CheckResult(
+                    channel=name,
+                    platform=cls.name,
+                    fits=not problems,
+                    count=tc.count,
+                    limit=tc.limit,
+                    unit=tc.unit,
+                    problems=tuple(p.message for p in problems),
+                )
+            )
+        return out
+
+    def _prepare(self, req: PostRequest, ctx: Context, now: datetime) -> Draft:
+        """Everything short of writing: every check, photo cleaning, face protection and
+        renditions. Raises InputError naming the problem."""
+        due = _due(req.at, now)
+        if not req.channels:
+            raise InputError("channel", "at least one channel is needed")
+        if len(req.photos) > MAX_PHOTOS_PER_POST:
+            raise InputError("photo", f"at most {MAX_PHOTOS_PER_POST} photos per post; got {len(req.photos)}")
+        names = list(dict.fromkeys(req.channels))
+        unknown = [n for n in names if n not in ctx.chans]
+        if unknown:
+            raise InputError(
+                "channel",
+                f"unknown channel(s): {', '.join(unknown)}"
+                + (
+                    f" (known: {', '.join(ctx.known)})"
+                    if ctx.known
+                    else " (no channels yet: `herald channel add`)"
+                ),
+            )
+        platform_of = {n: ctx.chans[n].platform for n in names}
+        campaign = ctx.campaigns.get(req.campaign) if req.campaign else None
+        stray = sorted(set(req.text_for) - set(names))
+        if stray:
+            raise InputError("text-for", f"text given for channel(s) not in this post: {', '.join(stray)}")
+        for n in names:
+            if n not in ctx.credentials_checked:
+                self._check_credentials(ctx.chans[n])
+                ctx.credentials_checked.add(n)
+        if campaign and campaign.require_alt_text:
+            bare = [i for i, ph in enumerate(req.photos, 1) if not ph.alt_text.strip()]
+            if bare:
+                raise InputError(
+                    "alt",
+                    f"campaign {req.campaign} requires alt text; "
+                    f"photo(s) {', '.join(map(str, bare))} have none",
+                )
+        campaign_faces = campaign.protect_faces if campaign else None
+        photos: list[CleanPhoto] = []
+        faces: list[int | None] = []
+        for given in req.photos:
+            clean, protected = self._clean(given, given.protect_faces or campaign_faces)
+            photos.append(clean)
+            faces.append(protected)
+        renditions = self._renditions(photos, platform_of)
+        problems = [
+            (n, problem)
+            for n, platform in platform_of.items()
+            for problem in connector_class(platform).validate(
+                req.text_for.get(n, req.text), photo_infos(photos, req.photos, renditions, platform)
+            )
+        ]
+        if problems:
+            raise InputError(
+                "post",
+                "; ".join(f"{chan}: {p.message}" for chan, p in problems),
+                details=[
+                    {
+                        "channel": chan,
+                        "platform": p.platform,
+                        "field": p.field,
+                        "message": p.message,
+                        "count": p.count,
+                        "limit": p.limit,
+                    }
+                    for chan, p in problems
+                ],
+            )
+        return Draft(req, due, names, photos, faces, renditions)
+
+    def _check_credentials(self, ch: Channel) -> None:
+        """Raises InputError if the channel's credentials cannot be opened or lack one its
+        platform needs."""
+        try:
+            creds = self.box.open(ch.credentials_encrypted)
+        except ConfigError as e:
+            raise InputError("credential", f"channel {ch.name}: {e}") from None
+        cls = connector_class(ch.platform)
+        missing = [k for k in cls.credential_keys if not creds.get(k)]
+        if missing:
+            raise InputError(
+                "credential", f"channel {ch.name} is missing credential(s): {', '.join(missing)}"
+            )
+
+
+def _due(at: datetime | None, now: datetime) -> datetime:
+    """When a post asked for ``at`` goes out: naive UTC, no earlier than ``now``. Raises
+    InputError for a time more than ``PAST_GRACE_SECONDS`` in the past."""
+    if at is None:
+        return now
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    if at < now - timedelta(seconds=PAST_GRACE_SECONDS):
+        raise InputError(
+            "at",
+            f"{at.isoformat()}Z is in the past (now is {now.replace(microsecond=0).isoformat()}Z); "
+            "choose a later time, or post now",
+        )
+    return max(at, now)

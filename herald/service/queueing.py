@@ -1,0 +1,230 @@
+"""Queueing posts, one or a bulk import: every post checked before anything is written, then
+written in chunks (posts, per-channel texts, photos and deliveries) and staged in Redis."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from content_queue import Payload
+from herald.core.errors import HeraldError, InputError
+from herald.delivery.staging import make_payload
+from herald.media import CleanPhoto, Rendition
+from herald.platforms import connector_class
+from herald.service.drafts import Context, Draft, Drafts
+from herald.service.requests import PostRequest
+from herald.store.campaigns import campaign_or_new, campaigns_named
+from herald.store.channels import channel_names, channels_named
+from herald.store.models import DEFAULT_LATE_TOLERANCE_SECONDS, PostPhoto, new_uuid, utcnow
+from herald.store.photos import NewPostPhoto, add_post_photos, add_rendition, has_rendition, store_blob
+from herald.store.posts import NewDelivery, NewPost, NewVariant, add_posts
+
+log = logging.getLogger(__name__)
+
+#: Posts written per transaction by ``add_posts`` (each followed by one staging round trip).
+BULK_CHUNK = 1000
+#: Refused posts named one by one in a bulk error's message (all of them are in its details).
+MAX_REFUSALS_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class _WrittenPost:
+    """The facts of a post just inserted that its payloads carry."""
+
+    id: str
+    version: int
+    language: str | None
+    scheduled_at: datetime
+
+
+class Queueing(Drafts):
+    def add_post(self, req: PostRequest, *, now: datetime | None = None) -> str:
+        """Validate and queue a post; returns its id. Raises InputError naming every problem."""
+        return self.add_posts([req], now=now)[0]
+
+    def add_posts(
+        self,
+        reqs: Sequence[PostRequest],
+        *,
+        now: datetime | None = None,
+        labels: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> list[str]:
+        """Validate and queue many posts (bulk import); returns their ids, in order.
+
+        Every post is checked before anything is written: if any is refused, InputError names
+        each refused post (by ``labels``, e.g. "line 7", else "post N") and nothing is queued;
+        ``dry_run`` stops there and returns no ids. The writes then go in
+        transactions of ``BULK_CHUNK`` posts, each followed by one pipelined staging round
+        trip; should the database fail part-way, the error (a HeraldError) says how many posts
+        were queued.
+        """
+        if not reqs:
+            return []
+        if labels is not None and len(labels) != len(reqs):
+            raise ValueError("one label per post")
+        now = now or utcnow()
+        ctx = self._queue_context(reqs)
+        drafts: list[Draft] = []
+        refused: list[tuple[int, InputError]] = []
+        for n, req in enumerate(reqs, 1):
+            try:
+                drafts.append(self._prepare(req, ctx, now))
+            except InputError as e:
+                if len(reqs) == 1 and labels is None:
+                    raise
+                refused.append((n, e))
+        if refused:
+            raise _refusal(refused, len(reqs), labels)
+        if dry_run:
+            return []
+        ids: list[str] = []
+        for k in range(0, len(drafts), BULK_CHUNK):
+            try:
+                with self.db.session() as s:
+                    post_ids, staged = _write(s, drafts[k : k + BULK_CHUNK], ctx, now)
+            except SQLAlchemyError:
+                if not ids:
+                    raise
+                log.exception("bulk queueing stopped after %d of %d posts", len(ids), len(drafts))
+                raise HeraldError(
+                    f"the database failed after {len(ids)} of {len(drafts)} posts were queued "
+                    f"(posts 1-{len(ids)}, last id {ids[-1]}); posts {len(ids) + 1}-{len(drafts)} "
+                    "were not queued"
+                ) from None
+            ids += post_ids
+            self._stage_payloads(staged)
+            for pid, d in zip(post_ids, drafts[k : k + BULK_CHUNK], strict=True):
+                log.log(
+                    logging.INFO if len(reqs) == 1 else logging.DEBUG,
+                    "post %s queued for %s on %s",
+                    pid,
+                    d.due.isoformat(),
+                    ", ".join(d.names),
+                    extra={"post_id": pid},
+                )
+        if len(reqs) > 1:
+            log.info("%d posts queued", len(ids))
+        return ids
+
+    def _queue_context(self, reqs: Sequence[PostRequest]) -> Context:
+        """The channels and campaigns these posts name, read once (detached from the session)."""
+        names = list(dict.fromkeys(n for r in reqs for n in r.channels))
+        wanted = {r.campaign for r in reqs if r.campaign}
+        with self.db.read() as s:
+            chans = channels_named(s, names)
+            campaigns = campaigns_named(s, wanted)
+            known = channel_names(s) if len(chans) < len(names) else []
+            s.expunge_all()
+        return Context(chans=chans, known=known, campaigns=campaigns)
+
+
+def _refusal(refused: list[tuple[int, InputError]], total: int, labels: Sequence[str] | None) -> InputError:
+    """One error for a batch with refused posts: each named, every problem in its details."""
+
+    def name(n: int) -> str:
+        return labels[n - 1] if labels else f"post {n}"
+
+    shown = "; ".join(f"{name(n)}: {e}" for n, e in refused[:MAX_REFUSALS_SHOWN])
+    more = len(refused) - MAX_REFUSALS_SHOWN
+    return InputError(
+        "posts",
+        f"{len(refused)} of {total} posts refused, nothing queued: {shown}"
+        + (f"; and {more} more" if more > 0 else ""),
+        details=[
+            {"post": n, "label": name(n), "field": e.field, "message": e.message, "problems": e.details}
+            for n, e in refused
+        ],
+    )
+
+
+def _write(
+    s: Session, drafts: Sequence[Draft], ctx: Context, now: datetime
+) -> tuple[list[str], list[tuple[Payload, dict[str, bytes]]]]:
+    """Write ``drafts`` in the caller's transaction: posts, variants and deliveries with one
+    multi-row INSERT each, photos content-addressed. Returns the post ids and the payloads
+    to stage, built from what was written (``make_payload``, as a rebuild from SQL would)."""
+    campaigns: dict[str, tuple[int, int]] = {}
+    for name in sorted({d.req.campaign for d in drafts if d.req.campaign}):
+        c = campaign_or_new(s, name)
+        campaigns[name] = (c.id, c.late_tolerance_seconds)
+    post_ids = [new_uuid() for _ in drafts]
+    posts = list(zip(post_ids, drafts, strict=True))
+    wanted = [(pid, d, name, f"herald-{uuid.uuid4().hex}") for pid, d in posts for name in d.names]
+    delivery_ids = add_posts(
+        s,
+        [
+            NewPost(
+                id=pid,
+                campaign_id=campaigns[d.req.campaign][0] if d.req.campaign else None,
+                text=d.req.text,
+                language=d.req.language,
+                scheduled_at=d.due,
+                created_by=d.req.created_by,
+            )
+            for pid, d in posts
+        ],
+        [
+            NewVariant(pid, ctx.chans[name].id, text)
+            for pid, d in posts
+            for name, text in d.req.text_for.items()
+        ],
+        [NewDelivery(pid, ctx.chans[name].id, d.due, key) for pid, d, name, key in wanted],
+        now=now,
+    )
+    photo_rows = {pid: _write_photos(s, pid, d) for pid, d in posts}
+    staged = []
+    for delivery_id, (pid, d, name, key) in zip(delivery_ids, wanted, strict=True):
+        ch = ctx.chans[name]
+        blobs: list[CleanPhoto | Rendition] = [d.renditions.get((p.sha256, ch.platform), p) for p in d.photos]
+        payload = make_payload(
+            delivery_id=delivery_id,
+            post=_WrittenPost(pid, 1, d.req.language, d.due),
+            channel_id=ch.id,
+            platform=ch.platform,
+            text=d.req.text_for.get(name, d.req.text),
+            due_at=d.due,
+            idempotency_key=key,
+            photos=list(zip(photo_rows[pid], blobs, strict=True)),
+            tolerance=campaigns[d.req.campaign][1] if d.req.campaign else DEFAULT_LATE_TOLERANCE_SECONDS,
+        )
+        staged.append((payload, {b.sha256: b.data for b in blobs}))
+    return post_ids, staged
+
+
+def _write_photos(s: Session, post_id: str, d: Draft) -> list[PostPhoto]:
+    """The post's photos, their blobs and renditions (content-addressed: stored once)."""
+    for p in d.photos:
+        store_blob(s, p.sha256, p.data, p.mime_type, p.width, p.height)
+        for (source, platform), r in d.renditions.items():
+            if source != p.sha256 or has_rendition(s, source, platform):
+                continue
+            store_blob(s, r.sha256, r.data, r.mime_type, r.width, r.height)
+            add_rendition(
+                s,
+                source_sha256=source,
+                platform=platform,
+                rules_key=connector_class(platform).photo_rules.key,
+                rendition_sha256=r.sha256,
+                steps=r.steps,
+            )
+    return add_post_photos(
+        s,
+        post_id,
+        [
+            NewPostPhoto(
+                sha256=p.sha256,
+                alt_text=given.alt_text,
+                credit=given.credit,
+                original_name=p.original_name,
+                faces_protected=faces,
+            )
+            for p, given, faces in zip(d.photos, d.req.photos, d.faces, strict=True)
+        ],
+    )

@@ -1,0 +1,57 @@
+"""Campaigns: look-ups by name, the list, and their settings. A campaign is made the first time
+a post or a person names it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from herald.store.models import Campaign
+
+
+def campaigns_listed(s: Session) -> list[Campaign]:
+    """Every campaign, by name."""
+    return list(s.execute(select(Campaign).order_by(Campaign.name)).scalars())
+
+
+def campaigns_named(s: Session, names: Collection[str]) -> dict[str, Campaign]:
+    """The campaigns among ``names`` that exist, by name (unknown names are absent)."""
+    if not names:
+        return {}
+    return {c.name: c for c in s.execute(select(Campaign).where(Campaign.name.in_(names))).scalars()}
+
+
+def campaign_or_new(s: Session, name: str) -> Campaign:
+    """The campaign called ``name``, made (with the default settings) if there is none."""
+    c = s.execute(select(Campaign).where(Campaign.name == name)).scalar_one_or_none()
+    if c is None:
+        c = Campaign(name=name)
+        s.add(c)
+        s.flush()
+    return c
+
+
+def save_campaign(
+    s: Session,
+    name: str,
+    *,
+    late_tolerance_seconds: int | None = None,
+    require_alt_text: bool | None = None,
+    protect_faces: str | None = None,
+    timezone: str | None = None,
+) -> Campaign:
+    """Create or change a campaign: each setting given (not None) is stored; ``protect_faces``
+    "off" is stored as no protection. Returns the campaign as saved."""
+    c = campaign_or_new(s, name)
+    if late_tolerance_seconds is not None:
+        c.late_tolerance_seconds = late_tolerance_seconds
+    if require_alt_text is not None:
+        c.require_alt_text = require_alt_text
+    if protect_faces is not None:
+        c.protect_faces = None if protect_faces == "off" else protect_faces
+    if timezone is not None:
+        c.timezone = timezone
+    s.flush()
+    return c

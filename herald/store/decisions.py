@@ -1,0 +1,104 @@
+"""A person's decisions about deliveries: cancel what has not gone out, send held, failed or
+uncertain ones now, record an uncertain one as published, and release what a paused channel
+held. Each is one compare-and-set UPDATE (see ``store.deliveries``); callers commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from herald.store import states
+from herald.store.models import Delivery, utcnow
+
+
+def cancel_post(s: Session, post_id: str) -> tuple[list[int], list[int]]:
+    """Cancel every still-pending delivery of a post.
+
+    Returns (cancelled ids, ids too late to cancel because they are publishing or done).
+    """
+    rows = (
+        s.execute(
+            update(Delivery)
+            .where(Delivery.post_id == post_id, Delivery.state.in_(states.PENDING))
+            .values(state=states.CANCELLED, updated_at=utcnow(), lease_expires_at=None)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    late = (
+        s.execute(select(Delivery.id).where(Delivery.post_id == post_id, Delivery.state != states.CANCELLED))
+        .scalars()
+        .all()
+    )
+    return list(rows), [i for i in late if i not in rows]
+
+
+def requeue_by_person(
+    s: Session,
+    post_id: str,
+    from_states: tuple[str, ...],
+    *,
+    channel_id: int | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """A person's decision: send these deliveries now (release held ones, retry failed or
+    uncertain ones after checking the platform). Returns the ids requeued."""
+    now = now or utcnow()
+    q = update(Delivery).where(Delivery.post_id == post_id, Delivery.state.in_(from_states))
+    if channel_id is not None:
+        q = q.where(Delivery.channel_id == channel_id)
+    return list(
+        s.execute(
+            q.values(
+                state=states.QUEUED,
+                due_at=now,
+                needs_reconcile=False,
+                last_error=None,
+                released_at=now,
+                updated_at=now,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+
+
+def confirm_published_by_person(
+    s: Session, post_id: str, channel_id: int, *, remote_url: str | None, now: datetime | None = None
+) -> bool:
+    """A person checked the platform and the uncertain post is there: record it as published."""
+    now = now or utcnow()
+    res = s.execute(
+        update(Delivery)
+        .where(
+            Delivery.post_id == post_id, Delivery.channel_id == channel_id, Delivery.state == states.UNCERTAIN
+        )
+        .values(
+            state=states.PUBLISHED, published_at=now, remote_url=remote_url, last_error=None, updated_at=now
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]  # CursorResult has rowcount
+
+
+def release_held_on_channel(s: Session, channel_id: int, *, now: datetime | None = None) -> list[int]:
+    """held → queued for every delivery a (now resumed) channel held, due no earlier than now.
+    Returns the ids released."""
+    now = now or utcnow()
+    return list(
+        s.execute(
+            update(Delivery)
+            .where(Delivery.channel_id == channel_id, Delivery.state == states.HELD)
+            .values(
+                state=states.QUEUED,
+                due_at=case((Delivery.due_at < now, now), else_=Delivery.due_at),
+                updated_at=now,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )

@@ -1,0 +1,119 @@
+"""Posts: writing a batch of new posts (posts, per-channel texts and deliveries, one multi-row
+INSERT each), whether a post exists, and the list of posts with their deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from herald.store import states
+from herald.store.models import Campaign, Delivery, Post, PostVariant
+
+
+@dataclass(frozen=True)
+class NewPost:
+    id: str
+    campaign_id: int | None
+    text: str
+    language: str | None
+    #: When it should go out, naive UTC.
+    scheduled_at: datetime
+    created_by: str | None
+
+
+@dataclass(frozen=True)
+class NewVariant:
+    """The text of ``post_id`` for one channel, when it differs from the post's own."""
+
+    post_id: str
+    channel_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    post_id: str
+    channel_id: int
+    due_at: datetime
+    #: The platform-side de-duplication key, the same for every try.
+    idempotency_key: str
+
+
+def add_posts(
+    s: Session,
+    posts: Sequence[NewPost],
+    variants: Sequence[NewVariant],
+    deliveries: Sequence[NewDelivery],
+    *,
+    now: datetime,
+) -> list[int]:
+    """Insert posts (version 1), their per-channel texts and their deliveries (``queued``), one
+    multi-row INSERT each, in the caller's transaction. Returns the delivery ids, in the order
+    of ``deliveries``."""
+    if not posts:
+        return []
+    s.execute(
+        insert(Post),
+        [
+            {
+                "id": p.id,
+                "campaign_id": p.campaign_id,
+                "text": p.text,
+                "language": p.language,
+                "scheduled_at": p.scheduled_at,
+                "created_by": p.created_by,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for p in posts
+        ],
+    )
+    if variants:
+        s.execute(
+            insert(PostVariant),
+            [{"post_id": v.post_id, "channel_id": v.channel_id, "text": v.text} for v in variants],
+        )
+    if not deliveries:
+        return []
+    ids = s.execute(
+        insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True),
+        [
+            {
+                "post_id": d.post_id,
+                "channel_id": d.channel_id,
+                "state": states.QUEUED,
+                "due_at": d.due_at,
+                "idempotency_key": d.idempotency_key,
+                "updated_at": now,
+            }
+            for d in deliveries
+        ],
+    ).scalars()
+    return [int(i) for i in ids]
+
+
+def post_exists(s: Session, post_id: str) -> bool:
+    return s.get(Post, post_id) is not None
+
+
+def posts_listed(s: Session, *, campaign: str | None, limit: int) -> list[Post]:
+    """The latest-scheduled ``limit`` posts (of ``campaign`` if given), newest first, each with
+    its deliveries and their channels, its photos and its campaign loaded."""
+    q = (
+        select(Post)
+        .options(
+            selectinload(Post.deliveries).selectinload(Delivery.channel),
+            selectinload(Post.photos),
+            selectinload(Post.campaign),
+        )
+        .order_by(Post.scheduled_at.desc())
+        .limit(limit)
+    )
+    if campaign:
+        q = q.join(Campaign).where(Campaign.name == campaign)
+    return list(s.execute(q).scalars())
