@@ -68,6 +68,11 @@ class Keys:
         photos themselves; expires on its own and is deleted once the publish call returns."""
         return f"{self.prefix}:public-photo:{token}"
 
+    def sign_in_failures(self, kind: str, who: str) -> str:
+        """ZSET: recent failed sign-ins (epoch seconds) for an account or an address
+        (``kind`` "account" or "address"; ``who`` hashed, so no email sits in Redis)."""
+        return f"{self.prefix}:sign-in-failures:{kind}:{who}"
+
     def channel_not_before(self, channel_id: int) -> str:
         """STRING: per-channel "not before" time (epoch seconds) after a platform's 429."""
         return f"{self.prefix}:rate:{channel_id}:not-before"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from content_queue import ContentQueue
 from herald.core.settings import Settings, get_settings, redis_url
 from herald.service import Herald
@@ -19,4 +21,11 @@ def service(settings: Settings | None = None) -> Herald:
     if settings.env != "production" and db.url not in _migrated:
         db.migrate()
         _migrated.add(db.url)
-    return Herald(db, ContentQueue.from_url(redis_url(settings)), CredentialBox(settings.secret()))
+    return Herald(
+        db,
+        ContentQueue.from_url(redis_url(settings)),
+        CredentialBox(settings.secret()),
+        session_lifetime=timedelta(hours=settings.session_hours),
+        session_idle=timedelta(minutes=settings.session_idle_minutes),
+        require_admin_second_factor=settings.require_admin_second_factor,
+    )

@@ -5,10 +5,13 @@ brings OpenCV, Pillow and SQLAlchemy (about a second), so ``herald --help`` and 
 do not pay for what ``herald post add`` needs.
 """
 
-from herald.cli import campaigns, channels, log, posts, processes
+from herald.cli import campaigns, channels, log, posts, processes, users
 from herald.cli.app import app
 
-__all__ = ["app", "campaigns", "channels", "log", "main", "posts", "processes"]
+app.add_typer(users.user_app, name="user")
+app.add_typer(users.token_app, name="token")
+
+__all__ = ["app", "campaigns", "channels", "log", "main", "posts", "processes", "users"]
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -6,6 +6,9 @@
     ├── InputError            bad input from a person; names the field; nothing was changed
     │   └── PhotoError        a photo was refused (corrupt, too large, not an image, ...)
     ├── ConfigError           settings that cannot work (missing secret key in production, ...)
+    ├── NotSignedIn           no valid session or API token (401)
+    ├── AccessDenied          signed in, but the role does not allow it (403)
+    ├── TooManyAttempts       sign-in attempts over the limit; ``retry_after`` seconds (429)
     ├── PlatformError         a platform call failed; carries platform, HTTP status, platform message
     │   ├── RetryableError    try again later: 5xx, 429, timeout before sending; ``retry_after`` seconds
     │   ├── PermanentError    the platform refused: invalid, duplicate, forbidden; do not retry
@@ -45,6 +48,22 @@ class PhotoError(InputError):
 
 class ConfigError(HeraldError):
     """Settings that cannot work."""
+
+
+class NotSignedIn(HeraldError):
+    """No valid session or API token came with the request."""
+
+
+class AccessDenied(HeraldError):
+    """The actor is known but their role does not allow this (the message says what is needed)."""
+
+
+class TooManyAttempts(HeraldError):
+    """Too many failed sign-ins for this account or address: wait ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PlatformError(HeraldError):

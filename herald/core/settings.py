@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     #: Photo bytes are dropped this many days after every post using them is done (published,
     #: failed, cancelled, taken down); 0 keeps them for ever. Nothing pending is ever touched.
     photo_retention_days: int = 30
+    #: Host names the web app answers to (comma list); any other Host header gets 400.
+    allowed_hosts: str = "localhost,127.0.0.1"
+    #: Addresses of reverse proxies whose X-Forwarded-Proto / X-Forwarded-For are believed
+    #: (comma list of IPs or CIDR networks); empty: none.
+    trusted_proxies: str = ""
+    #: A web session lasts at most this many hours, and ends after this many idle minutes.
+    session_hours: float = 12.0
+    session_idle_minutes: float = 120.0
+    #: Admins must set up a second factor (TOTP) before they can do anything else.
+    require_admin_second_factor: bool = False
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -8,23 +8,29 @@ answer, and answers with the frozen dataclasses of ``herald.service.answers``.
 
 ``Herald`` is made of one part per noun, each a module here sharing ``ServiceBase``'s store,
 queue and credential box: channels, queueing (with drafts and photos), a person's actions on a
-post, the log and statistics, campaigns and health.
+post, the log and statistics, campaigns, health, and accounts (people, roles, tokens, sign-in,
+the audit log).
 """
 
 from __future__ import annotations
 
+from herald.service.accounts import Accounts, SignedIn, WebSessionInfo
 from herald.service.actions import Actions
 from herald.service.answers import (
     Answer,
+    AuditEntry,
     CampaignInfo,
     Cancelled,
     ChannelInfo,
     CheckResult,
+    CreatedToken,
     LogEntry,
     PlatformStats,
     PostSummary,
     QueueHealth,
     TakedownResult,
+    TokenInfo,
+    UserInfo,
 )
 from herald.service.campaigns import Campaigns
 from herald.service.channels import MAX_NAME_CHARS, Channels
@@ -40,11 +46,17 @@ STATUSES = states.ALL
 PENDING_STATES = states.PENDING
 
 
-class Herald(Channels, Queueing, Actions, Log, Campaigns, Health):
+class Herald(Channels, Queueing, Actions, Log, Campaigns, Health, Accounts):
     """The service layer over one store and one content queue: ``Herald(db, queue, box)``."""
 
 
 __all__ = [
+    "AuditEntry",
+    "CreatedToken",
+    "SignedIn",
+    "TokenInfo",
+    "UserInfo",
+    "WebSessionInfo",
     "BULK_CHUNK",
     "MAX_NAME_CHARS",
     "MAX_PHOTOS_PER_POST",

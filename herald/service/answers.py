@@ -12,6 +12,8 @@ from dataclasses import Field, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from herald.core.secret import Secret
+
 
 def iso(dt: datetime | None) -> str | None:
     """A naive UTC time from the store as ISO 8601 with a ``Z``."""
@@ -188,3 +190,53 @@ __all__ = [
     "TakedownResult",
     "iso",
 ]
+
+
+@dataclass(frozen=True)
+class UserInfo(Answer):
+    email: str
+    #: (campaign name, or None for everywhere; role), one per membership.
+    roles: tuple[tuple[str | None, str], ...]
+    second_factor: bool
+    disabled: bool
+    created_at: str
+    last_login_at: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        out = super().to_dict()
+        out["roles"] = [{"campaign": c, "role": r} for c, r in self.roles]
+        return out
+
+
+@dataclass(frozen=True)
+class TokenInfo(Answer):
+    id: int
+    name: str
+    #: The first characters of the token, to tell tokens apart; never the token.
+    shown: str
+    role: str
+    #: Campaign names the token is limited to (None: every campaign of its person).
+    campaigns: tuple[str, ...] | None
+    created_at: str
+    last_used_at: str | None
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    """A token just made: ``token`` is shown once (a ``Secret``: masked in reprs and logs)."""
+
+    token: Secret
+    info: TokenInfo
+
+
+@dataclass(frozen=True)
+class AuditEntry(Answer):
+    id: int
+    at: str
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    campaign: str | None
+    detail: Mapping[str, object]

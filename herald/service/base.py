@@ -4,11 +4,13 @@ the renditions made in this process, and staging deliveries in Redis after SQL h
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import redis
 
 from content_queue import ContentQueue, Payload
-from herald.core.errors import QueueError
+from herald.accounts import CAPABILITIES, Actor, Capability
+from herald.core.errors import AccessDenied, QueueError
 from herald.delivery.staging import stage_deliveries
 from herald.media import RenditionCache
 from herald.store.crypto import CredentialBox
@@ -20,13 +22,34 @@ log = logging.getLogger(__name__)
 class ServiceBase:
     """The service's state; each part of ``Herald`` is a subclass of this."""
 
-    def __init__(self, db: Database, queue: ContentQueue, box: CredentialBox) -> None:
+    def __init__(
+        self,
+        db: Database,
+        queue: ContentQueue,
+        box: CredentialBox,
+        *,
+        session_lifetime: timedelta = timedelta(hours=12),
+        session_idle: timedelta = timedelta(hours=2),
+        require_admin_second_factor: bool = False,
+    ) -> None:
         self.db = db
         self.queue = queue
         self.box = box
+        #: A web session lasts at most this long, and ends sooner when idle this long.
+        self.session_lifetime = session_lifetime
+        self.session_idle = session_idle
+        self.require_admin_second_factor = require_admin_second_factor
         #: Renditions made in this process, by (source photo, rules): a photo queued for many
         #: posts is re-encoded once.
         self._rendition_cache = RenditionCache()
+
+    def _require(self, actor: Actor, capability: Capability, campaign_id: int | None, what: str) -> None:
+        """Raise ``AccessDenied`` (naming the role needed) unless ``actor`` may do ``what``."""
+        if actor.can(capability, campaign_id):
+            return
+        need = min((r for r, caps in CAPABILITIES.items() if capability in caps), key=lambda r: r.rank)
+        where = "everywhere" if campaign_id is None else "in this campaign"
+        raise AccessDenied(f"{what} needs the {need.value} role {where}")
 
     def _stage(self, ids: list[int]) -> None:
         """Stage deliveries SQL already has (by id) in Redis."""

@@ -55,3 +55,11 @@ def save_campaign(
         c.timezone = timezone
     s.flush()
     return c
+
+
+def campaign_ids_by_name(s: Session) -> dict[str, int]:
+    return {str(n): int(i) for i, n in s.execute(select(Campaign.id, Campaign.name)).all()}
+
+
+def campaign_names_by_id(s: Session) -> dict[int, str]:
+    return {int(i): str(n) for i, n in s.execute(select(Campaign.id, Campaign.name)).all()}

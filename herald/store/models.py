@@ -63,19 +63,97 @@ class Campaign(Base):
     members: Mapped[list[Membership]] = relationship(back_populates="campaign")
 
 
-class Membership(Base):
-    """A person's role in a campaign (staff queue posts, managers review, approvers approve)."""
+class User(Base):
+    """A person who signs in. The password is an argon2 hash; the second factor's secret is a
+    Fernet token like channel credentials (``store.crypto``)."""
 
-    __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("campaign_id", "email"),)
+    __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    email: Mapped[str] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(20))  # staff | manager | approver | admin
+    #: Lower-cased; the sign-in name.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: The last time step a second-factor code was used for (a code is accepted once).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    campaign: Mapped[Campaign] = relationship(back_populates="members")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="Membership.id"
+    )
+
+
+class Membership(Base):
+    """A person's role in a campaign, or everywhere (``campaign_id`` NULL): staff, manager or
+    admin (``herald.accounts.roles``)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    campaign: Mapped[Campaign | None] = relationship(back_populates="members")
+
+
+class ApiToken(Base):
+    """A personal API token: only its SHA-256 digest is stored; shown once when made."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The first characters, to tell tokens apart in lists.
+    shown: Mapped[str] = mapped_column(String(20))
+    #: At most this role, and only these campaigns (ids; NULL: every campaign of the user).
+    role: Mapped[str] = mapped_column(String(20))
+    campaigns: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random id, this row its SHA-256 digest."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: The password was right but the second factor is still to come.
+    pending_second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Signs this session's CSRF tokens.
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """Who did what to what, when: append-only."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_campaign_at", "campaign_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    #: The person's email, "system" for the command line, or "token:<shown>" for an API token.
+    actor: Mapped[str] = mapped_column(String(340))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[str] = mapped_column(String(100))
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
 class Channel(Base):
@@ -109,8 +187,13 @@ class Post(Base):
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
     #: When it should go out, naive UTC.
     scheduled_at: Mapped[datetime] = mapped_column(DateTime)
-    #: draft | pending_approval | approved (approval flow); "approved" when no approval needed.
+    #: pending (waiting for a manager) | returned (sent back with a note) | approved; posts of a
+    #: campaign that needs no approval are approved when queued.
     approval: Mapped[str] = mapped_column(String(20), default="approved")
+    approved_by: Mapped[str | None] = mapped_column(String(340), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: What a manager said when sending the post back.
+    approval_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: RFC 5545 RRULE for recurring posts (later); the series' next post is materialised ahead.
     recurrence: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)

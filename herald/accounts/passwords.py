@@ -1,0 +1,46 @@
+"""Passwords: argon2id hashes (argon2-cffi's defaults, RFC 9106's second recommendation), never
+the password itself; a length floor, and a ceiling so a megabyte "password" cannot tie a core."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_PASSWORD_CHARS = 12
+MAX_PASSWORD_CHARS = 1024
+
+_hasher = PasswordHasher()
+
+
+def check_password_rules(password: str) -> str | None:
+    """Why ``password`` cannot be used, or None."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        return f"a password needs at least {MIN_PASSWORD_CHARS} characters"
+    if len(password) > MAX_PASSWORD_CHARS:
+        return f"a password has at most {MAX_PASSWORD_CHARS} characters"
+    if not password.strip():
+        return "a password cannot be only spaces"
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    if len(password) > MAX_PASSWORD_CHARS:
+        return False
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(stored_hash: str) -> bool:
+    """True when the hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+#: A hash of nothing anyone knows: verified against when an account does not exist, so that a
+#: wrong email takes as long as a wrong password (no account enumeration by timing).
+DECOY_HASH = hash_password("herald: no such account, decoy password")
