@@ -23,7 +23,8 @@ from herald.store.models import utcnow
 from herald.web import create_app
 from tests.web import add_channels, jpeg_bytes, settle
 
-#: The records scripts read, key by key, as the service's dicts had them.
+#: The records scripts read, key by key, as the service's dicts had them. Keys are only ever
+#: added at the end (the approval fields came with accounts and approval); none is removed.
 LOG_KEYS = [
     "post_id",
     "delivery_id",
@@ -40,10 +41,32 @@ LOG_KEYS = [
     "remote_url",
     "attempts",
     "error",
+    "approval",
+    "approved_by",
+    "approved_at",
 ]
-POST_KEYS = ["id", "text", "campaign", "scheduled_at", "photos", "deliveries"]
+POST_KEYS = [
+    "id",
+    "text",
+    "campaign",
+    "scheduled_at",
+    "photos",
+    "deliveries",
+    "approval",
+    "approved_by",
+    "approved_at",
+    "approval_note",
+    "created_by",
+]
 CHANNEL_KEYS = ["id", "name", "platform", "base_url", "paused", "pause_reason", "credentials"]
-CAMPAIGN_KEYS = ["name", "timezone", "late_tolerance_seconds", "require_alt_text", "protect_faces"]
+CAMPAIGN_KEYS = [
+    "name",
+    "timezone",
+    "late_tolerance_seconds",
+    "require_alt_text",
+    "protect_faces",
+    "requires_approval",
+]
 CHECK_KEYS = ["channel", "platform", "fits", "count", "limit", "unit", "problems"]
 #: The JSON API's channel record names the credentials ``credential_keys`` and has no id.
 API_CHANNEL_KEYS = ["name", "platform", "base_url", "paused", "pause_reason", "credential_keys"]
@@ -243,6 +266,7 @@ def test_cli_json_keeps_every_key(herald: Any, world: World) -> None:
         "late_tolerance_seconds": 3600,
         "require_alt_text": False,
         "protect_faces": None,
+        "requires_approval": False,
     }
     assert list(campaign) == CAMPAIGN_KEYS
 

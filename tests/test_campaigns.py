@@ -50,6 +50,7 @@ def test_campaign_settings_round_trip_and_refusals(herald: Any) -> None:
         "late_tolerance_seconds": 600,
         "require_alt_text": True,
         "protect_faces": "pixelate",
+        "requires_approval": False,
     }
     for args, word in (
         (["--timezone", "Mars/Olympus"], "time zone"),

@@ -30,6 +30,10 @@ def campaign_set(
         str | None, typer.Option("--protect-faces", help="blur, pixelate or off")
     ] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help="e.g. Asia/Seoul")] = None,
+    require_approval: Annotated[
+        bool | None,
+        typer.Option("--require-approval/--no-require-approval", help="staff's posts wait for a manager"),
+    ] = None,
 ) -> None:
     """Create a campaign or change its settings."""
     try:
@@ -39,6 +43,7 @@ def campaign_set(
             require_alt_text=require_alt_text,
             protect_faces=protect_faces,
             timezone=timezone,
+            requires_approval=require_approval,
         )
     except HeraldError as e:
         raise fail(str(e)) from None
@@ -51,7 +56,14 @@ def campaign_list(fmt: Annotated[Format, typer.Option("--format")] = Format.tabl
     emit(
         [c.to_dict() for c in service().list_campaigns()],
         fmt,
-        ["name", "timezone", "late_tolerance_seconds", "require_alt_text", "protect_faces"],
+        [
+            "name",
+            "timezone",
+            "late_tolerance_seconds",
+            "require_alt_text",
+            "protect_faces",
+            "requires_approval",
+        ],
     )
 
 

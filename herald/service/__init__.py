@@ -32,6 +32,7 @@ from herald.service.answers import (
     TokenInfo,
     UserInfo,
 )
+from herald.service.approvals import Approvals
 from herald.service.campaigns import Campaigns
 from herald.service.channels import MAX_NAME_CHARS, Channels
 from herald.service.drafts import MAX_PHOTOS_PER_POST, PAST_GRACE_SECONDS
@@ -46,7 +47,7 @@ STATUSES = states.ALL
 PENDING_STATES = states.PENDING
 
 
-class Herald(Channels, Queueing, Actions, Log, Campaigns, Health, Accounts):
+class Herald(Channels, Queueing, Actions, Approvals, Log, Campaigns, Health, Accounts):
     """The service layer over one store and one content queue: ``Herald(db, queue, box)``."""
 
 

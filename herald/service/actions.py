@@ -7,15 +7,15 @@ import logging
 
 from sqlalchemy.orm import Session
 
+from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError
 from herald.platforms import connector_class
 from herald.service.answers import Cancelled, TakedownResult
 from herald.service.base import ServiceBase
-from herald.store import states
+from herald.store import audit, states
 from herald.store.channels import channel_id_by_name
 from herald.store.decisions import cancel_post, confirm_published_by_person, requeue_by_person
 from herald.store.photos import has_purged_photos
-from herald.store.posts import post_exists
 from herald.store.takedowns import request_takedown, takedown_targets
 
 log = logging.getLogger(__name__)
@@ -25,25 +25,36 @@ REQUEUE_FROM = {"release": (states.HELD,), "retry": (states.FAILED, states.UNCER
 
 
 class Actions(ServiceBase):
-    def cancel_post(self, post_id: str) -> Cancelled:
+    def cancel_post(self, post_id: str, *, actor: Actor = SYSTEM) -> Cancelled:
         """Cancel what has not gone out yet. Deliveries already publishing or done are reported,
         not touched: "too late" is an answer, not an error. Raises InputError for an unknown
-        post."""
+        post, AccessDenied unless a manager of its campaign."""
         with self.db.session() as s:
-            _require_post(s, post_id)
+            campaign_id = self._campaign_of(s, post_id)
+            self._require(actor, Capability.ACT, campaign_id, "cancelling a post")
             cancelled, late = cancel_post(s, post_id)
+            audit.record(
+                s,
+                actor=actor.email,
+                action="post.cancel",
+                target_type="post",
+                target_id=post_id,
+                campaign_id=campaign_id,
+                detail={"cancelled": len(cancelled), "too_late": len(late)},
+            )
         for i in cancelled:
             self.queue.release(i)
         return Cancelled(cancelled=tuple(cancelled), too_late=tuple(late))
 
-    def takedown(self, post_id: str, *, channel: str | None = None) -> TakedownResult:
+    def takedown(self, post_id: str, *, channel: str | None = None, actor: Actor = SYSTEM) -> TakedownResult:
         """Pull a post from every channel (or one), fast: published copies are deleted by the
         workers (through the queue, like publishing), pending ones are cancelled, ones being
         published now are deleted right after. Returns channel names by outcome, including
         channels whose platform cannot delete through its API. Raises InputError for an unknown
         post, or a channel the post was not queued for."""
         with self.db.session() as s:
-            _require_post(s, post_id)
+            campaign_id = self._campaign_of(s, post_id)
+            self._require(actor, Capability.ACT, campaign_id, "taking a post down")
             targets = takedown_targets(s, post_id)
             if channel is not None:
                 targets = [t for t in targets if t.channel == channel]
@@ -54,6 +65,15 @@ class Actions(ServiceBase):
             ]
             cannot = [t.channel for t in targets if t not in able]
             done = request_takedown(s, post_id, [t.channel_id for t in able])
+            audit.record(
+                s,
+                actor=actor.email,
+                action="post.takedown",
+                target_type="post",
+                target_id=post_id,
+                campaign_id=campaign_id,
+                detail={"channel": channel or "(all)"},
+            )
         names = {t.delivery_id: t.channel for t in targets}
         self._stage(list(done.deleting))
         for i in done.cancelled:
@@ -67,7 +87,9 @@ class Actions(ServiceBase):
         log.warning("takedown of post %s requested: %s", post_id, out.to_dict(), extra={"post_id": post_id})
         return out
 
-    def requeue(self, post_id: str, *, channel: str | None = None, what: str = "release") -> list[int]:
+    def requeue(
+        self, post_id: str, *, channel: str | None = None, what: str = "release", actor: Actor = SYSTEM
+    ) -> list[int]:
         """A person's decision to send now: ``release`` held deliveries (a missed window, a
         paused channel that is fixed), or ``retry`` failed and uncertain ones (after checking
         the platform that an uncertain one is not there). Returns the delivery ids queued.
@@ -77,7 +99,8 @@ class Actions(ServiceBase):
         if from_states is None:
             raise InputError("action", f"unknown action {what!r}")
         with self.db.session() as s:
-            _require_post(s, post_id)
+            campaign_id = self._campaign_of(s, post_id)
+            self._require(actor, Capability.ACT, campaign_id, f"{what} of a delivery")
             channel_id = _channel_id(s, channel) if channel else None
             if has_purged_photos(s, post_id):
                 raise InputError(
@@ -85,6 +108,16 @@ class Actions(ServiceBase):
                     f"the photos of post {post_id} were purged under the retention policy; queue it again",
                 )
             ids = requeue_by_person(s, post_id, from_states, channel_id=channel_id)
+            if ids:
+                audit.record(
+                    s,
+                    actor=actor.email,
+                    action=f"post.{what}",
+                    target_type="post",
+                    target_id=post_id,
+                    campaign_id=campaign_id,
+                    detail={"channel": channel or "(all)", "deliveries": len(ids)},
+                )
         if not ids:
             raise InputError(
                 "post",
@@ -94,20 +127,28 @@ class Actions(ServiceBase):
         self._stage(ids)
         return ids
 
-    def confirm_published(self, post_id: str, channel: str, *, url: str | None = None) -> None:
+    def confirm_published(
+        self, post_id: str, channel: str, *, url: str | None = None, actor: Actor = SYSTEM
+    ) -> None:
         """A person checked: the uncertain post is on the platform. Record it as published.
         Raises InputError for a URL that is not http(s), an unknown channel, or no uncertain
         delivery of the post there."""
         if url is not None and not url.startswith(("https://", "http://")):
             raise InputError("url", "the post's URL must start with https:// or http://")
         with self.db.session() as s:
+            campaign_id = self._campaign_of(s, post_id)
+            self._require(actor, Capability.ACT, campaign_id, "marking a post as sent")
             if not confirm_published_by_person(s, post_id, _channel_id(s, channel), remote_url=url):
                 raise InputError("post", f"post {post_id} has no uncertain delivery on {channel}")
-
-
-def _require_post(s: Session, post_id: str) -> None:
-    if not post_exists(s, post_id):
-        raise InputError("post", f"unknown post {post_id!r}")
+            audit.record(
+                s,
+                actor=actor.email,
+                action="post.mark-sent",
+                target_type="post",
+                target_id=post_id,
+                campaign_id=campaign_id,
+                detail={"channel": channel, "url": url},
+            )
 
 
 def _channel_id(s: Session, name: str) -> int:

@@ -60,6 +60,8 @@ class CampaignInfo(Answer):
     require_alt_text: bool
     #: "blur", "pixelate", or None (faces are kept).
     protect_faces: str | None
+    #: Posts by staff wait for a manager's approval before they are queued.
+    requires_approval: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,12 @@ class PostSummary(Answer):
     photos: int
     #: Channel name → the state of the post's delivery there.
     deliveries: Mapping[str, str]
+    #: "approved", "pending" (waiting for a manager) or "returned" (sent back with a note).
+    approval: str = "approved"
+    approved_by: str | None = None
+    approved_at: str | None = None
+    approval_note: str | None = None
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,10 @@ class LogEntry(Answer):
     remote_url: str | None
     attempts: int
     error: str | None
+    approval: str = "approved"
+    #: Who approved the post and when (None: it needed no approval).
+    approved_by: str | None = None
+    approved_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,18 @@ import logging
 from datetime import timedelta
 
 import redis
+from sqlalchemy.orm import Session
 
 from content_queue import ContentQueue, Payload
 from herald.accounts import CAPABILITIES, Actor, Capability
-from herald.core.errors import AccessDenied, QueueError
+from herald.core.errors import AccessDenied, InputError, QueueError
 from herald.delivery.staging import stage_deliveries
 from herald.media import RenditionCache
+from herald.store.campaigns import campaign_names_by_id
 from herald.store.crypto import CredentialBox
 from herald.store.db import Database
+from herald.store.posts import post_campaign
+from herald.store.scope import EVERYTHING, Reach
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,21 @@ class ServiceBase:
         need = min((r for r, caps in CAPABILITIES.items() if capability in caps), key=lambda r: r.rank)
         where = "everywhere" if campaign_id is None else "in this campaign"
         raise AccessDenied(f"{what} needs the {need.value} role {where}")
+
+    def _reach(self, s: Session, actor: Actor, capability: Capability) -> Reach:
+        """The posts ``actor`` may see for ``capability``: every campaign where their role allows
+        it, and posts of no campaign if an installation-wide role does."""
+        if actor.system:
+            return EVERYTHING
+        where = actor.campaigns_where(capability, campaign_names_by_id(s))
+        return Reach(None if where is None else frozenset(where), actor.can(capability, None))
+
+    def _campaign_of(self, s: Session, post_id: str) -> int | None:
+        """The post's campaign id. Raises InputError for an unknown post."""
+        exists, campaign_id = post_campaign(s, post_id)
+        if not exists:
+            raise InputError("post", f"unknown post {post_id!r}")
+        return campaign_id
 
     def _stage(self, ids: list[int]) -> None:
         """Stage deliveries SQL already has (by id) in Redis."""

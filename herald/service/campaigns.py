@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError
 from herald.service.answers import CampaignInfo
 from herald.service.base import ServiceBase
-from herald.store.campaigns import campaigns_listed, save_campaign
+from herald.store import audit
+from herald.store.campaigns import campaign_ids_by_name, campaigns_listed, save_campaign
 from herald.store.models import Campaign
 
 #: What ``protect_faces`` may be set to ("off": faces are kept).
@@ -23,9 +25,12 @@ class Campaigns(ServiceBase):
         require_alt_text: bool | None = None,
         protect_faces: str | None = None,
         timezone: str | None = None,
+        requires_approval: bool | None = None,
+        actor: Actor = SYSTEM,
     ) -> CampaignInfo:
         """Create or change a campaign's settings (those given); returns them all as saved.
-        ``protect_faces``: "blur", "pixelate" or "off". Raises InputError for a bad setting."""
+        ``protect_faces``: "blur", "pixelate" or "off". Raises InputError for a bad setting,
+        AccessDenied unless an admin of the campaign (a new one: an installation-wide admin)."""
         if protect_faces is not None and protect_faces not in FACE_MODES:
             raise InputError("protect_faces", "protect faces must be blur, pixelate or off")
         if late_tolerance_seconds is not None and late_tolerance_seconds < 0:
@@ -36,6 +41,8 @@ class Campaigns(ServiceBase):
             except (ZoneInfoNotFoundError, ValueError):
                 raise InputError("timezone", f"unknown time zone {timezone!r} (e.g. Asia/Seoul)") from None
         with self.db.session() as s:
+            existing = campaign_ids_by_name(s).get(name)
+            self._require(actor, Capability.ADMINISTER, existing, "changing a campaign's settings")
             saved = save_campaign(
                 s,
                 name,
@@ -43,13 +50,33 @@ class Campaigns(ServiceBase):
                 require_alt_text=require_alt_text,
                 protect_faces=protect_faces,
                 timezone=timezone,
+                requires_approval=requires_approval,
+            )
+            audit.record(
+                s,
+                actor=actor.email,
+                action="campaign.add" if existing is None else "campaign.change",
+                target_type="campaign",
+                target_id=name,
+                campaign_id=saved.id,
+                detail={
+                    k: v
+                    for k, v in {
+                        "late_tolerance_seconds": late_tolerance_seconds,
+                        "require_alt_text": require_alt_text,
+                        "protect_faces": protect_faces,
+                        "timezone": timezone,
+                        "requires_approval": requires_approval,
+                    }.items()
+                    if v is not None
+                },
             )
             return _info(saved)
 
-    def list_campaigns(self) -> list[CampaignInfo]:
-        """Every campaign, by name, with its settings."""
+    def list_campaigns(self, *, actor: Actor = SYSTEM) -> list[CampaignInfo]:
+        """The campaigns ``actor`` may see, by name, with their settings."""
         with self.db.read() as s:
-            return [_info(c) for c in campaigns_listed(s)]
+            return [_info(c) for c in campaigns_listed(s) if actor.can(Capability.VIEW, c.id)]
 
 
 def _info(c: Campaign) -> CampaignInfo:
@@ -59,4 +86,5 @@ def _info(c: Campaign) -> CampaignInfo:
         late_tolerance_seconds=c.late_tolerance_seconds,
         require_alt_text=c.require_alt_text,
         protect_faces=c.protect_faces,
+        requires_approval=c.requires_approval,
     )

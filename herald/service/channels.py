@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError
 from herald.core.secret import Secret
 from herald.platforms import connector_class
 from herald.service.answers import ChannelInfo
 from herald.service.base import ServiceBase
-from herald.store import channels
+from herald.store import audit, channels
 from herald.store.decisions import release_held_on_channel
 
 MAX_NAME_CHARS = 100
@@ -25,9 +26,12 @@ class Channels(ServiceBase):
         *,
         base_url: str | None = None,
         options: dict[str, str] | None = None,
+        actor: Actor = SYSTEM,
     ) -> int:
-        """Add a channel; returns its id. Raises InputError (a bad name or one taken, an unknown
-        platform, credentials the platform does not use or lacks, a bad rate limit or URL)."""
+        """Add a channel; returns its id. Raises AccessDenied unless an installation-wide
+        admin, InputError (a bad name or one taken, an unknown platform, credentials the
+        platform does not use or lacks, a bad rate limit or URL)."""
+        self._require(actor, Capability.ADMINISTER, None, "adding a channel")
         name = name.strip()
         if not name or len(name) > MAX_NAME_CHARS or any(ch.isspace() for ch in name):
             raise InputError("name", f"channel name must be 1–{MAX_NAME_CHARS} characters without spaces")
@@ -56,7 +60,7 @@ class Channels(ServiceBase):
         sealed = self.box.seal({k: Secret(v.strip()) for k, v in credentials.items()})
         try:
             with self.db.session() as s:
-                return channels.add_channel(
+                cid = channels.add_channel(
                     s,
                     name=name,
                     platform=platform,
@@ -65,6 +69,15 @@ class Channels(ServiceBase):
                     credential_names=sorted(credentials),
                     options=options or {},
                 )
+                audit.record(
+                    s,
+                    actor=actor.email,
+                    action="channel.add",
+                    target_type="channel",
+                    target_id=name,
+                    detail={"platform": platform, "credentials": sorted(credentials), "base_url": base_url},
+                )
+                return cid
         except IntegrityError:
             raise InputError("name", f"a channel named {name!r} already exists") from None
 
@@ -84,19 +97,37 @@ class Channels(ServiceBase):
                 for c in channels.channels_listed(s)
             ]
 
-    def set_channel_base_url(self, name: str, base_url: str | None) -> None:
+    def set_channel_base_url(self, name: str, base_url: str | None, *, actor: Actor = SYSTEM) -> None:
         """Point a channel at another API root. Raises InputError for an unknown channel."""
+        self._require(actor, Capability.ADMINISTER, None, "changing a channel")
         with self.db.session() as s:
             if not channels.set_base_url(s, name, base_url):
                 raise InputError("channel", f"unknown channel {name!r}")
+            audit.record(
+                s,
+                actor=actor.email,
+                action="channel.change",
+                target_type="channel",
+                target_id=name,
+                detail={"base_url": base_url},
+            )
 
-    def resume_channel(self, name: str) -> int:
+    def resume_channel(self, name: str, *, actor: Actor = SYSTEM) -> int:
         """Unpause a channel and put its held deliveries back on the queue; returns how many.
         Raises InputError for an unknown channel."""
+        self._require(actor, Capability.ADMINISTER, None, "resuming a channel")
         with self.db.session() as s:
             channel_id = channels.unpause(s, name)
             if channel_id is None:
                 raise InputError("channel", f"unknown channel {name!r}")
             ids = release_held_on_channel(s, channel_id)
+            audit.record(
+                s,
+                actor=actor.email,
+                action="channel.resume",
+                target_type="channel",
+                target_id=name,
+                detail={"released": len(ids)},
+            )
         self._stage(ids)
         return len(ids)

@@ -3,6 +3,7 @@ statistics per campaign and platform."""
 
 from __future__ import annotations
 
+from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError
 from herald.service.answers import LogEntry, PlatformStats, PostSummary, iso
 from herald.service.base import ServiceBase
@@ -16,9 +17,18 @@ FINISHED_STATES = (states.PUBLISHED, states.FAILED, states.UNCERTAIN)
 
 
 class Log(ServiceBase):
-    def list_posts(self, *, campaign: str | None = None, limit: int = 200) -> list[PostSummary]:
-        """The ``limit`` latest-scheduled posts (of ``campaign`` if given), newest first."""
+    def list_posts(
+        self,
+        *,
+        campaign: str | None = None,
+        limit: int = 200,
+        approval: str | None = None,
+        actor: Actor = SYSTEM,
+    ) -> list[PostSummary]:
+        """The ``limit`` latest-scheduled posts ``actor`` may see (of ``campaign``, in
+        ``approval`` state, if given), newest first."""
         with self.db.read() as s:
+            reach = self._reach(s, actor, Capability.VIEW)
             return [
                 PostSummary(
                     id=p.id,
@@ -27,8 +37,13 @@ class Log(ServiceBase):
                     scheduled_at=iso(p.scheduled_at),
                     photos=len(p.photos),
                     deliveries={d.channel.name: d.state for d in p.deliveries},
+                    approval=p.approval,
+                    approved_by=p.approved_by,
+                    approved_at=iso(p.approved_at),
+                    approval_note=p.approval_note,
+                    created_by=p.created_by,
                 )
-                for p in posts_listed(s, campaign=campaign, limit=limit)
+                for p in posts_listed(s, campaign=campaign, limit=limit, reach=reach, approval=approval)
             ]
 
     def delivery_log(
@@ -39,20 +54,24 @@ class Log(ServiceBase):
         status: str | None = None,
         post_id: str | None = None,
         limit: int = 1000,
+        actor: Actor = SYSTEM,
     ) -> list[LogEntry]:
-        """One record per (post, channel): what went out where and when, or why not. Newest
-        scheduled first. Raises InputError for an unknown status."""
+        """One record per (post, channel) ``actor`` may review: what went out where and when, or
+        why not. Newest scheduled first. Raises InputError for an unknown status."""
         if status is not None and status not in states.ALL:
             raise InputError("status", f"unknown status {status!r}; one of {', '.join(states.ALL)}")
-        filters = LogFilters(campaign=campaign, channel=channel, status=status, post_id=post_id)
         with self.db.read() as s:
+            reach = self._reach(s, actor, Capability.REVIEW)
+            filters = LogFilters(
+                campaign=campaign, channel=channel, status=status, post_id=post_id, reach=reach
+            )
             return [_entry(row) for row in deliveries_for_log(s, filters, limit)]
 
-    def stats(self) -> list[PlatformStats]:
-        """Success rates per campaign and platform, by campaign name (no campaign first), then
-        platform."""
+    def stats(self, *, actor: Actor = SYSTEM) -> list[PlatformStats]:
+        """Success rates per campaign and platform (those ``actor`` may review), by campaign name
+        (no campaign first), then platform."""
         with self.db.read() as s:
-            rows = state_counts(s)
+            rows = state_counts(s, self._reach(s, actor, Capability.REVIEW))
         table: dict[tuple[str | None, str], dict[str, int]] = {}
         for row in rows:
             table.setdefault((row.campaign, row.platform), {})[row.state] = row.count
@@ -82,4 +101,7 @@ def _entry(row: LogRow) -> LogEntry:
         remote_url=d.remote_url,
         attempts=d.attempts,
         error=d.last_error,
+        approval=p.approval,
+        approved_by=p.approved_by,
+        approved_at=iso(p.approved_at),
     )

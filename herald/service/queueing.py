@@ -13,12 +13,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from content_queue import Payload
+from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import HeraldError, InputError
 from herald.delivery.staging import make_payload
 from herald.media import CleanPhoto, Rendition
 from herald.platforms import connector_class
 from herald.service.drafts import Context, Draft, Drafts
 from herald.service.requests import PostRequest
+from herald.store import audit
 from herald.store.campaigns import campaign_or_new, campaigns_named
 from herald.store.channels import channel_names, channels_named
 from herald.store.models import DEFAULT_LATE_TOLERANCE_SECONDS, PostPhoto, new_uuid, utcnow
@@ -44,9 +46,11 @@ class _WrittenPost:
 
 
 class Queueing(Drafts):
-    def add_post(self, req: PostRequest, *, now: datetime | None = None) -> str:
-        """Validate and queue a post; returns its id. Raises InputError naming every problem."""
-        return self.add_posts([req], now=now)[0]
+    def add_post(self, req: PostRequest, *, now: datetime | None = None, actor: Actor = SYSTEM) -> str:
+        """Validate and queue a post (or submit it for approval, in a campaign that requires it
+        when ``actor`` may not approve); returns its id. Raises InputError naming every problem,
+        AccessDenied when ``actor`` may not draft in its campaign."""
+        return self.add_posts([req], now=now, actor=actor)[0]
 
     def add_posts(
         self,
@@ -55,6 +59,7 @@ class Queueing(Drafts):
         now: datetime | None = None,
         labels: Sequence[str] | None = None,
         dry_run: bool = False,
+        actor: Actor = SYSTEM,
     ) -> list[str]:
         """Validate and queue many posts (bulk import); returns their ids, in order.
 
@@ -71,6 +76,7 @@ class Queueing(Drafts):
             raise ValueError("one label per post")
         now = now or utcnow()
         ctx = self._queue_context(reqs)
+        approvals = self._approvals(reqs, ctx, actor)
         drafts: list[Draft] = []
         refused: list[tuple[int, InputError]] = []
         for n, req in enumerate(reqs, 1):
@@ -88,7 +94,16 @@ class Queueing(Drafts):
         for k in range(0, len(drafts), BULK_CHUNK):
             try:
                 with self.db.session() as s:
-                    post_ids, staged = _write(s, drafts[k : k + BULK_CHUNK], ctx, now)
+                    chunk = drafts[k : k + BULK_CHUNK]
+                    post_ids, staged = _write(
+                        s,
+                        chunk,
+                        ctx,
+                        now,
+                        approvals[k : k + BULK_CHUNK],
+                        None if actor.system else actor.email,
+                    )
+                    _audit(s, actor, chunk, post_ids, approvals[k : k + BULK_CHUNK], ctx)
             except SQLAlchemyError:
                 if not ids:
                     raise
@@ -112,6 +127,28 @@ class Queueing(Drafts):
         if len(reqs) > 1:
             log.info("%d posts queued", len(ids))
         return ids
+
+    def _approvals(self, reqs: Sequence[PostRequest], ctx: Context, actor: Actor) -> list[str]:
+        """May ``actor`` draft each post in its campaign (and make campaigns that do not exist
+        yet)? Raises AccessDenied if not. Returns each post's approval: "pending" in a campaign
+        that requires approval when ``actor`` may not approve there, else "approved"."""
+        out = []
+        checked: set[str | None] = set()
+        for req in reqs:
+            campaign = ctx.campaigns.get(req.campaign) if req.campaign else None
+            if req.campaign not in checked:
+                checked.add(req.campaign)
+                if req.campaign and campaign is None:
+                    self._require(actor, Capability.ADMINISTER, None, f"making campaign {req.campaign!r}")
+                where = campaign.id if campaign else None
+                self._require(actor, Capability.DRAFT, where, "queueing a post")
+            pending = (
+                campaign is not None
+                and campaign.requires_approval
+                and not actor.can(Capability.APPROVE, campaign.id)
+            )
+            out.append("pending" if pending else "approved")
+        return out
 
     def _queue_context(self, reqs: Sequence[PostRequest]) -> Context:
         """The channels and campaigns these posts name, read once (detached from the session)."""
@@ -145,11 +182,17 @@ def _refusal(refused: list[tuple[int, InputError]], total: int, labels: Sequence
 
 
 def _write(
-    s: Session, drafts: Sequence[Draft], ctx: Context, now: datetime
+    s: Session,
+    drafts: Sequence[Draft],
+    ctx: Context,
+    now: datetime,
+    approvals: Sequence[str],
+    author: str | None,
 ) -> tuple[list[str], list[tuple[Payload, dict[str, bytes]]]]:
     """Write ``drafts`` in the caller's transaction: posts, variants and deliveries with one
     multi-row INSERT each, photos content-addressed. Returns the post ids and the payloads
-    to stage, built from what was written (``make_payload``, as a rebuild from SQL would)."""
+    to stage, built from what was written (``make_payload``, as a rebuild from SQL would);
+    posts pending approval have none (nothing of theirs reaches the content queue)."""
     campaigns: dict[str, tuple[int, int]] = {}
     for name in sorted({d.req.campaign for d in drafts if d.req.campaign}):
         c = campaign_or_new(s, name)
@@ -166,9 +209,10 @@ def _write(
                 text=d.req.text,
                 language=d.req.language,
                 scheduled_at=d.due,
-                created_by=d.req.created_by,
+                created_by=d.req.created_by or author,
+                approval=approval,
             )
-            for pid, d in posts
+            for (pid, d), approval in zip(posts, approvals, strict=True)
         ],
         [
             NewVariant(pid, ctx.chans[name].id, text)
@@ -179,8 +223,11 @@ def _write(
         now=now,
     )
     photo_rows = {pid: _write_photos(s, pid, d) for pid, d in posts}
+    pending = {pid for (pid, _), approval in zip(posts, approvals, strict=True) if approval != "approved"}
     staged = []
     for delivery_id, (pid, d, name, key) in zip(delivery_ids, wanted, strict=True):
+        if pid in pending:
+            continue
         ch = ctx.chans[name]
         blobs: list[CleanPhoto | Rendition] = [d.renditions.get((p.sha256, ch.platform), p) for p in d.photos]
         payload = make_payload(
@@ -196,6 +243,47 @@ def _write(
         )
         staged.append((payload, {b.sha256: b.data for b in blobs}))
     return post_ids, staged
+
+
+def _audit(
+    s: Session,
+    actor: Actor,
+    drafts: Sequence[Draft],
+    post_ids: Sequence[str],
+    approvals: Sequence[str],
+    ctx: Context,
+) -> None:
+    """One event per post queued one at a time; one per campaign and chunk for a bulk import."""
+
+    def campaign_id(d: Draft) -> int | None:
+        c = ctx.campaigns.get(d.req.campaign) if d.req.campaign else None
+        return c.id if c else None
+
+    if len(drafts) == 1:
+        d, pid, approval = drafts[0], post_ids[0], approvals[0]
+        audit.record(
+            s,
+            actor=actor.email,
+            action="post.submit" if approval == "pending" else "post.queue",
+            target_type="post",
+            target_id=pid,
+            campaign_id=campaign_id(d),
+            detail={"channels": list(d.names), "at": d.due.isoformat()},
+        )
+        return
+    by_campaign: dict[int | None, list[str]] = {}
+    for d, pid in zip(drafts, post_ids, strict=True):
+        by_campaign.setdefault(campaign_id(d), []).append(pid)
+    for cid, ids in by_campaign.items():
+        audit.record(
+            s,
+            actor=actor.email,
+            action="post.import",
+            target_type="posts",
+            target_id=f"{ids[0]}..{ids[-1]}",
+            campaign_id=cid,
+            detail={"posts": len(ids), "pending": sum(1 for a in approvals if a == "pending")},
+        )
 
 
 def _write_photos(s: Session, post_id: str, d: Draft) -> list[PostPhoto]:

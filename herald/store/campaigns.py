@@ -41,10 +41,13 @@ def save_campaign(
     require_alt_text: bool | None = None,
     protect_faces: str | None = None,
     timezone: str | None = None,
+    requires_approval: bool | None = None,
 ) -> Campaign:
     """Create or change a campaign: each setting given (not None) is stored; ``protect_faces``
     "off" is stored as no protection. Returns the campaign as saved."""
     c = campaign_or_new(s, name)
+    if requires_approval is not None:
+        c.requires_approval = requires_approval
     if late_tolerance_seconds is not None:
         c.late_tolerance_seconds = late_tolerance_seconds
     if require_alt_text is not None:

@@ -10,7 +10,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from herald.store import states
-from herald.store.models import Delivery, utcnow
+from herald.store.models import Delivery, Post, utcnow
 
 
 def cancel_post(s: Session, post_id: str) -> tuple[list[int], list[int]]:
@@ -101,4 +101,64 @@ def release_held_on_channel(s: Session, channel_id: int, *, now: datetime | None
             .returning(Delivery.id)
             .execution_options(synchronize_session=False)
         ).scalars()
+    )
+
+
+# -- approval ------------------------------------------------------------------------------------
+
+
+def approve_post(s: Session, post_id: str, *, by: str, now: datetime | None = None) -> list[int] | None:
+    """pending → approved, and the post's ``scheduled`` deliveries → ``queued`` (due no earlier
+    than now). Returns their ids, or None if the post was not pending (approved already, sent
+    back, or cancelled)."""
+    now = now or utcnow()
+    won = s.execute(
+        update(Post)
+        .where(Post.id == post_id, Post.approval == "pending")
+        .values(approval="approved", approved_by=by, approved_at=now, approval_note=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]  # CursorResult
+    if not won:
+        return None
+    ids = (
+        s.execute(
+            update(Delivery)
+            .where(Delivery.post_id == post_id, Delivery.state == states.SCHEDULED)
+            .values(
+                state=states.QUEUED,
+                due_at=case((Delivery.due_at < now, now), else_=Delivery.due_at),
+                updated_at=now,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    return [int(i) for i in ids]
+
+
+def return_post(s: Session, post_id: str, *, note: str, now: datetime | None = None) -> bool:
+    """pending → returned with a manager's note; its deliveries stay ``scheduled``."""
+    now = now or utcnow()
+    return bool(
+        s.execute(
+            update(Post)
+            .where(Post.id == post_id, Post.approval == "pending")
+            .values(approval="returned", approval_note=note, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]  # CursorResult
+    )
+
+
+def resubmit_post(s: Session, post_id: str, *, now: datetime | None = None) -> bool:
+    """returned → pending again."""
+    now = now or utcnow()
+    return bool(
+        s.execute(
+            update(Post)
+            .where(Post.id == post_id, Post.approval == "returned")
+            .values(approval="pending", updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]  # CursorResult
     )

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from herald.store.models import Campaign, Channel, Delivery, Post, PostVariant
+from herald.store.scope import EVERYTHING, Reach
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class LogFilters:
     channel: str | None = None
     status: str | None = None
     post_id: str | None = None
+    #: What the person asking may see.
+    reach: Reach = EVERYTHING
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ def deliveries_for_log(s: Session, filters: LogFilters, limit: int) -> list[LogR
         q = q.where(Delivery.state == filters.status)
     if filters.post_id:
         q = q.where(Delivery.post_id == filters.post_id)
+    if (clause := filters.reach.where()) is not None:
+        q = q.where(clause)
     rows = s.execute(q).all()
     variants = {
         (v.post_id, v.channel_id): v.text

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from herald.store import states
 from herald.store.models import Campaign, Delivery, Post, PostVariant
+from herald.store.scope import EVERYTHING, Reach
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class NewPost:
     #: When it should go out, naive UTC.
     scheduled_at: datetime
     created_by: str | None
+    #: "approved", or "pending" (its deliveries wait as ``scheduled`` for a manager).
+    approval: str = "approved"
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,9 @@ def add_posts(
     *,
     now: datetime,
 ) -> list[int]:
-    """Insert posts (version 1), their per-channel texts and their deliveries (``queued``), one
-    multi-row INSERT each, in the caller's transaction. Returns the delivery ids, in the order
-    of ``deliveries``."""
+    """Insert posts (version 1), their per-channel texts and their deliveries (``queued``, or
+    ``scheduled`` for a post pending approval), one multi-row INSERT each, in the caller's
+    transaction. Returns the delivery ids, in the order of ``deliveries``."""
     if not posts:
         return []
     s.execute(
@@ -66,6 +69,7 @@ def add_posts(
                 "language": p.language,
                 "scheduled_at": p.scheduled_at,
                 "created_by": p.created_by,
+                "approval": p.approval,
                 "created_at": now,
                 "updated_at": now,
                 "version": 1,
@@ -80,13 +84,14 @@ def add_posts(
         )
     if not deliveries:
         return []
+    pending = {p.id for p in posts if p.approval != "approved"}
     ids = s.execute(
         insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True),
         [
             {
                 "post_id": d.post_id,
                 "channel_id": d.channel_id,
-                "state": states.QUEUED,
+                "state": states.SCHEDULED if d.post_id in pending else states.QUEUED,
                 "due_at": d.due_at,
                 "idempotency_key": d.idempotency_key,
                 "updated_at": now,
@@ -101,9 +106,18 @@ def post_exists(s: Session, post_id: str) -> bool:
     return s.get(Post, post_id) is not None
 
 
-def posts_listed(s: Session, *, campaign: str | None, limit: int) -> list[Post]:
-    """The latest-scheduled ``limit`` posts (of ``campaign`` if given), newest first, each with
-    its deliveries and their channels, its photos and its campaign loaded."""
+def post_campaign(s: Session, post_id: str) -> tuple[bool, int | None]:
+    """(whether the post exists, its campaign id)."""
+    row = s.execute(select(Post.campaign_id).where(Post.id == post_id)).first()
+    return (row is not None, None if row is None else row[0])
+
+
+def posts_listed(
+    s: Session, *, campaign: str | None, limit: int, reach: Reach = EVERYTHING, approval: str | None = None
+) -> list[Post]:
+    """The latest-scheduled ``limit`` posts (of ``campaign`` if given, in ``approval`` if
+    given) within ``reach``, newest first, each with its deliveries and their channels, its
+    photos and its campaign loaded."""
     q = (
         select(Post)
         .options(
@@ -116,4 +130,8 @@ def posts_listed(s: Session, *, campaign: str | None, limit: int) -> list[Post]:
     )
     if campaign:
         q = q.join(Campaign).where(Campaign.name == campaign)
+    if approval:
+        q = q.where(Post.approval == approval)
+    if (clause := reach.where()) is not None:
+        q = q.where(clause)
     return list(s.execute(q).scalars())

@@ -1,0 +1,188 @@
+"""Accounts and approval at the service layer, on SQLite and PostgreSQL: roles per campaign or
+everywhere, what each allows (one table), sign-in with its throttle and second factor, tokens,
+approval keeping posts out of the content queue, and the audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyotp
+import pytest
+
+from herald.accounts import SYSTEM, Capability, Role
+from herald.core.errors import AccessDenied, InputError, NotSignedIn, TooManyAttempts
+from herald.service import PostRequest
+from herald.store import states
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    return any_db_url
+
+
+@pytest.fixture
+def team(herald: Any) -> dict[str, Any]:
+    """Two campaigns, two channels, and one person per role."""
+    herald.set_campaign("unification", requires_approval=True)
+    herald.set_campaign("berlin")
+    herald.add_channel("kr-m", "mastodon", {"access_token": "tok-1"}, base_url="http://127.0.0.1:9")
+    herald.add_channel("kr-x", "mastodon", {"access_token": "tok-2"}, base_url="http://127.0.0.1:9")
+    herald.add_user("staff@example.org", PASSWORD, "staff", ["unification"])
+    herald.add_user("manager@example.org", PASSWORD, "manager", ["unification"])
+    herald.add_user("admin@example.org", PASSWORD, "admin")
+    herald.add_user("berlin@example.org", PASSWORD, "manager", ["berlin"])
+    actors = {}
+    for email in ("staff@example.org", "manager@example.org", "admin@example.org", "berlin@example.org"):
+        signed = herald.sign_in(email, PASSWORD, address="10.0.0.1")
+        sid, _ = herald.start_session(signed.user_id)
+        actors[email.split("@")[0]] = herald.session(sid).actor
+    return actors
+
+
+def _post(campaign: str | None = "unification", text: str = "평화 통일 / peace") -> PostRequest:
+    return PostRequest(
+        channels=["kr-m", "kr-x"], text=text, at=datetime.now(UTC) + timedelta(hours=1), campaign=campaign
+    )
+
+
+def test_roles_allow_what_the_table_says(team: dict[str, Any], herald: Any) -> None:
+    staff, manager, admin, berlin = (team[k] for k in ("staff", "manager", "admin", "berlin"))
+    assert {c.name for c in herald.list_campaigns()} == {"unification", "berlin"}
+    (staff_campaign,) = staff.roles
+    assert staff.role_in(staff_campaign) is Role.STAFF and staff.role_in(None) is None
+    assert staff.can(Capability.DRAFT, staff_campaign) and not staff.can(Capability.APPROVE, staff_campaign)
+    assert manager.can(Capability.APPROVE, staff_campaign) and not manager.is_admin
+    assert admin.is_admin and admin.can(Capability.ACT, staff_campaign)
+    assert not berlin.can(Capability.VIEW, staff_campaign)
+    # Each sees only their campaigns.
+    assert [c.name for c in herald.list_campaigns(actor=staff)] == ["unification"]
+    assert {c.name for c in herald.list_campaigns(actor=admin)} == {"unification", "berlin"}
+
+
+def test_approval_keeps_staff_posts_out_of_the_queue_until_a_manager_says(
+    team: dict[str, Any], herald: Any
+) -> None:
+    staff, manager, berlin = team["staff"], team["manager"], team["berlin"]
+    pid = herald.add_post(_post(), actor=staff)
+    (post,) = herald.list_posts(actor=staff)
+    assert (post.id, post.approval, post.created_by) == (pid, "pending", "staff@example.org")
+    assert set(post.deliveries.values()) == {states.SCHEDULED}
+    assert herald.queue.counts() == {"due": 0, "inflight": 0}  # nothing unapproved in Redis
+    with pytest.raises(AccessDenied, match="manager role"):
+        herald.approve_post(pid, actor=staff)
+    with pytest.raises(AccessDenied):
+        herald.approve_post(pid, actor=berlin)  # a manager, of another campaign
+    herald.return_post(pid, "add the English source", actor=manager)
+    (post,) = herald.list_posts(actor=staff)
+    assert (post.approval, post.approval_note) == ("returned", "add the English source")
+    with pytest.raises(InputError, match="not waiting"):
+        herald.approve_post(pid, actor=manager)
+    herald.resubmit_post(pid, actor=staff)
+    ids = herald.approve_post(pid, actor=manager)
+    assert len(ids) == 2 and herald.queue.counts()["due"] == 2
+    (entry, _) = herald.delivery_log(post_id=pid, actor=manager)
+    assert (entry.approval, entry.approved_by, entry.status) == (
+        "approved",
+        "manager@example.org",
+        states.QUEUED,
+    )
+    # A manager's own post needs nobody's approval.
+    own = herald.add_post(_post(text="from a manager"), actor=manager)
+    assert herald.delivery_log(post_id=own)[0].status == states.QUEUED
+
+
+def test_staff_cannot_act_review_or_administer(team: dict[str, Any], herald: Any) -> None:
+    staff = team["staff"]
+    pid = herald.add_post(_post(campaign="unification"), actor=team["manager"])
+    for call in (
+        lambda: herald.cancel_post(pid, actor=staff),
+        lambda: herald.takedown(pid, actor=staff),
+        lambda: herald.requeue(pid, what="retry", actor=staff),
+        lambda: herald.add_channel("x2", "mastodon", {"access_token": "t"}, actor=staff),
+        lambda: herald.set_campaign("unification", requires_approval=False, actor=staff),
+        lambda: herald.add_user("new@example.org", PASSWORD, "staff", actor=staff),
+        lambda: herald.add_post(_post(campaign="berlin"), actor=staff),
+        lambda: herald.add_post(_post(campaign="brand-new"), actor=staff),
+    ):
+        with pytest.raises(AccessDenied):
+            call()
+    assert herald.delivery_log(actor=staff) == []  # reviewing the log is a manager's
+    assert len(herald.delivery_log(actor=team["manager"])) == 2
+    assert herald.delivery_log(actor=team["berlin"]) == []
+    assert herald.cancel_post(pid, actor=team["manager"]).cancelled
+
+
+def test_sign_in_throttle_and_second_factor(team: dict[str, Any], herald: Any) -> None:
+    with pytest.raises(NotSignedIn, match="wrong email or password"):
+        herald.sign_in("nobody@example.org", PASSWORD, address="10.0.0.9")
+    for _ in range(9):
+        with pytest.raises(NotSignedIn):
+            herald.sign_in("staff@example.org", "wrong password!!", address="10.0.0.9")
+    # The tenth failure for this account; then even the right password waits.
+    with pytest.raises(NotSignedIn):
+        herald.sign_in("staff@example.org", "wrong password!!", address="10.0.0.9")
+    with pytest.raises(TooManyAttempts) as e:
+        herald.sign_in("staff@example.org", PASSWORD, address="10.0.0.10")
+    assert e.value.retry_after > 0
+    uri = herald.enable_second_factor("admin@example.org")
+    secret = pyotp.parse_uri(uri).secret
+    signed = herald.sign_in("admin@example.org", PASSWORD, address="10.0.0.2")
+    assert signed.second_factor
+    with pytest.raises(NotSignedIn):
+        herald.check_second_factor(signed.user_id, "000000", address="10.0.0.2")
+    code = pyotp.TOTP(secret).now()
+    herald.check_second_factor(signed.user_id, code, address="10.0.0.2")
+    with pytest.raises(NotSignedIn, match="already used"):
+        herald.check_second_factor(signed.user_id, code, address="10.0.0.2")
+
+
+def test_sessions_and_tokens(team: dict[str, Any], herald: Any) -> None:
+    signed = herald.sign_in("manager@example.org", PASSWORD, address="10.0.0.3")
+    sid, csrf = herald.start_session(signed.user_id)
+    assert herald.session(sid).csrf_secret == csrf
+    herald.set_password("manager@example.org", "another long passphrase")
+    assert herald.session(sid) is None  # a new password ends every session
+    made = herald.create_token("manager@example.org", name="ci", role="staff")
+    assert "hrd_" in made.token.reveal() and made.token.reveal() not in repr(made)
+    actor = herald.token_actor(made.token.reveal())
+    (campaign,) = actor.roles
+    assert actor.can(Capability.DRAFT, campaign) and not actor.can(Capability.APPROVE, campaign)
+    assert herald.revoke_token(made.info.id)
+    assert herald.token_actor(made.token.reveal()) is None
+    with pytest.raises(InputError, match="at most manager"):
+        herald.create_token("manager@example.org", role="admin")
+
+
+def test_audit_log_says_who_did_what(team: dict[str, Any], herald: Any) -> None:
+    pid = herald.add_post(_post(), actor=team["staff"])
+    herald.approve_post(pid, actor=team["manager"])
+    herald.cancel_post(pid, actor=team["manager"])
+    seen = [(e.actor, e.action) for e in herald.audit_log(actor=team["manager"])]
+    assert seen[:3] == [
+        ("manager@example.org", "post.cancel"),
+        ("manager@example.org", "post.approve"),
+        ("staff@example.org", "post.submit"),
+    ]
+    # Managers see their campaigns' events; only admins see channels and people.
+    assert not any(a == "channel.add" for _, a in seen)
+    assert any(e.action == "channel.add" for e in herald.audit_log(actor=team["admin"]))
+    with pytest.raises(AccessDenied):
+        herald.audit_log(actor=team["staff"])
+    older = herald.audit_log(
+        actor=team["admin"], before_id=herald.audit_log(actor=team["admin"], limit=1)[0].id
+    )
+    assert older and all(e.id < herald.audit_log(actor=team["admin"], limit=1)[0].id for e in older)
+
+
+def test_first_admin_once(herald: Any) -> None:
+    made = herald.ensure_first_admin()
+    assert made is not None and made[0] == "admin@localhost" and len(made[1]) >= 16
+    assert herald.ensure_first_admin() is None
+    assert herald.sign_in(*made, address="127.0.0.1").email == "admin@localhost"
+
+
+def test_system_actor_may_do_anything() -> None:
+    assert SYSTEM.is_admin and SYSTEM.can(Capability.APPROVE, 42)
