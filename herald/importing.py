@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from herald.accounts import SYSTEM, Actor
 from herald.core.errors import InputError
 from herald.core.times import parse_time
 from herald.service import MAX_PHOTOS_PER_POST, Herald, PhotoInput, PostRequest
@@ -224,20 +225,20 @@ class Outcome:
     rows: int
 
 
-def import_posts(service: Herald, parsed: Parsed, *, dry_run: bool = False) -> Outcome:
+def import_posts(service: Herald, parsed: Parsed, *, dry_run: bool = False, actor: Actor = SYSTEM) -> Outcome:
     """Queue every post of ``parsed``, or none: with any problem (a row that could not be read, a
     post the service refuses), nothing is queued and every problem is returned at once."""
     problems = list(parsed.problems)
     if problems and parsed.requests:
         # Report every problem at once: the rows that were read are checked too.
         try:
-            service.add_posts(parsed.requests, labels=parsed.labels, dry_run=True)
+            service.add_posts(parsed.requests, labels=parsed.labels, dry_run=True, actor=actor)
         except InputError as e:
             problems += _problem_lines(e)
     if problems:
         return Outcome([], problems, len(parsed.requests))
     try:
-        ids = service.add_posts(parsed.requests, labels=parsed.labels, dry_run=dry_run)
+        ids = service.add_posts(parsed.requests, labels=parsed.labels, dry_run=dry_run, actor=actor)
     except InputError as e:
         return Outcome([], _problem_lines(e), len(parsed.requests))
     return Outcome(list(ids), [], len(parsed.requests))

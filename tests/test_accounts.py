@@ -11,7 +11,7 @@ import pyotp
 import pytest
 
 from herald.accounts import SYSTEM, Capability, Role
-from herald.core.errors import AccessDenied, InputError, NotSignedIn, TooManyAttempts
+from herald.core.errors import AccessDenied, Conflict, InputError, NotSignedIn, TooManyAttempts
 from herald.service import PostRequest
 from herald.store import states
 
@@ -186,3 +186,40 @@ def test_first_admin_once(herald: Any) -> None:
 
 def test_system_actor_may_do_anything() -> None:
     assert SYSTEM.is_admin and SYSTEM.can(Capability.APPROVE, 42)
+
+
+def test_the_last_admin_cannot_be_demoted(team: dict[str, Any], herald: Any) -> None:
+    with pytest.raises(Conflict, match="last admin"):
+        herald.set_role("admin@example.org", "manager", actor=team["admin"])
+    # A campaign role beside it is fine; with a second admin, the first may step down.
+    herald.set_role("admin@example.org", "staff", ["berlin"], actor=team["admin"])
+    herald.set_role("manager@example.org", "admin", actor=team["admin"])
+    herald.set_role("admin@example.org", "manager", actor=team["admin"])
+    roles = {u.email: set(u.roles) for u in herald.list_users()}
+    assert roles["admin@example.org"] == {(None, "manager"), ("berlin", "staff")}
+    assert (None, "admin") in roles["manager@example.org"]
+
+
+def test_checking_a_password_counts_failures_and_records_nothing(team: dict[str, Any], herald: Any) -> None:
+    before = len(herald.audit_log())
+    herald.check_password("staff@example.org", PASSWORD, address="10.0.0.9")
+    with pytest.raises(NotSignedIn):
+        herald.check_password("staff@example.org", "wrong", address="10.0.0.9")
+    assert len(herald.audit_log()) == before
+    for _ in range(10):
+        with pytest.raises((NotSignedIn, TooManyAttempts)):
+            herald.check_password("staff@example.org", "wrong", address="10.0.0.9")
+    with pytest.raises(TooManyAttempts):
+        herald.check_password("staff@example.org", PASSWORD, address="10.0.0.9")
+
+
+def test_an_installation_wide_manager_reviews_posts_of_no_campaign(team: dict[str, Any], herald: Any) -> None:
+    herald.add_user("chief@example.org", PASSWORD, "manager")
+    signed = herald.sign_in("chief@example.org", PASSWORD, address="10.0.0.1")
+    chief = herald.session(herald.start_session(signed.user_id)[0]).actor
+    post_id = herald.add_post(_post(campaign=None), actor=team["admin"])
+    events = herald.audit_log(actor=chief)
+    assert any(e.target_id == post_id for e in events)
+    # People and channels are the admins' business.
+    assert not any(e.target_type in ("user", "channel") for e in events)
+    assert not any(e.target_id == post_id for e in herald.audit_log(actor=team["manager"]))

@@ -4,7 +4,9 @@
 
     HeraldError
     ├── InputError            bad input from a person; names the field; nothing was changed
-    │   └── PhotoError        a photo was refused (corrupt, too large, not an image, ...)
+    │   ├── PhotoError        a photo was refused (corrupt, too large, not an image, ...)
+    │   ├── NotFound          what was named does not exist, or is not the actor's to see (404)
+    │   └── Conflict          the thing exists but is not in a state that allows this (409)
     ├── ConfigError           settings that cannot work (missing secret key in production, ...)
     ├── NotSignedIn           no valid session or API token (401)
     ├── AccessDenied          signed in, but the role does not allow it (403)
@@ -44,6 +46,15 @@ class PhotoError(InputError):
 
     def __init__(self, message: str) -> None:
         super().__init__("photo", message)
+
+
+class NotFound(InputError):
+    """What the request names does not exist (or the actor may not know that it does)."""
+
+
+class Conflict(InputError):
+    """What the request names exists, but its state does not allow this now (a post no longer
+    waiting for approval, a delivery already published, a name already taken)."""
 
 
 class ConfigError(HeraldError):

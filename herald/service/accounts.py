@@ -34,7 +34,7 @@ from herald.accounts import (
     verify_totp,
 )
 from herald.accounts.passwords import DECOY_HASH, check_password_rules
-from herald.core.errors import AccessDenied, InputError, NotSignedIn, TooManyAttempts
+from herald.core.errors import AccessDenied, ConfigError, Conflict, InputError, NotSignedIn, TooManyAttempts
 from herald.core.secret import Secret
 from herald.service.answers import AuditEntry, CreatedToken, TokenInfo, UserInfo, iso
 from herald.service.base import ServiceBase
@@ -43,7 +43,10 @@ from herald.store.campaigns import campaign_ids_by_name, campaign_names_by_id
 from herald.store.models import ApiToken, User
 
 #: A plausible email: something, @, a dotted domain; no spaces or angle brackets.
-EMAIL_RE = re.compile(r"^[^\s@<>]{1,64}@[^\s@<>]{1,255}\.[^\s@<>.]{1,63}$|^[^\s@<>]{1,64}@localhost$")
+EMAIL_RE = re.compile(
+    r"^[^\s@<>\x00-\x1f\x7f]{1,64}@[^\s@<>\x00-\x1f\x7f]{1,255}\.[^\s@<>.\x00-\x1f\x7f]{1,63}$"
+    r"|^[^\s@<>\x00-\x1f\x7f]{1,64}@localhost$"
+)
 #: Failed sign-ins allowed in ``SIGN_IN_WINDOW_SECONDS``, per account and per address.
 MAX_FAILURES_PER_ACCOUNT = 10
 MAX_FAILURES_PER_ADDRESS = 20
@@ -119,6 +122,8 @@ class Accounts(ServiceBase):
         with self.db.session() as s:
             user = self._user(s, email)
             ids = self._campaign_ids(s, campaigns)
+            if None in _where(ids) and parsed is not Role.ADMIN and users.everywhere_admins(s) == [user.id]:
+                raise Conflict("role", f"{user.email} is the last admin; make someone else admin first")
             users.set_roles(s, user.id, parsed.value, _where(ids))
             audit.record(
                 s,
@@ -146,6 +151,19 @@ class Accounts(ServiceBase):
             audit.record(
                 s, actor=actor.email, action="user.password", target_type="user", target_id=user.email
             )
+
+    def check_password(self, email: str, password: str, *, address: str) -> None:
+        """Is this the person's password? (Before changing it, say.) Failures count towards
+        the sign-in limits, as a sign-in's do; nothing else is recorded. Raises
+        ``TooManyAttempts`` or ``NotSignedIn``."""
+        email = users.normalise_email(email)
+        self._throttled(email, address)
+        with self.db.read() as s:
+            user = users.user_by_email(s, email)
+            good = verify_password(user.password_hash if user else DECOY_HASH, password)
+        if user is None or not good:
+            self._failed(email, address)
+            raise NotSignedIn("wrong password")
 
     def list_users(self, *, actor: Actor = SYSTEM) -> list[UserInfo]:
         self._require(actor, Capability.ADMINISTER, None, "listing people")
@@ -218,6 +236,44 @@ class Accounts(ServiceBase):
                 self._failed(user.email, address)
                 raise NotSignedIn("wrong or already used code")
             users.note_login(s, user, totp_step=step)
+            audit.record(s, actor=user.email, action="user.sign-in", target_type="user", target_id=user.email)
+
+    def second_factor_candidate(self, user_id: int) -> tuple[str, str]:
+        """For a person setting up their second factor on the web: a new TOTP secret as an
+        otpauth:// URI, and the secret sealed for their user id (carried by the form, so
+        nothing is stored until a code from it is accepted: ``confirm_second_factor``)."""
+        with self.db.read() as s:
+            user = users.user_by_id(s, user_id)
+            if user is None:
+                raise NotSignedIn("sign in first")
+            email = user.email
+        secret = new_totp_secret()
+        sealed = self.box.seal({"totp": Secret(secret), "user": Secret(str(user_id))})
+        return totp_uri(secret, email), sealed.decode("ascii")
+
+    def confirm_second_factor(self, user_id: int, sealed: str, code: str, *, address: str) -> None:
+        """Store the candidate secret once a code from it is right (and count that code as
+        used). Raises ``NotSignedIn`` for a wrong code or a candidate not made for this user."""
+        try:
+            opened = self.box.open(sealed.encode("ascii"))
+        except (ConfigError, UnicodeEncodeError):
+            raise NotSignedIn("this setup form has expired; reload it") from None
+        if opened.get("user", Secret("")).reveal() != str(user_id) or "totp" not in opened:
+            raise NotSignedIn("this setup form was not made for this account")
+        with self.db.session() as s:
+            user = users.user_by_id(s, user_id)
+            if user is None:
+                raise NotSignedIn("sign in first")
+            self._throttled(user.email, address)
+            step = verify_totp(opened["totp"].reveal(), code, last_step=None)
+            if step is None:
+                self._failed(user.email, address)
+                raise NotSignedIn("wrong code")
+            users.set_second_factor(s, user, self.box.seal({"totp": opened["totp"]}))
+            users.note_login(s, user, totp_step=step)
+            audit.record(
+                s, actor=user.email, action="user.second-factor", target_type="user", target_id=user.email
+            )
             audit.record(s, actor=user.email, action="user.sign-in", target_type="user", target_id=user.email)
 
     def needs_second_factor_setup(self, user_id: int) -> bool:
@@ -354,7 +410,12 @@ class Accounts(ServiceBase):
             where = actor.campaigns_where(Capability.REVIEW, names)
             if where is not None and not where and not actor.is_admin:
                 raise AccessDenied("the audit log needs the manager role in a campaign")
-            filters = audit.AuditFilters(campaigns=where, include_global=actor.is_admin)
+            filters = audit.AuditFilters(
+                campaigns=where,
+                include_global=actor.is_admin,
+                # Posts of no campaign are for installation-wide roles: theirs to review too.
+                include_posts_of_none=actor.can(Capability.REVIEW, None),
+            )
             rows = audit.events_listed(s, filters, before_id=before_id, limit=max(1, min(limit, 1000)))
             return [
                 AuditEntry(

@@ -108,6 +108,8 @@ class LogEntry(Answer):
     #: Who approved the post and when (None: it needed no approval).
     approved_by: str | None = None
     approved_at: str | None = None
+    #: Who queued the post (None: the command line, or before people signed in).
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -113,11 +113,17 @@ def post_campaign(s: Session, post_id: str) -> tuple[bool, int | None]:
 
 
 def posts_listed(
-    s: Session, *, campaign: str | None, limit: int, reach: Reach = EVERYTHING, approval: str | None = None
+    s: Session,
+    *,
+    campaign: str | None,
+    limit: int,
+    reach: Reach = EVERYTHING,
+    approval: str | None = None,
+    post_id: str | None = None,
 ) -> list[Post]:
     """The latest-scheduled ``limit`` posts (of ``campaign`` if given, in ``approval`` if
-    given) within ``reach``, newest first, each with its deliveries and their channels, its
-    photos and its campaign loaded."""
+    given, the one ``post_id`` if given) within ``reach``, newest first, each with its
+    deliveries and their channels, its photos and its campaign loaded."""
     q = (
         select(Post)
         .options(
@@ -132,6 +138,8 @@ def posts_listed(
         q = q.join(Campaign).where(Campaign.name == campaign)
     if approval:
         q = q.where(Post.approval == approval)
+    if post_id is not None:
+        q = q.where(Post.id == post_id)
     if (clause := reach.where()) is not None:
         q = q.where(clause)
     return list(s.execute(q).scalars())

@@ -63,6 +63,16 @@ def set_roles(s: Session, user_id: int, role: str, campaign_ids: Sequence[int | 
     s.flush()
 
 
+def everywhere_admins(s: Session) -> list[int]:
+    """Ids of the people who are admins everywhere (and not disabled)."""
+    q = (
+        select(Membership.user_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.campaign_id.is_(None), Membership.role == "admin", User.disabled_at.is_(None))
+    )
+    return list(s.execute(q).scalars())
+
+
 def set_password(s: Session, user: User, password_hash: str) -> None:
     user.password_hash = password_hash
 

@@ -1,19 +1,24 @@
 """Who is asking: the actor behind a request, from a bearer token or the session cookie, and the
 dependencies a route declares to say who may call it.
 
-Every route must declare one of them (a test walks the app's route table): ``Public`` (sign-in,
-health, static files, the public photo URLs), ``SignedIn`` (any person, whatever their role),
-or ``require(capability)`` (a role that allows it somewhere; the service checks the campaign of
-what is touched). Without a valid session or token: 401 for the API, 303 to ``/login`` for
-pages (``NotSignedIn`` is turned into either by the app's handler).
+Every route must declare one of them (``tests/web/test_route_table.py`` walks the app's route
+table): ``Public`` (sign-in, health, static files, the public photo URLs), ``signed_in`` (any
+person, whatever their role), or ``require(capability)`` (a role that allows it somewhere; the
+service checks the campaign of what is touched). Without a valid session or token: 401 for the
+API, 303 to ``/login`` for pages (the app's handler for ``NotSignedIn``); with one but without
+the role: 403 (``AccessDenied``).
+
+Named aliases make route signatures read plainly: ``actor: CanDraft``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.responses import Response
 
 from herald.accounts import Actor, Capability
 from herald.core.errors import AccessDenied, NotSignedIn
@@ -22,8 +27,6 @@ from herald.web.deps import ServiceDep
 
 #: The cookie holding a signed-in browser's session id (the database keeps its digest).
 SESSION_COOKIE = "herald_session"
-#: The request state attribute marking which auth dependency a route declared.
-AUTH_MARK = "herald_auth"
 
 
 def bearer_token(request: Request) -> str | None:
@@ -35,7 +38,8 @@ def bearer_token(request: Request) -> str | None:
 
 
 def web_session(request: Request, svc: ServiceDep) -> WebSessionInfo | None:
-    """The request's session (looked up once per request), or None."""
+    """The request's session, signed in or waiting for its second factor (looked up once per
+    request), or None."""
     if hasattr(request.state, "web_session"):
         found: WebSessionInfo | None = request.state.web_session
         return found
@@ -65,6 +69,11 @@ def current_actor(request: Request, svc: ServiceDep) -> Actor:
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
+def via_token(request: Request) -> bool:
+    """The request was authenticated by a bearer token (not by the session cookie)."""
+    return bool(getattr(request.state, "via_token", False))
+
+
 def public() -> None:
     """Declares a route open to anyone (sign-in, health, static files, public photo URLs)."""
 
@@ -77,22 +86,55 @@ def signed_in(actor: ActorDep) -> Actor:
     return actor
 
 
+def capable(actor: Actor, capability: Capability) -> bool:
+    """Does the actor's role allow ``capability`` somewhere (in some campaign, or everywhere)?"""
+    if actor.system:
+        return True
+    # Where a role is held, and where a token narrowed to campaigns may act (an
+    # installation-wide role reaches those through ``EVERYWHERE``).
+    places = set(actor.roles)
+    if actor.scope is not None and actor.scope.campaigns is not None:
+        places |= actor.scope.campaigns
+    return any(actor.can(capability, c) for c in places)
+
+
 def require(capability: Capability) -> Callable[..., Actor]:
     """A dependency: a signed-in actor whose role allows ``capability`` in some campaign (or
     everywhere). Which campaign a request touches is the service's to check."""
 
     def dependency(actor: ActorDep) -> Actor:
-        if actor.system or any(capability in _caps(actor, c) for c in actor.roles):
+        if capable(actor, capability):
             return actor
         raise AccessDenied(f"this needs a role that allows {capability.value}")
 
     dependency.__name__ = f"require_{capability.value}"
-    dependency.capability = capability  # type: ignore[attr-defined]  # read by the route-table test
     return dependency
 
 
-def _caps(actor: Actor, campaign_id: int | None) -> set[Capability]:
-    return {c for c in Capability if actor.can(c, campaign_id)}
+SignedInActor = Annotated[Actor, Depends(signed_in)]
+
+
+def in_browser(request: Request, actor: SignedInActor) -> Actor:
+    """Declares a route for a person signed in with their password (their own account: its
+    password and tokens), never a bearer token: a token cannot make more tokens."""
+    if via_token(request) or actor.user_id is None:
+        raise AccessDenied(
+            "an account is managed from a browser signed in with its password, not with a token"
+        )
+    return actor
+
+
+SignedInBrowser = Annotated[Actor, Depends(in_browser)]
+CanDraft = Annotated[Actor, Depends(require(Capability.DRAFT))]
+CanApprove = Annotated[Actor, Depends(require(Capability.APPROVE))]
+CanAct = Annotated[Actor, Depends(require(Capability.ACT))]
+CanReview = Annotated[Actor, Depends(require(Capability.REVIEW))]
+CanAdminister = Annotated[Actor, Depends(require(Capability.ADMINISTER))]
+CanView = Annotated[Actor, Depends(require(Capability.VIEW))]
+
+
+#: The names of the auth dependencies, as ``route_auth`` reports them.
+AUTH_NAMES = frozenset({"public", "signed_in", "in_browser", *(f"require_{c.value}" for c in Capability)})
 
 
 def route_auth(route: Any) -> str | None:  # Any: a Starlette route
@@ -100,10 +142,51 @@ def route_auth(route: Any) -> str | None:  # Any: a Starlette route
     or None if it declares none (a bug the route-table test catches)."""
     dependant = getattr(route, "dependant", None)
     stack = list(getattr(dependant, "dependencies", []))
+    found: set[str] = set()
     while stack:
         d = stack.pop()
         name = getattr(d.call, "__name__", "")
-        if name in ("public", "signed_in") or name.startswith("require_"):
-            return str(name)
+        if name in AUTH_NAMES:
+            found.add(str(name))
         stack.extend(d.dependencies)
+    # The narrowest declaration wins (``in_browser`` is built on ``signed_in``).
+    for name in ("in_browser", *sorted(n for n in found if n.startswith("require_")), "signed_in", "public"):
+        if name in found:
+            return name
     return None
+
+
+# -- the request and its session cookie --------------------------------------------------------
+
+
+def is_https(request: Request) -> bool:
+    """Did the client use https (as a trusted proxy says, see ``web.proxies``)?"""
+    return request.url.scheme == "https"
+
+
+def client_address(request: Request) -> str:
+    """The client's address (a trusted proxy's ``X-Forwarded-For`` already applied)."""
+    return request.client.host if request.client else "unknown"
+
+
+def session_key(request: Request) -> str:
+    """A stable, non-secret name for the request's session (or bearer token): the SHA-256 of
+    its id, as the database keeps it."""
+    secret = request.cookies.get(SESSION_COOKIE) or bearer_token(request) or ""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def set_session_cookie(response: Response, request: Request, sid: str, max_age: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=is_https(request), path="/")

@@ -3,9 +3,11 @@ cannot keep: uploaded photos after a Check or a refused form (browsers never pre
 input), and the exact photos shown on the face-protection preview until they are confirmed.
 
 A draft lives in this process's memory (``DraftStore`` in the app's state), keyed by a random
-id. The form carries ``<id>.<HMAC(key, CSRF session id + id)>``: only the browser whose form
-it was can use it, and a guessed or altered token finds nothing. Drafts expire after
-``DRAFT_TTL_SECONDS`` and are bounded in number and bytes (the oldest go first). With several
+id, and belongs to the person who made it (``owner``: their user id). The form carries
+``<id>.<HMAC(key, owner + id)>``: only its owner can use it, and a guessed or altered token
+finds nothing. Drafts expire after ``DRAFT_TTL_SECONDS`` and are bounded in number and bytes,
+per person and in all: a new draft pushes out only its owner's oldest ones, never another
+person's; when the store is full of other people's drafts, it is not kept (the form says so). With several
 web worker processes a draft is only found by the process that made it; Herald's web app is
 one process (``herald up``), and a draft not found is answered with "choose the photos again",
 never by queueing without them.
@@ -31,6 +33,9 @@ DRAFT_TTL_SECONDS = 15 * 60
 #: ``media.MAX_PHOTO_BYTES`` are 120 MiB; this keeps a few such drafts, many ordinary ones).
 MAX_DRAFTS = 200
 MAX_DRAFT_BYTES = 384 * 1024 * 1024
+#: What one person's drafts may hold: one draft of four of the largest photos and a few more.
+MAX_DRAFTS_PER_OWNER = 10
+MAX_OWNER_BYTES = 160 * 1024 * 1024
 #: Random bytes in a draft id.
 DRAFT_ID_BYTES = 32
 #: Labels the key derived from the settings' secret for signing draft tokens (not the CSRF
@@ -64,6 +69,8 @@ class DraftStore(Generic[T]):
         ttl_seconds: float = DRAFT_TTL_SECONDS,
         max_drafts: int = MAX_DRAFTS,
         max_bytes: int = MAX_DRAFT_BYTES,
+        max_per_owner: int = MAX_DRAFTS_PER_OWNER,
+        max_owner_bytes: int = MAX_OWNER_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._secret = secret
@@ -71,6 +78,8 @@ class DraftStore(Generic[T]):
         self.ttl_seconds = ttl_seconds
         self._max_drafts = max_drafts
         self._max_bytes = max_bytes
+        self._max_per_owner = max_per_owner
+        self._max_owner_bytes = max_owner_bytes
         self._clock = clock
         self._lock = threading.Lock()
         # Insertion order is age order: the first entries are the oldest.
@@ -97,19 +106,31 @@ class DraftStore(Generic[T]):
             del self._entries[key]
 
     def put(self, session: str, value: T, size: int) -> str | None:
-        """Keep ``value`` (holding ``size`` bytes) for ``session``; the token for its form, or
-        ``None`` if it is too large to keep at all."""
-        if size > self._max_bytes:
+        """Keep ``value`` (holding ``size`` bytes) for its owner ``session``; the token for its
+        form, or ``None`` if it cannot be kept (too large, or the store is full of other
+        people's drafts)."""
+        if size > min(self._max_bytes, self._max_owner_bytes):
             return None
         draft_id = secrets.token_urlsafe(DRAFT_ID_BYTES)
         now = self._clock()
         with self._lock:
             self._expire(now)
-            self._entries[draft_id] = _Entry(session, value, size, now + self.ttl_seconds)
+            mine = [k for k, e in self._entries.items() if e.session == session]
+            my_bytes = sum(self._entries[k].size for k in mine)
             total = sum(e.size for e in self._entries.values())
-            while len(self._entries) > self._max_drafts or total > self._max_bytes:
-                oldest = next(iter(self._entries))
-                total -= self._entries.pop(oldest).size
+            # Make room from the owner's own oldest drafts only.
+            while mine and (
+                len(mine) + 1 > self._max_per_owner
+                or my_bytes + size > self._max_owner_bytes
+                or len(self._entries) + 1 > self._max_drafts
+                or total + size > self._max_bytes
+            ):
+                gone = self._entries.pop(mine.pop(0)).size
+                my_bytes -= gone
+                total -= gone
+            if len(self._entries) + 1 > self._max_drafts or total + size > self._max_bytes:
+                return None
+            self._entries[draft_id] = _Entry(session, value, size, now + self.ttl_seconds)
         return f"{draft_id}.{self._sign(session, draft_id)}"
 
     def get(self, session: str | None, token: str | None) -> T | None:

@@ -13,11 +13,12 @@ from fastapi import Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from starlette.datastructures import FormData, UploadFile
 
+from herald.accounts import Actor
 from herald.core.errors import InputError
-from herald.service import MAX_PHOTOS_PER_POST, CampaignInfo, PhotoInput, PostRequest
+from herald.service import MAX_CAMPAIGN_NAME_CHARS, MAX_PHOTOS_PER_POST, CampaignInfo, PhotoInput, PostRequest
+from herald.web.auth import CanDraft
 from herald.web.deps import FormDep
 from herald.web.drafts import DRAFT_TTL_SECONDS, DraftStore
-from herald.web.security import CSRF_COOKIE
 from herald.web.templating import DEFAULT_TIME_ZONE, TIME_ZONES, minutes
 
 #: What may happen to the faces in a photo: kept as they are, blurred or pixelated.
@@ -26,7 +27,6 @@ FACE_CHOICES = (FACE_KEEP, "blur", "pixelate")
 #: Hidden field carrying a draft's signed token (see ``web.drafts``).
 DRAFT_FIELD = "draft"
 #: The store's limit on a campaign name (``campaigns.name`` is VARCHAR(200)).
-MAX_CAMPAIGN_NAME_CHARS = 200
 #: Longest late tolerance the form accepts: a week, in minutes.
 MAX_LATE_TOLERANCE_MINUTES = 7 * 24 * 60
 
@@ -183,19 +183,23 @@ def get_drafts(request: Request) -> DraftStore[ComposeForm]:
 DraftsDep = Annotated[DraftStore[ComposeForm], Depends(get_drafts)]
 
 
-def keep_draft(request: Request, drafts: DraftStore[ComposeForm], form: ComposeForm) -> str | None:
-    """Keep ``form`` (its photos above all) for this browser; the token for the page's form,
-    or ``None`` when there is nothing worth keeping or it is too large to keep."""
-    session = request.cookies.get(CSRF_COOKIE)
-    if session is None or not form.has_photos:
+def draft_owner(actor: Actor) -> str:
+    """Whose drafts these are: the person's, whichever browser or session they use."""
+    return f"user:{actor.user_id}"
+
+
+def keep_draft(owner: str, drafts: DraftStore[ComposeForm], form: ComposeForm) -> str | None:
+    """Keep ``form`` (its photos above all) for its owner; the token for the page's form, or
+    ``None`` when there is nothing worth keeping or it cannot be kept."""
+    if not form.has_photos:
         return None
-    return drafts.put(session, form, form.photo_bytes)
+    return drafts.put(owner, form, form.photo_bytes)
 
 
-async def compose_form(request: Request, form: FormDep, drafts: DraftsDep) -> ComposeForm:
+async def compose_form(actor: CanDraft, form: FormDep, drafts: DraftsDep) -> ComposeForm:
     """The compose form as submitted. A photo input left empty keeps the photo of the same slot
     from the draft the form carries (unless "remove" is ticked); a new file replaces it."""
-    kept = drafts.get(request.cookies.get(CSRF_COOKIE), _text(form, DRAFT_FIELD) or None)
+    kept = drafts.get(draft_owner(actor), _text(form, DRAFT_FIELD) or None)
     channels = tuple(dict.fromkeys(v for v in form.getlist("channels") if isinstance(v, str) and v))
     text_for = {
         key.removeprefix("text_for."): _text(form, key) for key in form if key.startswith("text_for.")
@@ -275,6 +279,7 @@ class CampaignForm:
     late_tolerance: str = ""  # minutes, as typed
     require_alt_text: bool = False
     protect_faces: str = "off"
+    requires_approval: bool = False
 
     @classmethod
     def of(cls, row: CampaignInfo) -> CampaignForm:
@@ -285,6 +290,7 @@ class CampaignForm:
             late_tolerance=minutes(row.late_tolerance_seconds),
             require_alt_text=row.require_alt_text,
             protect_faces=row.protect_faces or "off",
+            requires_approval=row.requires_approval,
         )
 
     def settings(self) -> tuple[dict[str, Any], dict[str, str]]:  # Any: set_campaign's keywords
@@ -315,6 +321,7 @@ class CampaignForm:
             "late_tolerance_seconds": late,
             "require_alt_text": self.require_alt_text,
             "protect_faces": self.protect_faces,
+            "requires_approval": self.requires_approval,
         }
         return kwargs, errors
 
@@ -326,6 +333,7 @@ def campaign_form(form: FormDep) -> CampaignForm:
         late_tolerance=_text(form, "late_tolerance"),
         require_alt_text=form.get("require_alt_text") is not None,
         protect_faces=_text(form, "protect_faces") or "off",
+        requires_approval=form.get("requires_approval") is not None,
     )
 
 

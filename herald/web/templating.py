@@ -3,6 +3,7 @@ renders a page with the CSRF token its forms need."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +14,12 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from herald.web.security import CSRF_COOKIE, CSRF_FIELD, CsrfSigner, SignerDep
+from herald.accounts import Actor, Capability
+from herald.service import Herald
+from herald.web.auth import capable, web_session
+from herald.web.deps import ServiceDep
+from herald.web.flash import Flash, Note
+from herald.web.security import CSRF_FIELD, session_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -87,12 +93,13 @@ def build_templates(pending_states: tuple[str, ...]) -> Jinja2Templates:
 
 
 class Pages:
-    """Renders a page, with a CSRF token for its forms (and the cookie the token is bound to)."""
+    """Renders a page for the request's person: their session's CSRF token for the page's forms,
+    who they are (for the navigation), and the note the last action left (shown once)."""
 
-    def __init__(self, request: Request, templates: Jinja2Templates, signer: CsrfSigner) -> None:
+    def __init__(self, request: Request, templates: Jinja2Templates, svc: Herald) -> None:
         self.request = request
         self.templates = templates
-        self.signer = signer
+        self.svc = svc
 
     def render(
         self,
@@ -100,26 +107,42 @@ class Pages:
         context: dict[str, Any],  # Any: template variables of any kind (service rows, forms, errors)
         status_code: int = 200,
     ) -> HTMLResponse:
-        session = self.request.cookies.get(CSRF_COOKIE)
-        fresh = not self.signer.well_formed(session)
-        if fresh or session is None:
-            session = self.signer.new_session()
+        info = web_session(self.request, self.svc)
+        signed_in = info is not None and not info.pending_second_factor
+        actor = info.actor if info is not None and signed_in else None
+        flash: Flash = self.request.app.state.flash
+        note = flash.peek(self.request) if signed_in else None
         response = self.templates.TemplateResponse(
             self.request,
             name,
-            {"csrf_field": CSRF_FIELD, "csrf_token": self.signer.token(session), **context},
+            {
+                "csrf_field": CSRF_FIELD,
+                "csrf_token": session_token(info.csrf_secret) if info is not None else "",
+                "actor": actor,
+                "may": Abilities(actor),
+                "note": note,
+                **context,
+            },
             status_code=status_code,
         )
-        if fresh:
-            response.set_cookie(
-                CSRF_COOKIE,
-                session,
-                httponly=True,
-                samesite="strict",
-                secure=self.request.url.scheme == "https",
-                path="/",
-            )
+        if note is not None:
+            flash.clear(response, self.request)
         return response
+
+
+@dataclass(frozen=True)
+class Abilities:
+    """What the navigation and buttons offer the person (the routes and the service check it
+    again): ``may.review``, ``may.administer`` ..."""
+
+    actor: Actor | None
+
+    def __getattr__(self, name: str) -> bool:
+        try:
+            capability = Capability(name)
+        except ValueError:
+            raise AttributeError(name) from None
+        return self.actor is not None and capable(self.actor, capability)
 
 
 def redirect_to(request: Request, name: str, **query: str | int | list[str]) -> RedirectResponse:
@@ -131,9 +154,19 @@ def redirect_to(request: Request, name: str, **query: str | int | list[str]) -> 
     return RedirectResponse(f"{path}?{urlencode(query, doseq=True)}" if query else path, status_code=303)
 
 
-def get_pages(request: Request, signer: SignerDep) -> Pages:
+def get_pages(request: Request, svc: ServiceDep) -> Pages:
     templates: Jinja2Templates = request.app.state.templates
-    return Pages(request, templates, signer)
+    return Pages(request, templates, svc)
+
+
+def flash_redirect(
+    request: Request, note: Note, name: str, **query: str | int | list[str]
+) -> RedirectResponse:
+    """``redirect_to``, leaving ``note`` for the next page (see ``web.flash``)."""
+    response = redirect_to(request, name, **query)
+    flash: Flash = request.app.state.flash
+    flash.put(response, request, note)
+    return response
 
 
 PagesDep = Annotated[Pages, Depends(get_pages)]

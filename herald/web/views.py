@@ -3,10 +3,8 @@ problems per channel, the success statistics, and the note shown after a manager
 Routes call these and render; templates only lay the result out."""
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
-
+from herald.accounts import Actor
 from herald.core.errors import InputError
 from herald.service import CheckResult, Herald, PlatformStats
 from herald.web.forms import ComposeForm
@@ -14,9 +12,6 @@ from herald.web.forms import ComposeForm
 #: Statuses counted as "waiting" and "taken down" in the statistics table.
 WAITING_STATES = ("scheduled", "queued", "held", "publishing")
 TAKEN_DOWN_STATES = ("deleting", "deleted")
-
-#: The manager actions that leave a note on the dashboard (``?done=...``).
-ACTIONS = ("takedown", "retry", "release", "confirm")
 
 
 # -- compose -----------------------------------------------------------------------------------
@@ -61,12 +56,12 @@ def problems_by_channel(error: InputError | None) -> dict[str, list[dict[str, ob
     return out
 
 
-def campaign_faces(svc: Herald, name: str) -> str | None:
+def campaign_faces(svc: Herald, actor: Actor, name: str) -> str | None:
     """The named campaign's face protection ("blur", "pixelate"), if it exists and has one."""
     name = name.strip()
     if not name:
         return None
-    for row in svc.list_campaigns():
+    for row in svc.list_campaigns(actor=actor):
         if row.name == name:
             return row.protect_faces
     return None
@@ -108,40 +103,3 @@ def stats_rows(rows: list[PlatformStats]) -> list[StatsRow]:
         )
         for row in rows
     ]
-
-
-@dataclass(frozen=True)
-class ActionNote:
-    """What a manager's action did, carried in the redirect's query string."""
-
-    action: str
-    post_id: str
-    #: The channel(s) acted on (retry, release, confirm).
-    on: tuple[str, ...] = ()
-    count: int = 0
-    #: Takedown outcomes, by channel name.
-    deleting: tuple[str, ...] = ()
-    cancelled: tuple[str, ...] = ()
-    after_publish: tuple[str, ...] = ()
-    cannot_delete: tuple[str, ...] = ()
-
-
-def action_note(request: Request) -> ActionNote | None:
-    q = request.query_params
-    action, post_id = q.get("done", ""), q.get("post", "")
-    if action not in ACTIONS or not post_id:
-        return None
-    count = q.get("count", "0")
-    return ActionNote(
-        action=action,
-        post_id=post_id,
-        on=tuple(q.getlist("on")),
-        count=int(count) if count.isdigit() else 0,
-        deleting=tuple(q.getlist("deleting")),
-        cancelled=tuple(q.getlist("cancelled_on")),
-        after_publish=tuple(q.getlist("after_publish")),
-        cannot_delete=tuple(q.getlist("cannot_delete")),
-    )
-
-
-NoteDep = Annotated[ActionNote | None, Depends(action_note)]

@@ -93,3 +93,53 @@ def stored_photos(herald: Any, post_id: str) -> list[tuple[str, int | None, byte
             .order_by(PostPhoto.position)
         ).all()
         return [(p.sha256, p.faces_protected, b.data) for p, b in rows]
+
+
+# -- people and signing in ---------------------------------------------------------------------
+
+#: One person per role, everywhere (installation-wide), with these passwords.
+PASSWORD = "correct horse battery staple"
+ADMIN = "admin@herald.test"
+MANAGER = "manager@herald.test"
+STAFF = "staff@herald.test"
+PEOPLE = {ADMIN: "admin", MANAGER: "manager", STAFF: "staff"}
+#: Host the test clients use (one of the default ``HERALD_ALLOWED_HOSTS``).
+BASE_URL = "http://localhost"
+
+
+def add_people(herald: Any, campaigns: tuple[str, ...] = ()) -> None:
+    """The three fixture people (in ``campaigns`` only, if given)."""
+    for email, role in PEOPLE.items():
+        herald.add_user(email, PASSWORD, role, list(campaigns))
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF field on the page"
+    return m.group(1)
+
+
+def sign_in(client: Any, email: str, password: str = PASSWORD) -> Any:
+    """Sign ``client`` (a TestClient) in through the real form; the answer to the post."""
+    token = csrf_of(client.get("/login").text)
+    r = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    return r
+
+
+def web_client(herald: Any, email: str | None = ADMIN) -> Any:
+    """A TestClient over the app, signed in as ``email`` (None: anonymous). Use as a context
+    manager."""
+    from fastapi.testclient import TestClient
+
+    from herald.web import create_app
+
+    client = TestClient(create_app(herald), base_url=BASE_URL)
+    if email is not None:
+        sign_in(client, email)
+    return client

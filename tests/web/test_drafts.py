@@ -1,5 +1,6 @@
-"""Drafts kept server-side (``web.drafts``): bound to the browser session that made them,
-unforgeable, expiring, bounded in number and bytes, and taken once."""
+"""Drafts kept server-side (``web.drafts``): bound to the person who made them, unforgeable,
+expiring, bounded in number and bytes (per person and in all, one person's never pushing out
+another's), and taken once."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 from herald.core.secret import Secret
 from herald.web.drafts import DraftStore
 
-SESSION = "s" * 43
-OTHER = "o" * 43
+SESSION = "user:1"
+OTHER = "user:2"
 
 
 class Clock:
@@ -82,3 +83,22 @@ def test_take_is_once_and_remembers_what_it_became() -> None:
     drafts.finish(SESSION, token, "post-1")
     assert drafts.finished(SESSION, token) == "post-1"
     assert drafts.finished(OTHER, token) is None
+
+
+def test_one_person_cannot_push_out_another_persons_drafts() -> None:
+    drafts = store(max_drafts=4, max_bytes=100, max_per_owner=3, max_owner_bytes=60)
+    mine = drafts.put(OTHER, "mine", 30)
+    # An attacker (any signed-in person) floods the store: only their own oldest drafts go.
+    theirs = [drafts.put(SESSION, f"x{i}", 20) for i in range(10)]
+    assert drafts.get(OTHER, mine) == "mine"
+    assert [drafts.get(SESSION, t) for t in theirs[-3:]] == ["x7", "x8", "x9"]
+    assert all(drafts.get(SESSION, t) is None for t in theirs[:-3])
+    # Over their own bytes: their oldest go, never "mine".
+    big = drafts.put(SESSION, "big", 60)
+    assert drafts.get(SESSION, big) == "big" and drafts.get(OTHER, mine) == "mine"
+    # A store full of other people's drafts keeps a newcomer's out rather than evict anyone.
+    third = "user:3"
+    full = store(max_drafts=2, max_bytes=100, max_per_owner=2, max_owner_bytes=100)
+    a, b = full.put(OTHER, "a", 10), full.put(SESSION, "b", 10)
+    assert full.put(third, "c", 10) is None
+    assert (full.get(OTHER, a), full.get(SESSION, b)) == ("a", "b")

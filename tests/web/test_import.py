@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from herald.web import create_app
 from tests.photos import exif_of, jpeg
-from tests.web import add_channels
+from tests.web import STAFF, add_channels, add_people, web_client
 
 
 @pytest.fixture
 def client(herald: Any) -> Iterator[TestClient]:
     add_channels(herald)
-    with TestClient(create_app(herald)) as c:
+    add_people(herald)
+    with web_client(herald, STAFF) as c:
         yield c
 
 

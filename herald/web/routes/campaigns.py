@@ -6,10 +6,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from herald.core.errors import InputError
 from herald.service import CampaignInfo
+from herald.web.auth import CanAdminister
 from herald.web.deps import ServiceDep
+from herald.web.flash import Note
 from herald.web.forms import CampaignForm, CampaignFormDep
 from herald.web.security import CsrfDep
-from herald.web.templating import Pages, PagesDep, redirect_to
+from herald.web.templating import Pages, PagesDep, flash_redirect
 
 router = APIRouter(tags=["campaigns"])
 
@@ -20,30 +22,31 @@ def _page(
     form: CampaignForm,
     *,
     errors: dict[str, str] | None = None,
-    saved: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {"active": "campaigns", "campaigns": rows, "form": form, "errors": errors or {}, "saved": saved}
+    context = {"active": "campaigns", "campaigns": rows, "form": form, "errors": errors or {}}
     return pages.render("campaigns.html", context, status_code=status_code)
 
 
 @router.get("/campaigns", response_class=HTMLResponse, name="campaigns")
-def campaigns(svc: ServiceDep, pages: PagesDep, edit: str = "", saved: str = "") -> HTMLResponse:
+def campaigns(actor: CanAdminister, svc: ServiceDep, pages: PagesDep, edit: str = "") -> HTMLResponse:
     """The list, and the form: empty for a new campaign, or filled with ``edit``'s settings."""
-    rows = svc.list_campaigns()
+    rows = svc.list_campaigns(actor=actor)
     current = next((row for row in rows if row.name == edit), None)
     form = CampaignForm.of(current) if current else CampaignForm(name=edit)
-    return _page(pages, rows, form, saved=saved if any(r.name == saved for r in rows) else "")
+    return _page(pages, rows, form)
 
 
 @router.post("/campaigns", response_class=HTMLResponse, dependencies=[CsrfDep], name="campaigns_save")
-def campaigns_save(request: Request, svc: ServiceDep, pages: PagesDep, form: CampaignFormDep) -> Response:
+def campaigns_save(
+    request: Request, actor: CanAdminister, svc: ServiceDep, pages: PagesDep, form: CampaignFormDep
+) -> Response:
     settings, errors = form.settings()
     if not errors:
         try:
-            saved = svc.set_campaign(form.name.strip(), **settings)
+            saved = svc.set_campaign(form.name.strip(), **settings, actor=actor)
         except InputError as e:
             errors = {e.field: e.message}
         else:
-            return redirect_to(request, "campaigns", saved=saved.name)
-    return _page(pages, svc.list_campaigns(), form, errors=errors, status_code=422)
+            return flash_redirect(request, Note("campaign", name=saved.name), "campaigns")
+    return _page(pages, svc.list_campaigns(actor=actor), form, errors=errors, status_code=422)

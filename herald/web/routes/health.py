@@ -3,9 +3,10 @@ workers taking what the scheduler hands them."""
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
+from herald.web.auth import public
 from herald.web.deps import ServiceDep
 
 router = APIRouter(tags=["health"])
@@ -22,7 +23,7 @@ class Health(BaseModel):
     workers: dict[str, Any] | None = None
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, dependencies=[Depends(public)])
 def healthz(svc: ServiceDep, response: Response) -> Health:
     """200 when Redis answers and the workers are not stalled, else 503 (the body says which)."""
     h = svc.queue_health()

@@ -16,6 +16,7 @@ from herald.importing import (
     parse_csv,
     uploaded_photos,
 )
+from herald.web.auth import CanDraft
 from herald.web.deps import MAX_IMPORT_PHOTOS, FormDep, ServiceDep
 from herald.web.security import CsrfDep
 from herald.web.templating import Pages, PagesDep
@@ -44,12 +45,12 @@ def _page(
 
 
 @router.get("/import", response_class=HTMLResponse, name="import_posts")
-def import_page(pages: PagesDep) -> HTMLResponse:
+def import_page(actor: CanDraft, pages: PagesDep) -> HTMLResponse:
     return _page(pages)
 
 
 @router.post("/import", response_class=HTMLResponse, dependencies=[CsrfDep], name="import_submit")
-async def import_submit(svc: ServiceDep, pages: PagesDep, form: FormDep) -> HTMLResponse:
+async def import_submit(actor: CanDraft, svc: ServiceDep, pages: PagesDep, form: FormDep) -> HTMLResponse:
     upload = form.get("csv")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return _page(pages, problems=["choose a CSV file"], status_code=422)
@@ -72,7 +73,9 @@ async def import_submit(svc: ServiceDep, pages: PagesDep, form: FormDep) -> HTML
         return _page(pages, problems=too_big, name=name, status_code=422)
     dry_run = form.get("dry_run") is not None
     try:
-        outcome = import_posts(svc, parse_csv(raw, photo=uploaded_photos(photos), name=name), dry_run=dry_run)
+        outcome = import_posts(
+            svc, parse_csv(raw, photo=uploaded_photos(photos), name=name), dry_run=dry_run, actor=actor
+        )
     except InputError as e:
         return _page(pages, problems=[str(e)], name=name, status_code=422)
     if outcome.problems:

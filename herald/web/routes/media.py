@@ -2,14 +2,15 @@
 (Instagram, Threads). The token is unguessable and expires; the bytes are the stripped,
 publish-ready rendition, never an original."""
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
+from herald.web.auth import public
 from herald.web.deps import ServiceDep
 
 router = APIRouter(tags=["media"])
 
 
-@router.get("/p/{token}", include_in_schema=False)
+@router.get("/p/{token}", include_in_schema=False, dependencies=[Depends(public)])
 def shared_photo(token: str, svc: ServiceDep) -> Response:
     found = svc.shared_photo(token)
     if found is None:

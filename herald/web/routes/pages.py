@@ -4,11 +4,14 @@ statistics) and the compose form (check, queue, face-protection preview and conf
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from herald.core.errors import InputError
+from herald.accounts import Actor, Capability
+from herald.core.errors import AccessDenied, InputError
 
 # Status names only, for the log filter and "can this still be cancelled?".
 from herald.service import PENDING_STATES, STATUSES, Herald
+from herald.web.auth import CanDraft, CanView, capable
 from herald.web.deps import FormDep, ServiceDep
+from herald.web.flash import Note
 from herald.web.forms import (
     DRAFT_FIELD,
     FACE_CHOICES,
@@ -17,12 +20,13 @@ from herald.web.forms import (
     ComposeForm,
     DraftsDep,
     LogFiltersDep,
+    draft_owner,
     keep_draft,
 )
 from herald.web.preview import preview_photos
-from herald.web.security import CSRF_COOKIE, CsrfDep
-from herald.web.templating import Pages, PagesDep, redirect_to
-from herald.web.views import CheckRow, NoteDep, campaign_faces, check_draft, problems_by_channel, stats_rows
+from herald.web.security import CsrfDep
+from herald.web.templating import Pages, PagesDep, flash_redirect
+from herald.web.views import CheckRow, campaign_faces, check_draft, problems_by_channel, stats_rows
 
 #: Most rows the dashboard shows; the JSON API and the CLI give the full log.
 DASHBOARD_LOG_ROWS = 200
@@ -34,38 +38,36 @@ router = APIRouter(tags=["pages"])
 
 
 @router.get("/", response_class=HTMLResponse, name="dashboard")
-def dashboard(
-    svc: ServiceDep,
-    pages: PagesDep,
-    filters: LogFiltersDep,
-    note: NoteDep,
-    queued: str = "",
-    cancelled: str = "",
-    count: int = 0,
-    late: int = 0,
-) -> HTMLResponse:
+def dashboard(actor: CanView, svc: ServiceDep, pages: PagesDep, filters: LogFiltersDep) -> HTMLResponse:
+    """What the person may see: health, posts waiting for approval (or sent back to them), the
+    latest posts, and for managers the delivery log with its actions and the statistics."""
     error: InputError | None = None
-    try:
-        rows = svc.delivery_log(
-            campaign=filters.campaign,
-            channel=filters.channel,
-            status=filters.status,
-            limit=DASHBOARD_LOG_ROWS,
-        )
-    except InputError as e:
-        rows, error = [], e
+    reviewer = capable(actor, Capability.REVIEW)
+    rows = []
+    if reviewer:
+        try:
+            rows = svc.delivery_log(
+                campaign=filters.campaign,
+                channel=filters.channel,
+                status=filters.status,
+                limit=DASHBOARD_LOG_ROWS,
+                actor=actor,
+            )
+        except InputError as e:
+            error = e
     context = {
         "active": "dashboard",
         "health": svc.queue_health(),
-        "posts": svc.list_posts(campaign=filters.campaign, limit=DASHBOARD_POSTS),
+        "pending": svc.list_posts(approval="pending", limit=DASHBOARD_POSTS, actor=actor),
+        "returned": svc.list_posts(approval="returned", limit=DASHBOARD_POSTS, actor=actor),
+        "posts": svc.list_posts(campaign=filters.campaign, limit=DASHBOARD_POSTS, actor=actor),
         "log": rows,
+        "reviewer": reviewer,
         "filters": filters,
         "channels": svc.list_channels(),
+        "campaigns": [c.name for c in svc.list_campaigns(actor=actor)],
         "statuses": STATUSES,
-        "queued": svc.delivery_log(post_id=queued) if queued else [],
-        "cancelled": {"post_id": cancelled, "count": count, "late": late} if cancelled else None,
-        "note": note,
-        "stats": stats_rows(svc.stats()),
+        "stats": stats_rows(svc.stats(actor=actor)) if reviewer else [],
         "error": error,
     }
     return pages.render("dashboard.html", context, status_code=422 if error else 200)
@@ -74,6 +76,7 @@ def dashboard(
 def compose_page(
     pages: Pages,
     svc: Herald,
+    actor: Actor,
     form: ComposeForm,
     *,
     error: InputError | None = None,
@@ -86,7 +89,7 @@ def compose_page(
         "active": "compose",
         "form": form,
         "channels": svc.list_channels(),
-        "campaigns": [c.name for c in svc.list_campaigns()],
+        "campaigns": [c.name for c in svc.list_campaigns(actor=actor)],
         "face_choices": FACE_CHOICES,
         "error": error,
         "problems": problems_by_channel(error),
@@ -94,6 +97,25 @@ def compose_page(
         "draft": draft,
     }
     return pages.render("compose.html", context, status_code=status_code)
+
+
+def refusal(e: InputError | AccessDenied) -> InputError:
+    """A refusal as the form shows it: a role that does not reach the campaign named is a
+    problem with the campaign field, shown with everything typed kept."""
+    return e if isinstance(e, InputError) else InputError("campaign", str(e))
+
+
+def _status(e: InputError | AccessDenied) -> int:
+    return 403 if isinstance(e, AccessDenied) else 422
+
+
+def _queued(request: Request, svc: Herald, actor: Actor, post_id: str) -> Response:
+    """To the dashboard, with a note: queued on which channels, or submitted for approval."""
+    found = svc.list_posts(post_id=post_id, limit=1, actor=actor)
+    pending = bool(found) and found[0].approval == "pending"
+    channels = tuple(found[0].deliveries) if found else ()
+    note = Note("submitted" if pending else "queued", post_id=post_id, on=channels)
+    return flash_redirect(request, note, "dashboard")
 
 
 def _misfit(rows: list[CheckRow]) -> InputError | None:
@@ -111,13 +133,14 @@ def _misfit(rows: list[CheckRow]) -> InputError | None:
 
 
 @router.get("/compose", response_class=HTMLResponse, name="compose")
-def compose(svc: ServiceDep, pages: PagesDep) -> HTMLResponse:
-    return compose_page(pages, svc, ComposeForm())
+def compose(actor: CanDraft, svc: ServiceDep, pages: PagesDep) -> HTMLResponse:
+    return compose_page(pages, svc, actor, ComposeForm())
 
 
 @router.post("/compose", response_class=HTMLResponse, dependencies=[CsrfDep], name="compose_submit")
 def compose_submit(
     request: Request,
+    actor: CanDraft,
     svc: ServiceDep,
     pages: PagesDep,
     drafts: DraftsDep,
@@ -127,11 +150,12 @@ def compose_submit(
     """ "Check": the draft against each ticked channel, nothing queued. "Queue post": queued at
     once, unless faces are to be protected in a photo: then the preview page, and the post is
     queued only when a person confirms it (``compose_confirm``)."""
+    owner = draft_owner(actor)
     try:
         if action == "check":
             checks = check_draft(svc, form)
-            return compose_page(pages, svc, form, checks=checks, draft=keep_draft(request, drafts, form))
-        faces = campaign_faces(svc, form.campaign)
+            return compose_page(pages, svc, actor, form, checks=checks, draft=keep_draft(owner, drafts, form))
+        faces = campaign_faces(svc, actor, form.campaign)
         if any(choice.mode for choice in form.faces(faces)):
             form.to_request(faces)  # the time and the photos' choices, before any pixel work
             misfit = _misfit(check_draft(svc, form))
@@ -140,7 +164,7 @@ def compose_submit(
             previews = preview_photos(form, faces)
             # Kept with the campaign's choice made explicit: what is confirmed is what was shown.
             resolved = form.resolved(faces)
-            token = keep_draft(request, drafts, resolved)
+            token = keep_draft(owner, drafts, resolved)
             if token is None:
                 raise InputError(
                     "photo", "these photos are too large to keep for a preview; send fewer at once"
@@ -153,16 +177,17 @@ def compose_submit(
                 "draft": token,
             }
             return pages.render("preview.html", context)
-        post_id = svc.add_post(form.to_request(faces))
-    except InputError as e:
-        draft = keep_draft(request, drafts, form)
-        return compose_page(pages, svc, form, error=e, draft=draft, status_code=422)
-    return redirect_to(request, "dashboard", queued=post_id)
+        post_id = svc.add_post(form.to_request(faces), actor=actor)
+    except (InputError, AccessDenied) as e:
+        draft = keep_draft(owner, drafts, form)
+        return compose_page(pages, svc, actor, form, error=refusal(e), draft=draft, status_code=_status(e))
+    return _queued(request, svc, actor, post_id)
 
 
 @router.post("/compose/confirm", response_class=HTMLResponse, dependencies=[CsrfDep], name="compose_confirm")
 def compose_confirm(
     request: Request,
+    actor: CanDraft,
     svc: ServiceDep,
     pages: PagesDep,
     drafts: DraftsDep,
@@ -172,29 +197,31 @@ def compose_confirm(
     """The preview's buttons. "Confirm and queue" queues the draft kept on the server (the
     photos exactly as previewed; nothing of them comes from this form) and forgets it, so a
     second click queues nothing. "Back to edit" shows the compose form with the draft."""
-    session = request.cookies.get(CSRF_COOKIE)
+    session = owner = draft_owner(actor)
     token = submitted.get(DRAFT_FIELD)
     token = token if isinstance(token, str) else None
     if action == "edit":
         draft = drafts.get(session, token)
         if draft is not None:
-            return compose_page(pages, svc, draft, draft=token)
+            return compose_page(pages, svc, actor, draft, draft=token)
     else:
         draft = drafts.take(session, token)
         if draft is not None:
             try:
-                post_id = svc.add_post(draft.to_request())
-            except InputError as e:
-                kept = keep_draft(request, drafts, draft)
-                return compose_page(pages, svc, draft, error=e, draft=kept, status_code=422)
+                post_id = svc.add_post(draft.to_request(), actor=actor)
+            except (InputError, AccessDenied) as e:
+                kept = keep_draft(owner, drafts, draft)
+                return compose_page(
+                    pages, svc, actor, draft, error=refusal(e), draft=kept, status_code=_status(e)
+                )
             drafts.finish(session, token, post_id)
-            return redirect_to(request, "dashboard", queued=post_id)
+            return _queued(request, svc, actor, post_id)
         queued = drafts.finished(session, token)
         if queued is not None:  # a second click on "Confirm and queue": already done
-            return redirect_to(request, "dashboard", queued=queued)
+            return _queued(request, svc, actor, queued)
     expired = InputError(
         "draft",
         f"this preview has expired (previews are kept for {drafts.ttl_seconds // 60:.0f} minutes, "
         "and not across a restart of Herald); nothing was queued from it. Compose the post again.",
     )
-    return compose_page(pages, svc, ComposeForm(), error=expired, status_code=422)
+    return compose_page(pages, svc, actor, ComposeForm(), error=expired, status_code=422)

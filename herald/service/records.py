@@ -1,0 +1,51 @@
+"""The service's answers made from store rows: one builder per answer, whichever query read
+the row (a list, a page, one record)."""
+
+from __future__ import annotations
+
+from herald.service.answers import LogEntry, PostSummary, iso
+from herald.store.log import LogRow
+from herald.store.models import Post
+
+
+def post_summary(p: Post) -> PostSummary:
+    """A post (its deliveries with their channels, its photos and campaign loaded)."""
+    return PostSummary(
+        id=p.id,
+        text=p.text,
+        campaign=p.campaign.name if p.campaign else None,
+        scheduled_at=iso(p.scheduled_at),
+        photos=len(p.photos),
+        deliveries={d.channel.name: d.state for d in p.deliveries},
+        approval=p.approval,
+        approved_by=p.approved_by,
+        approved_at=iso(p.approved_at),
+        approval_note=p.approval_note,
+        created_by=p.created_by,
+    )
+
+
+def log_entry(row: LogRow) -> LogEntry:
+    """One delivery of the log."""
+    d, p = row.delivery, row.post
+    return LogEntry(
+        post_id=p.id,
+        delivery_id=d.id,
+        campaign=row.campaign,
+        channel=row.channel.name,
+        platform=row.channel.platform,
+        status=d.state,
+        text=row.text,
+        scheduled_at=iso(p.scheduled_at),
+        due_at=iso(d.due_at),
+        published_at=iso(d.published_at),
+        lateness_seconds=(d.published_at - p.scheduled_at).total_seconds() if d.published_at else None,
+        remote_id=d.remote_id,
+        remote_url=d.remote_url,
+        attempts=d.attempts,
+        error=d.last_error,
+        approval=p.approval,
+        approved_by=p.approved_by,
+        approved_at=iso(p.approved_at),
+        created_by=p.created_by,
+    )
