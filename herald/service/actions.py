@@ -8,7 +8,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from herald.accounts import SYSTEM, Actor, Capability
-from herald.core.errors import InputError
+from herald.core.errors import Conflict, InputError, NotFound
 from herald.platforms import connector_class
 from herald.service.answers import Cancelled, TakedownResult
 from herald.service.base import ServiceBase
@@ -59,7 +59,7 @@ class Actions(ServiceBase):
             if channel is not None:
                 targets = [t for t in targets if t.channel == channel]
                 if not targets:
-                    raise InputError("channel", f"post {post_id} was not queued for channel {channel!r}")
+                    raise NotFound("channel", f"post {post_id} was not queued for channel {channel!r}")
             able = [
                 t for t in targets if connector_class(t.platform).can_delete or t.state != states.PUBLISHED
             ]
@@ -103,7 +103,7 @@ class Actions(ServiceBase):
             self._require(actor, Capability.ACT, campaign_id, f"{what} of a delivery")
             channel_id = _channel_id(s, channel) if channel else None
             if has_purged_photos(s, post_id):
-                raise InputError(
+                raise Conflict(
                     "post",
                     f"the photos of post {post_id} were purged under the retention policy; queue it again",
                 )
@@ -119,7 +119,7 @@ class Actions(ServiceBase):
                     detail={"channel": channel or "(all)", "deliveries": len(ids)},
                 )
         if not ids:
-            raise InputError(
+            raise Conflict(
                 "post",
                 f"post {post_id} has no {' or '.join(from_states)} deliveries"
                 + (f" on {channel}" if channel else ""),
@@ -139,7 +139,7 @@ class Actions(ServiceBase):
             campaign_id = self._campaign_of(s, post_id)
             self._require(actor, Capability.ACT, campaign_id, "marking a post as sent")
             if not confirm_published_by_person(s, post_id, _channel_id(s, channel), remote_url=url):
-                raise InputError("post", f"post {post_id} has no uncertain delivery on {channel}")
+                raise Conflict("post", f"post {post_id} has no uncertain delivery on {channel}")
             audit.record(
                 s,
                 actor=actor.email,
@@ -154,5 +154,5 @@ class Actions(ServiceBase):
 def _channel_id(s: Session, name: str) -> int:
     cid = channel_id_by_name(s, name)
     if cid is None:
-        raise InputError("channel", f"unknown channel {name!r}")
+        raise NotFound("channel", f"unknown channel {name!r}")
     return cid

@@ -5,7 +5,7 @@ sent back, they can be resubmitted. Every decision is in the audit log and shown
 from __future__ import annotations
 
 from herald.accounts import SYSTEM, Actor, Capability
-from herald.core.errors import InputError
+from herald.core.errors import Conflict, InputError
 from herald.service.base import ServiceBase
 from herald.store import audit
 from herald.store.decisions import approve_post, resubmit_post, return_post
@@ -24,7 +24,7 @@ class Approvals(ServiceBase):
             self._require(actor, Capability.APPROVE, campaign_id, "approving a post")
             ids = approve_post(s, post_id, by=actor.email)
             if ids is None:
-                raise InputError("post", f"post {post_id} is not waiting for approval")
+                raise Conflict("post", f"post {post_id} is not waiting for approval")
             audit.record(
                 s,
                 actor=actor.email,
@@ -48,7 +48,7 @@ class Approvals(ServiceBase):
             campaign_id = self._campaign_of(s, post_id)
             self._require(actor, Capability.APPROVE, campaign_id, "sending a post back")
             if not return_post(s, post_id, note=note):
-                raise InputError("post", f"post {post_id} is not waiting for approval")
+                raise Conflict("post", f"post {post_id} is not waiting for approval")
             audit.record(
                 s,
                 actor=actor.email,
@@ -65,7 +65,7 @@ class Approvals(ServiceBase):
             campaign_id = self._campaign_of(s, post_id)
             self._require(actor, Capability.DRAFT, campaign_id, "resubmitting a post")
             if not resubmit_post(s, post_id):
-                raise InputError("post", f"post {post_id} was not sent back")
+                raise Conflict("post", f"post {post_id} was not sent back")
             audit.record(
                 s,
                 actor=actor.email,

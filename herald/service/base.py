@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from content_queue import ContentQueue, Payload
 from herald.accounts import CAPABILITIES, Actor, Capability
-from herald.core.errors import AccessDenied, InputError, QueueError
+from herald.core.errors import AccessDenied, NotFound, QueueError
 from herald.delivery.staging import stage_deliveries
 from herald.media import RenditionCache
 from herald.store.campaigns import campaign_names_by_id
@@ -67,7 +67,7 @@ class ServiceBase:
         """The post's campaign id. Raises InputError for an unknown post."""
         exists, campaign_id = post_campaign(s, post_id)
         if not exists:
-            raise InputError("post", f"unknown post {post_id!r}")
+            raise NotFound("post", f"unknown post {post_id!r}")
         return campaign_id
 
     def _stage(self, ids: list[int]) -> None:

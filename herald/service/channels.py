@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 
 from herald.accounts import SYSTEM, Actor, Capability
-from herald.core.errors import InputError
+from herald.core.errors import Conflict, InputError, NotFound
 from herald.core.secret import Secret
+from herald.core.text import CONTROL_IN_NAME
 from herald.platforms import connector_class
 from herald.service.answers import ChannelInfo
 from herald.service.base import ServiceBase
@@ -33,8 +34,17 @@ class Channels(ServiceBase):
         platform does not use or lacks, a bad rate limit or URL)."""
         self._require(actor, Capability.ADMINISTER, None, "adding a channel")
         name = name.strip()
-        if not name or len(name) > MAX_NAME_CHARS or any(ch.isspace() for ch in name):
-            raise InputError("name", f"channel name must be 1–{MAX_NAME_CHARS} characters without spaces")
+        if (
+            not name
+            or len(name) > MAX_NAME_CHARS
+            or any(ch.isspace() or ch == '"' for ch in name)
+            or CONTROL_IN_NAME.search(name)
+        ):
+            raise InputError(
+                "name",
+                f"channel name must be 1–{MAX_NAME_CHARS} characters without spaces, "
+                "double quotes or control characters",
+            )
         cls = connector_class(platform)
         unknown = sorted(set(credentials) - set(cls.credential_keys))
         if unknown:
@@ -79,7 +89,7 @@ class Channels(ServiceBase):
                 )
                 return cid
         except IntegrityError:
-            raise InputError("name", f"a channel named {name!r} already exists") from None
+            raise Conflict("name", f"a channel named {name!r} already exists") from None
 
     def list_channels(self) -> list[ChannelInfo]:
         """Every channel, by name, with the names of its credentials (never their values)."""
@@ -102,7 +112,7 @@ class Channels(ServiceBase):
         self._require(actor, Capability.ADMINISTER, None, "changing a channel")
         with self.db.session() as s:
             if not channels.set_base_url(s, name, base_url):
-                raise InputError("channel", f"unknown channel {name!r}")
+                raise NotFound("channel", f"unknown channel {name!r}")
             audit.record(
                 s,
                 actor=actor.email,
@@ -119,7 +129,7 @@ class Channels(ServiceBase):
         with self.db.session() as s:
             channel_id = channels.unpause(s, name)
             if channel_id is None:
-                raise InputError("channel", f"unknown channel {name!r}")
+                raise NotFound("channel", f"unknown channel {name!r}")
             ids = release_held_on_channel(s, channel_id)
             audit.record(
                 s,

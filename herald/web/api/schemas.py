@@ -1,0 +1,391 @@
+"""The API's shapes: what a request may send (``...In``: unknown fields refused) and what an
+answer holds (``...Out``, each built from the service's answer by ``of``), a shape per
+direction so that nothing write-only (a channel's credentials) can reach an answer.
+
+Times are ISO 8601 in UTC. Every list answers a page: ``items`` and ``next_cursor`` (null on
+the last page), to pass back as ``?cursor=`` for the next one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from herald.service import (
+    MAX_CAMPAIGN_NAME_CHARS,
+    MAX_NAME_CHARS,
+    AuditEntry,
+    CampaignInfo,
+    Cancelled,
+    ChannelInfo,
+    LogEntry,
+    PlatformStats,
+    PostSummary,
+    TakedownResult,
+    UserInfo,
+)
+from herald.service.identity import Identity
+from herald.web.api.text import Text
+
+#: The delivery states (``herald.service.STATUSES``; a test holds the two the same).
+Status = Literal[
+    "scheduled",
+    "queued",
+    "publishing",
+    "published",
+    "failed",
+    "cancelled",
+    "uncertain",
+    "held",
+    "deleting",
+    "deleted",
+]
+#: Where a post stands with approval (``herald.service.pages.APPROVALS``).
+Approval = Literal["approved", "pending", "returned"]
+FaceMode = Literal["blur", "pixelate", "off"]
+
+#: Column widths of the store: longer input is refused here, before it reaches SQL.
+#: The service's own limit on campaign names, stated in the schema too.
+MAX_CAMPAIGN_CHARS = MAX_CAMPAIGN_NAME_CHARS
+MAX_URL_CHARS = 1000
+MAX_LANGUAGE_CHARS = 16
+MAX_NOTE_CHARS = 2000
+#: The longest late tolerance a campaign may have: a week.
+MAX_LATE_TOLERANCE_SECONDS = 7 * 24 * 3600
+
+
+def _time(value: str | None) -> datetime | None:
+    """A service time (ISO 8601 with ``Z``) as a datetime."""
+    return datetime.fromisoformat(value) if value else None
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- channels ----------------------------------------------------------------------------------
+
+
+class ChannelOut(BaseModel):
+    id: int
+    name: str
+    platform: str
+    base_url: str | None
+    paused: bool
+    pause_reason: str | None
+    credential_keys: list[str] = Field(
+        description="Names of the credentials that are set. Their values never leave Herald."
+    )
+
+    @classmethod
+    def of(cls, row: ChannelInfo) -> ChannelOut:
+        return cls(
+            id=row.id,
+            name=row.name,
+            platform=row.platform,
+            base_url=row.base_url,
+            paused=row.paused,
+            pause_reason=row.pause_reason,
+            credential_keys=list(row.credentials),
+        )
+
+
+class ChannelIn(_In):
+    """A new channel. ``credentials`` are checked against what the platform needs, sealed, and
+    never shown again (write-only)."""
+
+    name: Text = Field(min_length=1, max_length=MAX_NAME_CHARS, pattern=r"^\S+$")
+    platform: Text = Field(min_length=1, max_length=32)
+    credentials: dict[Text, Text] = Field(json_schema_extra={"writeOnly": True})
+    base_url: Text | None = Field(None, max_length=500)
+    options: dict[Text, Text] | None = Field(None, description='e.g. {"rate_limit": "300/10800"}')
+
+
+class ChannelPage(BaseModel):
+    items: list[ChannelOut]
+    next_cursor: str | None
+
+
+class Resumed(BaseModel):
+    released: int = Field(description="Held deliveries put back on the queue")
+
+
+# -- campaigns ---------------------------------------------------------------------------------
+
+
+class CampaignOut(BaseModel):
+    name: str
+    timezone: str
+    late_tolerance_seconds: int
+    require_alt_text: bool
+    protect_faces: Literal["blur", "pixelate"] | None = Field(description="null: faces are kept")
+    requires_approval: bool
+
+    @classmethod
+    def of(cls, row: CampaignInfo) -> CampaignOut:
+        # The store keeps "off" as null.
+        faces = row.protect_faces if row.protect_faces in ("blur", "pixelate") else None
+        return cls.model_validate({**row.to_dict(), "protect_faces": faces})
+
+
+class CampaignChange(_In):
+    """Settings to change; those left out stay as they are (a new campaign: the defaults)."""
+
+    timezone: Text | None = Field(None, max_length=64, examples=["Asia/Seoul"])
+    late_tolerance_seconds: int | None = Field(None, ge=0, le=MAX_LATE_TOLERANCE_SECONDS)
+    require_alt_text: bool | None = None
+    protect_faces: FaceMode | None = None
+    requires_approval: bool | None = Field(
+        None, description="Posts by staff wait for a manager's approval before they are queued"
+    )
+
+
+class CampaignIn(CampaignChange):
+    name: Text = Field(min_length=1, max_length=MAX_CAMPAIGN_CHARS)
+
+
+class CampaignPage(BaseModel):
+    items: list[CampaignOut]
+    next_cursor: str | None
+
+
+# -- posts -------------------------------------------------------------------------------------
+
+
+class PostOut(BaseModel):
+    id: str
+    text: str
+    campaign: str | None
+    scheduled_at: datetime | None
+    photos: int = Field(description="How many photos the post has")
+    deliveries: dict[str, Status] = Field(description="Channel name → the state of its delivery there")
+    approval: Approval
+    approved_by: str | None
+    approved_at: datetime | None
+    approval_note: str | None = Field(description="Why a manager sent the post back")
+    created_by: str | None
+
+    @classmethod
+    def of(cls, row: PostSummary) -> PostOut:
+        return cls.model_validate(
+            {
+                **row.to_dict(),
+                "scheduled_at": _time(row.scheduled_at),
+                "approved_at": _time(row.approved_at),
+            }
+        )
+
+
+class PostIn(_In):
+    """A post to queue (or, in a campaign that requires approval, to submit). Give ``at`` (ISO
+    8601 with a zone) or ``now: true``. Photos: send the post as multipart/form-data."""
+
+    channels: list[Text] = Field(min_length=1, max_length=100)
+    text: Text = ""
+    text_for: dict[Text, Text] = Field(
+        default_factory=dict, description="Channel name → the text for that channel instead of text"
+    )
+    at: AwareDatetime | None = None
+    now: bool = False
+    campaign: Text | None = Field(None, max_length=MAX_CAMPAIGN_CHARS)
+    language: Text | None = Field(None, max_length=MAX_LANGUAGE_CHARS, examples=["ko"])
+
+
+class PostPage(BaseModel):
+    items: list[PostOut]
+    next_cursor: str | None
+
+
+# -- actions on a post -------------------------------------------------------------------------
+
+
+class OnChannel(_In):
+    """Which channel (none: every channel of the post)."""
+
+    channel: Text | None = Field(None, max_length=MAX_NAME_CHARS)
+
+
+class MarkSentIn(_In):
+    """A person found the uncertain post on the platform: where."""
+
+    channel: Text = Field(max_length=MAX_NAME_CHARS)
+    url: Text | None = Field(None, max_length=MAX_URL_CHARS, examples=["https://social.example/@us/1"])
+
+
+class ReturnIn(_In):
+    note: Text = Field(max_length=MAX_NOTE_CHARS, description="Why the post is sent back (required)")
+
+
+class CancelledOut(BaseModel):
+    cancelled: list[int] = Field(description="Deliveries cancelled")
+    too_late: list[int] = Field(description="Deliveries already publishing or done: not touched")
+
+    @classmethod
+    def of(cls, row: Cancelled) -> CancelledOut:
+        return cls(cancelled=list(row.cancelled), too_late=list(row.too_late))
+
+
+class TakedownOut(BaseModel):
+    """Channel names by what the takedown did there."""
+
+    deleting: list[str] = Field(description="Published there: a worker deletes it")
+    cancelled: list[str] = Field(description="Not out yet: cancelled")
+    after_publish: list[str] = Field(description="Being published now: deleted right after")
+    cannot_delete: list[str] = Field(description="The platform cannot delete through its API: a person must")
+
+    @classmethod
+    def of(cls, row: TakedownResult) -> TakedownOut:
+        return cls.model_validate(row.to_dict())
+
+
+class QueuedOut(BaseModel):
+    deliveries: list[int] = Field(description="Deliveries put on the queue")
+
+
+# -- the log, statistics, the audit log --------------------------------------------------------
+
+
+class LogEntryOut(BaseModel):
+    """One delivery: what went out where and when, or why not."""
+
+    post_id: str
+    delivery_id: int
+    campaign: str | None
+    channel: str
+    platform: str
+    status: Status
+    text: str = Field(description="The text this channel gets")
+    scheduled_at: datetime | None
+    due_at: datetime | None
+    published_at: datetime | None
+    lateness_seconds: float | None = Field(description="From the scheduled time to publication")
+    remote_id: str | None
+    remote_url: str | None
+    attempts: int
+    error: str | None
+    approval: Approval
+    approved_by: str | None
+    approved_at: datetime | None
+    created_by: str | None = Field(description="Who queued the post (null: the command line)")
+
+    @classmethod
+    def of(cls, row: LogEntry) -> LogEntryOut:
+        return cls.model_validate(
+            {
+                **row.to_dict(),
+                **{
+                    k: _time(getattr(row, k))
+                    for k in ("scheduled_at", "due_at", "published_at", "approved_at")
+                },
+            }
+        )
+
+
+class LogPage(BaseModel):
+    items: list[LogEntryOut]
+    next_cursor: str | None
+
+
+class StatsOut(BaseModel):
+    """Deliveries of one campaign (null: posts of none) on one platform."""
+
+    campaign: str | None
+    platform: str
+    counts: dict[Status, int] = Field(description="Deliveries by state; states with none are absent")
+    success_rate: float | None = Field(
+        description="published / (published + failed + uncertain), to 4 places; null before any finished"
+    )
+
+    @classmethod
+    def of(cls, row: PlatformStats) -> StatsOut:
+        return cls.model_validate(
+            {
+                "campaign": row.campaign,
+                "platform": row.platform,
+                "counts": dict(row.counts),
+                "success_rate": row.success_rate,
+            }
+        )
+
+
+class StatsPage(BaseModel):
+    items: list[StatsOut]
+    next_cursor: str | None
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str = Field(examples=["post.approve"])
+    target_type: str
+    target_id: str
+    campaign: str | None
+    detail: dict[str, object]
+
+    @classmethod
+    def of(cls, row: AuditEntry) -> AuditEntryOut:
+        return cls.model_validate({**row.to_dict(), "at": _time(row.at)})
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+# -- people ------------------------------------------------------------------------------------
+
+
+class RoleOut(BaseModel):
+    campaign: str | None = Field(description="null: everywhere")
+    role: Literal["staff", "manager", "admin"]
+
+
+def _roles(rows: tuple[tuple[str | None, str], ...]) -> list[RoleOut]:
+    return [RoleOut.model_validate({"campaign": c, "role": r}) for c, r in rows]
+
+
+class UserOut(BaseModel):
+    email: str
+    roles: list[RoleOut]
+    second_factor: bool
+    disabled: bool
+    created_at: datetime | None
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, row: UserInfo) -> UserOut:
+        return cls(
+            email=row.email,
+            roles=_roles(row.roles),
+            second_factor=row.second_factor,
+            disabled=row.disabled,
+            created_at=_time(row.created_at),
+            last_login_at=_time(row.last_login_at),
+        )
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None
+
+
+class TokenScopeOut(BaseModel):
+    role: Literal["staff", "manager", "admin"] = Field(description="The most the token allows")
+    campaigns: list[str] | None = Field(description="The only campaigns it reaches (null: every one)")
+
+
+class MeOut(BaseModel):
+    email: str
+    roles: list[RoleOut] = Field(description="What this request may act as (narrowed by the token)")
+    token: TokenScopeOut | None = Field(description="The token's limits; null when signed in by a session")
+
+    @classmethod
+    def of(cls, row: Identity) -> MeOut:
+        token = None
+        if row.token_role is not None:
+            campaigns = None if row.token_campaigns is None else list(row.token_campaigns)
+            token = TokenScopeOut.model_validate({"role": row.token_role, "campaigns": campaigns})
+        return cls(email=row.email, roles=_roles(row.roles), token=token)
