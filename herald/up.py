@@ -81,6 +81,7 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
         herald = service(settings)  # migrates outside production
         if settings.env == "production":
             herald.db.migrate()
+        first_admin = herald.ensure_first_admin()
         sim = _sandbox(herald) if sandbox else None
         if sim is not None:
             stack.append(("sandbox", sim.stop))
@@ -108,11 +109,24 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
         url = f"http://{settings.web_host}:{web_port}"
         sys.stderr.write(
             f"\nHerald is running: {url}\n"
+            + (
+                f"First start: sign in as {first_admin[0]} with the password {first_admin[1]}\n"
+                "  (shown this once; change it on your Account page, or: herald user password "
+                f"{first_admin[0]})\n"
+                if first_admin
+                else ""
+            )
             + (f"Sandbox feed (what the simulated platforms received): {sim.base_url}/_sim/\n" if sim else "")
             + "Try: .venv/bin/herald post add --channel sandbox-mastodon --channel sandbox-x "
             "--text 'Hello from Herald' --now\nCtrl-C stops everything.\n\n"
         )
-        uvicorn.run(create_app(herald), host=settings.web_host, port=web_port, log_level="warning")
+        uvicorn.run(
+            create_app(herald),
+            host=settings.web_host,
+            port=web_port,
+            log_level="warning",
+            proxy_headers=False,
+        )
         return 0
     finally:
         for name, stop in reversed(stack):

@@ -126,12 +126,35 @@ def web(
 
     s = get_settings()
     setup_logging(s.log_level, s.log_format)
+    # proxy_headers off: only HERALD_TRUSTED_PROXIES are believed (herald.web.proxies).
     uvicorn.run(
         "herald.web.app:create_app",
         factory=True,
         host=host or s.web_host,
         port=port or s.web_port,
         log_level="warning",
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def photos(
+    host: Annotated[str | None, typer.Option("--host")] = None,
+    port: Annotated[int, typer.Option("--port")] = 8601,
+) -> None:
+    """Serve only the public photo URLs that Instagram and Threads fetch (/p/<token>), so that
+    the web app can stay on a private address. Point HERALD_PUBLIC_URL at this server."""
+    import uvicorn
+
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    uvicorn.run(
+        "herald.web.public:create_public_app",
+        factory=True,
+        host=host or s.web_host,
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
     )
 
 

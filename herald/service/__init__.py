@@ -33,7 +33,7 @@ from herald.service.answers import (
     UserInfo,
 )
 from herald.service.approvals import Approvals
-from herald.service.campaigns import Campaigns
+from herald.service.campaigns import MAX_CAMPAIGN_NAME_CHARS, Campaigns
 from herald.service.channels import MAX_NAME_CHARS, Channels
 from herald.service.drafts import MAX_PHOTOS_PER_POST, PAST_GRACE_SECONDS
 from herald.service.health import Health
@@ -60,6 +60,7 @@ __all__ = [
     "WebSessionInfo",
     "BULK_CHUNK",
     "MAX_NAME_CHARS",
+    "MAX_CAMPAIGN_NAME_CHARS",
     "MAX_PHOTOS_PER_POST",
     "MAX_REFUSALS_SHOWN",
     "PAST_GRACE_SECONDS",

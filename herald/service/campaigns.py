@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError
+from herald.core.text import refuse_controls
 from herald.service.answers import CampaignInfo
 from herald.service.base import ServiceBase
 from herald.store import audit
@@ -14,6 +15,10 @@ from herald.store.models import Campaign
 
 #: What ``protect_faces`` may be set to ("off": faces are kept).
 FACE_MODES = ("blur", "pixelate", "off")
+
+
+#: The longest campaign name (it is shown in tables and names audit events).
+MAX_CAMPAIGN_NAME_CHARS = 100
 
 
 class Campaigns(ServiceBase):
@@ -31,6 +36,9 @@ class Campaigns(ServiceBase):
         """Create or change a campaign's settings (those given); returns them all as saved.
         ``protect_faces``: "blur", "pixelate" or "off". Raises InputError for a bad setting,
         AccessDenied unless an admin of the campaign (a new one: an installation-wide admin)."""
+        if not name.strip() or len(name) > MAX_CAMPAIGN_NAME_CHARS:
+            raise InputError("name", f"a campaign name has 1 to {MAX_CAMPAIGN_NAME_CHARS} characters")
+        refuse_controls("name", name, name=True)
         if protect_faces is not None and protect_faces not in FACE_MODES:
             raise InputError("protect_faces", "protect faces must be blur, pixelate or off")
         if late_tolerance_seconds is not None and late_tolerance_seconds < 0:

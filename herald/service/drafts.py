@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from herald.core.errors import ConfigError, InputError, PhotoError
+from herald.core.text import refuse_controls
 from herald.media import CleanPhoto, Rendition, ingest_photo
 from herald.platforms import PhotoInfo, Problem, connector_class
 from herald.service.answers import CheckResult
@@ -104,6 +105,13 @@ class Drafts(Photos):
         due = _due(req.at, now)
         if not req.channels:
             raise InputError("channel", "at least one channel is needed")
+        refuse_controls("text", req.text)
+        refuse_controls("campaign", req.campaign, name=True)
+        for channel, text in req.text_for.items():
+            refuse_controls(f"text-for {channel}", text)
+        for i, ph in enumerate(req.photos, 1):
+            refuse_controls(f"alt text of photo {i}", ph.alt_text)
+            refuse_controls(f"credit of photo {i}", ph.credit)
         if len(req.photos) > MAX_PHOTOS_PER_POST:
             raise InputError("photo", f"at most {MAX_PHOTOS_PER_POST} photos per post; got {len(req.photos)}")
         names = list(dict.fromkeys(req.channels))

@@ -21,9 +21,10 @@ from herald.platforms import connector_class
 from herald.service.drafts import Context, Draft, Drafts
 from herald.service.requests import PostRequest
 from herald.store import audit
+from herald.store.audit import fit
 from herald.store.campaigns import campaign_or_new, campaigns_named
 from herald.store.channels import channel_names, channels_named
-from herald.store.models import DEFAULT_LATE_TOLERANCE_SECONDS, PostPhoto, new_uuid, utcnow
+from herald.store.models import CREATED_BY_CHARS, DEFAULT_LATE_TOLERANCE_SECONDS, PostPhoto, new_uuid, utcnow
 from herald.store.photos import NewPostPhoto, add_post_photos, add_rendition, has_rendition, store_blob
 from herald.store.posts import NewDelivery, NewPost, NewVariant, add_posts
 
@@ -209,7 +210,7 @@ def _write(
                 text=d.req.text,
                 language=d.req.language,
                 scheduled_at=d.due,
-                created_by=d.req.created_by or author,
+                created_by=_by(d.req.created_by or author),
                 approval=approval,
             )
             for (pid, d), approval in zip(posts, approvals, strict=True)
@@ -316,3 +317,8 @@ def _write_photos(s: Session, post_id: str, d: Draft) -> list[PostPhoto]:
             for p, given, faces in zip(d.photos, d.req.photos, d.faces, strict=True)
         ],
     )
+
+
+def _by(who: str | None) -> str | None:
+    """Who queued a post, cut to its column (an email with a token's name after it is long)."""
+    return fit(who, CREATED_BY_CHARS) if who else None

@@ -10,7 +10,8 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from herald.store import states
-from herald.store.models import Delivery, Post, utcnow
+from herald.store.audit import fit
+from herald.store.models import APPROVED_BY_CHARS, Delivery, Post, utcnow
 
 
 def cancel_post(s: Session, post_id: str) -> tuple[list[int], list[int]]:
@@ -115,7 +116,13 @@ def approve_post(s: Session, post_id: str, *, by: str, now: datetime | None = No
     won = s.execute(
         update(Post)
         .where(Post.id == post_id, Post.approval == "pending")
-        .values(approval="approved", approved_by=by, approved_at=now, approval_note=None, updated_at=now)
+        .values(
+            approval="approved",
+            approved_by=fit(by, APPROVED_BY_CHARS),
+            approved_at=now,
+            approval_note=None,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]  # CursorResult
     if not won:

@@ -29,6 +29,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: Posts more than this late are held for a person instead of flooding the feed after an
 #: outage (seconds); a campaign's ``late_tolerance_seconds`` overrides it, 0 never holds.
+#: Widths of the columns naming a person (an email, with an API token's name after it).
+CREATED_BY_CHARS = 320
+APPROVED_BY_CHARS = 340
 DEFAULT_LATE_TOLERANCE_SECONDS = 3600
 
 
@@ -190,13 +193,13 @@ class Post(Base):
     #: pending (waiting for a manager) | returned (sent back with a note) | approved; posts of a
     #: campaign that needs no approval are approved when queued.
     approval: Mapped[str] = mapped_column(String(20), default="approved")
-    approved_by: Mapped[str | None] = mapped_column(String(340), nullable=True)
+    approved_by: Mapped[str | None] = mapped_column(String(APPROVED_BY_CHARS), nullable=True)
     approved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: What a manager said when sending the post back.
     approval_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: RFC 5545 RRULE for recurring posts (later); the series' next post is materialised ahead.
     recurrence: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    created_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(CREATED_BY_CHARS), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     #: Bumped on every edit; payloads carry it so a worker never sends a stale text.

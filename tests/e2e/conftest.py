@@ -33,6 +33,20 @@ def channels(herald: Any, sim: Any) -> dict[str, str]:
 
 
 @pytest.fixture
+def three_channels(herald: Any, sim: Any, channels: dict[str, str]) -> dict[str, str]:
+    """``channels`` and a Bluesky one on the simulator (its sandbox account); name → platform."""
+    from herald.platforms import connector_class
+    from herald.simulator import SANDBOX_ACCOUNTS
+
+    [account] = [dict(a) for a in SANDBOX_ACCOUNTS if a["platform"] == "bluesky"]
+    platform, username = account.pop("platform"), account.pop("username")
+    sim.add_account(platform, username=username, **account)
+    creds = {k: account[k] for k in connector_class(platform).credential_keys}
+    herald.add_channel("kr-bluesky", platform, creds, base_url=sim.url_for(platform))
+    return {**channels, "kr-bluesky": platform}
+
+
+@pytest.fixture
 def public_web(herald: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The web app on a free loopback port, set as HERALD_PUBLIC_URL, so platforms that fetch
     photos (Instagram, Threads) can fetch them from Herald. Request it before ``running``."""

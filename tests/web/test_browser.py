@@ -1,103 +1,74 @@
 """The web app in a real browser: Debian's Chromium, headless, driven by Playwright, against the
-app served by uvicorn on 127.0.0.1 over a real service (Redis + SQLite).
+app served by uvicorn on 127.0.0.1 over a real service (Redis + SQLite), signed in through the
+sign-in form (``tests.e2e.browser``).
 
 Set ``HERALD_SCREENSHOT`` to a path to save a full-page screenshot of the dashboard there (the
-README's ``docs/screenshot.png`` is made that way). Never run ``playwright install``: these
-tests use the system's Chromium and are skipped when it is missing.
+README's ``docs/screenshot.png`` is made that way), and of the sign-in page beside it. Never run
+``playwright install``: these tests use the system's Chromium and are skipped when it is missing.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from herald.embedded import free_port
 from herald.service import PostRequest
 from herald.web import create_app
-from tests.web import add_channels, face_jpeg, finish_takedowns, jpeg_bytes, settle, stored_photos
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SERVER_START_SECONDS = 10.0
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+from tests.e2e.browser import (
+    BROWSER_MARKS,
+    PHONE,
+    add_person,
+    browser_page,
+    chromium,
+    note_post_id,
+    served,
+    sign_in,
+)
+from tests.web import (
+    ADMIN,
+    add_channels,
+    face_jpeg,
+    finish_takedowns,
+    jpeg_bytes,
+    settle,
+    stored_photos,
+)
 
 KOREAN_AND_ENGLISH = "새 캠페인을 시작합니다 — launching our spring campaign"
 #: 150 Hangul syllables weigh 300 on X (CJK counts double): over X's 280.
 OVER_X_LIMIT = "가" * 150
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (install Debian's chromium package)"
-    ),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+pytestmark = BROWSER_MARKS
+pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
 def base_url(herald: Any) -> Iterator[str]:
-    """The app over this test's Herald, served by uvicorn in a thread."""
+    """The app over this test's Herald (two channels, an admin), served by uvicorn
+    in a thread."""
     add_channels(herald)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(herald), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, name="test-web", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while not server.started:
-        assert thread.is_alive(), "uvicorn exited while starting"
-        assert time.monotonic() < deadline, "uvicorn did not start in time"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(SERVER_START_SECONDS)
+    add_person(herald, ADMIN)
+    with served(create_app(herald)) as url:
+        yield url
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (own cookies); fails the test on console errors, which is where
-    Chromium reports Content-Security-Policy violations."""
-    context = browser.new_context(viewport=DESKTOP, locale="ko-KR")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+def page(browser: Any, base_url: str) -> Iterator[Any]:
+    """A fresh browser context, signed in as the admin through the sign-in form; fails the
+    test on console errors (Content-Security-Policy violations among them)."""
+    with browser_page(browser) as pg:
+        sign_in(pg, base_url, ADMIN)
         yield pg
-    finally:
-        context.close()
-    # A refused form is answered 422, which Chromium logs as a failed resource load.
-    assert [e for e in errors if "status of 422" not in e] == []
 
 
 def seed(herald: Any) -> None:
@@ -173,10 +144,11 @@ def test_dashboard_compose_with_photo_and_screenshot(
     page.get_by_label("Campaign").fill("spring")
     page.get_by_role("button", name="Queue post").click()
 
-    page.wait_for_url("**/?queued=*")
+    # The note comes from the server's session, not from the address.
+    page.wait_for_url(base_url + "/")
     note = page.get_by_role("status").filter(has_text="Queued.")
-    post_id = page.url.rsplit("=", 1)[1]
-    assert post_id in note.inner_text()
+    post_id = note_post_id(page)
+    assert "is queued for m1" in note.inner_text()
     assert rows.count() == before + 1
     assert page.locator("table").first.get_by_text(KOREAN_AND_ENGLISH[:10]).count() == 1
     [post] = [p for p in herald.list_posts() if p.id == post_id]
@@ -186,6 +158,9 @@ def test_dashboard_compose_with_photo_and_screenshot(
     if target:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=target, full_page=True)
+    # Shown once: the note is gone on the next visit.
+    page.reload()
+    assert page.get_by_role("status").count() == 0
 
 
 def test_text_over_x_limit_is_refused_with_the_reason(page: Any, base_url: str, herald: Any) -> None:
@@ -206,17 +181,17 @@ def test_text_over_x_limit_is_refused_with_the_reason(page: Any, base_url: str, 
 
 def test_phone_width_has_no_sideways_scrolling(browser: Any, base_url: str, herald: Any) -> None:
     seed(herald)
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
-    try:
-        pg = context.new_page()
-        for path in ("/", "/compose", "/import", "/campaigns"):
-            pg.goto(base_url + path)
+    with browser_page(browser, viewport=PHONE, device_scale_factor=2, is_mobile=True) as pg:
+        pg.goto(base_url + "/login")
+        assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "/login"
+        sign_in(pg, base_url, ADMIN)
+        for path in ("/", "/compose", "/import", "/campaigns", "/log", "/audit", "/users"):
+            answer = pg.goto(base_url + path)
+            assert answer is not None and answer.status == 200, path
             # Wide tables scroll inside their own box; the page itself must fit the screen.
             # (Compared with the width asked for: a mobile viewport grows to fit what overflows.)
             width = pg.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], (path, width)
-    finally:
-        context.close()
 
 
 def test_check_button_gives_a_verdict_per_channel(page: Any, base_url: str, herald: Any) -> None:
@@ -262,9 +237,9 @@ def test_faces_are_previewed_then_confirmed(page: Any, base_url: str, herald: An
     assert herald.list_posts() == []
 
     page.get_by_role("button", name="Confirm and queue").click()
-    page.wait_for_url("**/?queued=*")
-    post_id = page.url.rsplit("=", 1)[1]
-    assert post_id in page.get_by_role("status").filter(has_text="Queued.").inner_text()
+    page.wait_for_url(base_url + "/")
+    assert page.get_by_role("status").filter(has_text="Queued.").count() == 1
+    post_id = note_post_id(page)
     [(_, faces, _)] = stored_photos(herald, post_id)
     assert faces == 1
 
@@ -280,7 +255,7 @@ def test_takedown_from_the_dashboard(page: Any, base_url: str, herald: Any) -> N
     assert herald.delivery_log(post_id=post_id)[0].status == "published"
     page.get_by_role("button", name="Take down from every channel").click()
 
-    page.wait_for_url("**/?done=takedown*")
+    page.wait_for_url(base_url + "/")
     assert "being deleted from m1, x1" in page.get_by_role("status").inner_text()
     log = page.locator("table.log tbody tr")
     for channel in ("m1", "x1"):
