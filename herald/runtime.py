@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from content_queue import ContentQueue
+from herald.accounts.passwords import use_test_hashing
 from herald.core.settings import Settings, get_settings, redis_url
 from herald.service import Herald
 from herald.store.crypto import CredentialBox
@@ -17,6 +18,7 @@ def service(settings: Settings | None = None) -> Herald:
     """The service layer, with the schema brought up to date outside production (in
     production, ``herald migrate`` is an explicit deployment step)."""
     settings = settings or get_settings()
+    use_test_hashing(settings.env == "test")
     db = Database(settings.sqlalchemy_url)
     if settings.env != "production" and db.url not in _migrated:
         db.migrate()

@@ -37,7 +37,6 @@ PROCESS_HEAVY = (
     "tests/bench/",
     "tests/e2e/test_worker_lifecycle.py",
     "tests/e2e/test_processes.py",
-    "tests/test_quickstart.py",
 )
 
 

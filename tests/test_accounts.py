@@ -223,3 +223,24 @@ def test_an_installation_wide_manager_reviews_posts_of_no_campaign(team: dict[st
     # People and channels are the admins' business.
     assert not any(e.target_type in ("user", "channel") for e in events)
     assert not any(e.target_id == post_id for e in herald.audit_log(actor=team["manager"]))
+
+
+def test_only_the_test_suite_hashes_cheaply(
+    herald: Any, herald_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HERALD_ENV=test`` (this suite) uses the cheapest argon2id; any other environment
+    today's parameters (argon2-cffi's defaults: 64 MiB, 3 passes)."""
+    from herald.accounts.passwords import hash_password
+    from herald.core.settings import get_settings, reset_settings
+    from herald.runtime import service
+
+    assert hash_password("a long enough passphrase").startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    monkeypatch.setenv("HERALD_ENV", "development")
+    reset_settings()
+    try:
+        service(get_settings())
+        assert hash_password("a long enough passphrase").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    finally:
+        monkeypatch.setenv("HERALD_ENV", "test")
+        reset_settings()
+        service(get_settings())

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.profiles import CHEAPEST
 
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 1024
 
-_hasher = PasswordHasher()
+#: Today's parameters (argon2-cffi's defaults: 64 MiB, 3 passes), and the cheapest argon2id,
+#: which only a test suite may use (``HERALD_ENV=test``): it makes hundreds of accounts in a run
+#: and would spend minutes of CPU on hashing alone. Still argon2id, through the same code.
+STANDARD = PasswordHasher()
+FOR_TESTS = PasswordHasher.from_parameters(CHEAPEST)
+_hasher = STANDARD
+
+
+def use_test_hashing(on: bool) -> None:
+    """Hash new passwords with the cheapest parameters (tests only), or today's."""
+    global _hasher
+    _hasher = FOR_TESTS if on else STANDARD
 
 
 def check_password_rules(password: str) -> str | None:
@@ -43,4 +55,4 @@ def password_needs_rehash(stored_hash: str) -> bool:
 
 #: A hash of nothing anyone knows: verified against when an account does not exist, so that a
 #: wrong email takes as long as a wrong password (no account enumeration by timing).
-DECOY_HASH = hash_password("herald: no such account, decoy password")
+DECOY_HASH = STANDARD.hash("herald: no such account, decoy password")
