@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from content_queue import ContentQueue, Payload
-from herald.delivery.staging import build_payloads
+from herald.delivery.staging import build_payloads, neutral_name
 from herald.platforms import Connector, Draft, Photo
 from herald.store.db import Database
 from herald.store.deliveries import Claim
@@ -74,14 +74,16 @@ class Drafts:
         share = type(connector).needs_public_photo_url and self.public_url
         tokens: list[str] = []
         photos = []
-        for p in job.payload.photos:
+        for i, p in enumerate(job.payload.photos, 1):
             data = job.photos[p.sha256]
             url = None
             if share:
                 token = self.queue.share_photo(data, p.mime_type, SHARED_PHOTO_TTL_SECONDS)
                 tokens.append(token)
                 url = f"{self.public_url}/p/{token}"
-            photos.append(Photo(data, p.mime_type, p.width, p.height, p.alt_text, p.filename, public_url=url))
+            # Named here, whatever the payload says: a platform never sees a person's file name.
+            name = neutral_name(i, p.mime_type)
+            photos.append(Photo(data, p.mime_type, p.width, p.height, p.alt_text, name, public_url=url))
         draft = Draft(
             text=job.payload.text,
             idempotency_key=job.payload.idempotency_key,

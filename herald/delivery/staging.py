@@ -132,9 +132,9 @@ def make_payload(
             width=b.width,
             height=b.height,
             alt_text=alt_with_credit(p.alt_text, p.credit, max_alt) if p.credit else p.alt_text,
-            filename=p.original_name,
+            filename=neutral_name(i, b.mime_type),
         )
-        for p, b in photos
+        for i, (p, b) in enumerate(photos, 1)
     )
     window_start = max(post.scheduled_at, released_at or post.scheduled_at)
     return Payload(
@@ -150,6 +150,17 @@ def make_payload(
         photos=refs,
         hold_after=to_epoch(window_start) + tolerance if tolerance > 0 else None,
     )
+
+
+#: The file name extension a platform sees for each photo type Herald sends.
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif"}
+
+
+def neutral_name(position: int, mime_type: str) -> str:
+    """The name a photo is uploaded under: ``photo-<position>`` and its type's extension, never
+    the name the person's file had (a name can say who and where as surely as GPS; that name
+    stays in the database, for the staff's own view)."""
+    return f"photo-{position}{EXTENSIONS.get(mime_type, '.bin')}"
 
 
 def _max_alt_text(platform: str) -> int:

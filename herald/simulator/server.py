@@ -235,6 +235,8 @@ class RequestRecord:
     status: int
     time: float
     fault: str | None = None
+    #: The file names of a multipart body's file parts, as the client sent them.
+    file_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -596,6 +598,16 @@ def parse_multipart(body: bytes, boundary: str) -> Form:
         parts.append(FormPart(name, data, filename, content_type))
         position = end + 2 + len(delimiter)
     return Form(parts)
+
+
+def _file_names(request: Request) -> tuple[str, ...]:
+    """The file names a multipart request carried (none for other bodies, or a broken one)."""
+    if request.content_type != "multipart/form-data":
+        return ()
+    try:
+        return tuple(p.filename for p in request.form.parts if p.filename is not None)
+    except BadBody:
+        return ()
 
 
 @dataclass
@@ -1255,6 +1267,7 @@ class Simulator:
             status=response.status if answered and response is not None else 0,
             time=time.time(),
             fault=kind,
+            file_names=_file_names(request),
         )
         with self.lock:
             self._requests.append(record)
