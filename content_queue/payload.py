@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,23 @@ class Payload:
     #: After this time (epoch seconds) the post missed its window: hold it for a person.
     hold_after: float | None = None
 
-    def to_json(self) -> str:
+    def to_dict(self) -> dict[str, Any]:
+        """The payload as plain JSON values (what is staged, and what its MAC covers)."""
         # Shallow, field by field: ``dataclasses.asdict`` deep-copies every value first, which
         # was a fifth of the cost of a bulk import.
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["photos"] = [{f.name: getattr(p, f.name) for f in fields(p)} for p in self.photos]
-        return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Payload:
+        """The payload ``to_dict`` gave. Raises ``TypeError``/``ValueError`` on another shape."""
+        photos = tuple(PhotoRef(**p) for p in d.get("photos", ()))
+        return cls(**{**d, "photos": photos})
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Payload:
-        d = json.loads(raw)
-        d["photos"] = tuple(PhotoRef(**p) for p in d.get("photos", ()))
-        return cls(**d)
+        return cls.from_dict(json.loads(raw))

@@ -2,6 +2,8 @@
 
 Atomic steps are Lua scripts (``content_queue.scripts``), registered once per client.
 Everything here can be lost with Redis and rebuilt from SQL (``scheduler.rebuild``).
+Payloads are staged sealed and opened only if their MAC holds; photo bytes are read only if
+they hash to their name (``content_queue.integrity``): what Redis holds is never just believed.
 """
 
 from __future__ import annotations
@@ -9,15 +11,18 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import redis
 
 from content_queue import scripts
+from content_queue.integrity import Checked, Seal, Tampered, photo_matches
 from content_queue.keys import Keys
 from content_queue.payload import Payload
 from herald.core.errors import QueueError
+from herald.core.secret import Secret
+from herald.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +31,16 @@ DEFAULT_LEASE_SECONDS = 30.0
 
 
 class ContentQueue:
-    def __init__(self, client: redis.Redis, keys: Keys | None = None) -> None:
+    """``secret`` is the settings' secret, from which the payload MAC key is derived
+    (``integrity.queue_key``); without one, the settings' (``get_settings().secret()``) is read
+    when a payload is first sealed or opened. Every process sharing a queue must agree on it."""
+
+    def __init__(
+        self, client: redis.Redis, keys: Keys | None = None, *, secret: Secret | None = None
+    ) -> None:
         self.redis = client
         self.keys = keys or Keys()
+        self._seal = Seal.from_secret(secret) if secret is not None else None
         self._claim = client.register_script(scripts.CLAIM_DUE)
         self._reap = client.register_script(scripts.REAP_EXPIRED)
         self._release = client.register_script(scripts.RELEASE)
@@ -39,8 +51,15 @@ class ContentQueue:
         self._hold_channel = client.register_script(scripts.HOLD_CHANNEL)
 
     @classmethod
-    def from_url(cls, url: str, keys: Keys | None = None) -> ContentQueue:
-        return cls(redis.Redis.from_url(url), keys)
+    def from_url(cls, url: str, keys: Keys | None = None, *, secret: Secret | None = None) -> ContentQueue:
+        """A queue on ``url`` (``redis://``, ``rediss://`` for TLS, ``unix://``)."""
+        return cls(redis.Redis.from_url(url), keys, secret=secret)
+
+    @property
+    def seal(self) -> Seal:
+        if self._seal is None:
+            self._seal = Seal.from_secret(get_settings().secret())
+        return self._seal
 
     # -- staging ---------------------------------------------------------------------------
 
@@ -82,7 +101,7 @@ class ContentQueue:
                     self.keys.inflight,
                 ],
                 args=[
-                    payload.to_json(),
+                    self.seal.seal(payload),
                     repr(payload.due),
                     payload.delivery_id,
                     "1" if respect_inflight else "0",
@@ -161,25 +180,69 @@ class ContentQueue:
     # -- worker side -----------------------------------------------------------------------
 
     def payload(self, delivery_id: int) -> Payload | None:
-        raw = self.redis.get(self.keys.payload(delivery_id))
-        return Payload.from_json(cast(bytes, raw)) if raw is not None else None
+        """The staged payload, if there is one and its MAC holds (a refused one is logged)."""
+        read = self.checked_payloads([delivery_id])
+        for refused in read.refused.values():
+            log.error("%s", refused, extra={"delivery_id": delivery_id})
+        return read.found.get(delivery_id)
 
     def payloads(self, delivery_ids: Sequence[int]) -> dict[int, Payload]:
-        """The staged payloads of ``delivery_ids`` (one round trip); missing ones are absent."""
+        """The staged payloads of ``delivery_ids`` whose MAC holds (one round trip); missing and
+        refused ones are absent (``checked_payloads`` tells them apart)."""
+        return self.checked_payloads(delivery_ids).found
+
+    def checked_payloads(self, delivery_ids: Sequence[int]) -> Checked[int, Payload]:
+        """The staged payloads of ``delivery_ids`` (one round trip): those whose MAC holds, and
+        those refused (no MAC, a wrong one, another delivery's); missing ones are in neither."""
         if not delivery_ids:
-            return {}
+            return Checked({}, {})
         raw = self.redis.mget([self.keys.payload(i) for i in delivery_ids])
-        return {
-            i: Payload.from_json(cast(bytes, r))
-            for i, r in zip(delivery_ids, raw, strict=True)
-            if r is not None
-        }
+        found: dict[int, Payload] = {}
+        refused: dict[int, Tampered] = {}
+        for i, r in zip(delivery_ids, raw, strict=True):
+            if r is None:
+                continue
+            try:
+                found[i] = self.seal.open(cast(bytes, r), i)
+            except Tampered as e:
+                refused[i] = e
+        return Checked(found, refused)
 
     def photos(self, shas: Sequence[str]) -> dict[str, bytes]:
+        """Staged photo bytes as Redis holds them, unchecked (inspection and tests); a worker
+        reads them with ``checked_photos``."""
         if not shas:
             return {}
         values = self.redis.mget([self.keys.photo(s) for s in shas])
         return {s: cast(bytes, v) for s, v in zip(shas, values, strict=True) if v is not None}
+
+    def checked_photos(self, shas: Sequence[str]) -> Checked[str, bytes]:
+        """Staged photo bytes by sha256 (one round trip): those that hash to it, and those
+        refused (they do not); missing ones are in neither."""
+        if not shas:
+            return Checked({}, {})
+        values = self.redis.mget([self.keys.photo(s) for s in shas])
+        found: dict[str, bytes] = {}
+        refused: dict[str, Tampered] = {}
+        for s, v in zip(shas, values, strict=True):
+            if v is None:
+                continue
+            if photo_matches(s, cast(bytes, v)):
+                found[s] = cast(bytes, v)
+            else:
+                refused[s] = Tampered(f"staged photo {s} does not hash to its name")
+        return Checked(found, refused)
+
+    def restore_photos(self, photos: Mapping[str, bytes]) -> None:
+        """Write the right bytes (from SQL) over refused ones. Only bytes that hash to their
+        sha256, and only over a key still there (``xx``): a photo released meanwhile stays gone."""
+        good = {s: b for s, b in photos.items() if photo_matches(s, b)}
+        if not good:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for s, b in good.items():
+            pipe.set(self.keys.photo(s), b, xx=True)
+        pipe.execute()
 
     def extend_lease(self, delivery_id: int, seconds: float) -> bool:
         return bool(self._extend(keys=[self.keys.inflight], args=[delivery_id, repr(time.time() + seconds)]))

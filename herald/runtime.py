@@ -25,7 +25,7 @@ def service(settings: Settings | None = None) -> Herald:
         _migrated.add(db.url)
     return Herald(
         db,
-        ContentQueue.from_url(redis_url(settings)),
+        ContentQueue.from_url(redis_url(settings), secret=settings.secret()),
         CredentialBox(settings.secret()),
         session_lifetime=timedelta(hours=settings.session_hours),
         session_idle=timedelta(minutes=settings.session_idle_minutes),

@@ -15,7 +15,8 @@ def build_deliverer(settings: Settings | None = None) -> Deliverer:
     settings = settings or get_settings()
     return Deliverer(
         Database(settings.sqlalchemy_url),
-        ContentQueue.from_url(redis_url(settings)),
+        # The payload MAC key is derived from the same secret (``content_queue.integrity``).
+        ContentQueue.from_url(redis_url(settings), secret=settings.secret()),
         CredentialBox(settings.secret()),
         lease_seconds=settings.lease_seconds,
         retry=RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds),

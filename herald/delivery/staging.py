@@ -2,6 +2,8 @@
 
 SQL is the source of truth; everything this module writes to Redis can be written again, so
 staging is idempotent (``ContentQueue.stage`` counts photo references once per payload).
+The queue seals each payload with its MAC as it stages it (``content_queue.integrity``), so a
+payload built here, at queue time or in a rebuild, is the only kind a worker will publish.
 """
 
 from __future__ import annotations

@@ -1,0 +1,108 @@
+"""What a worker may believe of Redis: staged payloads carry a MAC, photos are named by hash.
+
+Redis is shared and, in many deployments, reachable by more than Herald; a worker must never
+publish something SQL did not approve because Redis was rewritten. So:
+
+- every staged payload is stored with an HMAC-SHA256 over its canonical JSON (sorted keys, no
+  spaces, UTF-8), under a key of its own derived from the settings' secret with
+  ``QUEUE_KEY_LABEL`` (never the credential key itself);
+- photo bytes are staged under their SHA-256 (``herald:photo:{sha256}``), and a payload whose
+  MAC holds names that hash: bytes that do not hash to it are refused.
+
+A refused payload or photo is reported (``Tampered``) and never used: the delivery engine
+builds it again from SQL (``herald.delivery.prepare``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+
+from content_queue.payload import Payload
+from herald.core.errors import QueueError
+from herald.core.secret import Secret
+
+#: The derivation label of the content queue's MAC key; a new version gets a new label.
+QUEUE_KEY_LABEL: Final = b"herald/content-queue/v1"
+#: The field of a staged payload's JSON that holds its MAC (hex).
+MAC_FIELD: Final = "mac"
+
+
+class Tampered(QueueError):
+    """A staged payload's MAC does not hold (or it has none), or photo bytes do not hash to the
+    sha256 they are staged under. Names the delivery or photo, never the content."""
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Checked(Generic[K, V]):
+    """What was read from Redis and checked: the values that passed, and why the others were
+    refused. Something Redis did not hold is in neither."""
+
+    found: dict[K, V]
+    refused: dict[K, Tampered]
+
+
+def queue_key(secret: Secret) -> bytes:
+    """The content queue's MAC key: HMAC-SHA256(secret, ``QUEUE_KEY_LABEL``)."""
+    return hmac.new(secret.reveal().encode(), QUEUE_KEY_LABEL, hashlib.sha256).digest()
+
+
+def canonical(d: dict[str, Any]) -> bytes:
+    """The bytes a MAC covers: sorted keys, no spaces, UTF-8, so the same payload always gives
+    the same bytes whoever wrote it."""
+    return json.dumps(d, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Seal:
+    """Signs payloads for staging and opens staged ones, with the queue's key."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def from_secret(cls, secret: Secret) -> Seal:
+        return cls(queue_key(secret))
+
+    def _mac(self, d: dict[str, Any]) -> str:
+        return hmac.new(self._key, canonical(d), hashlib.sha256).hexdigest()
+
+    def seal(self, payload: Payload) -> str:
+        """The JSON to stage for ``payload``: its fields and their MAC."""
+        d = payload.to_dict()
+        return json.dumps({**d, MAC_FIELD: self._mac(d)}, ensure_ascii=False, separators=(",", ":"))
+
+    def open(self, raw: str | bytes, delivery_id: int) -> Payload:
+        """The payload staged as ``raw`` under ``delivery_id``'s key.
+
+        Raises ``Tampered`` if it is not JSON, has no MAC, its MAC does not hold, or it names
+        another delivery (a payload copied to another key)."""
+        try:
+            d = json.loads(raw)
+        except ValueError as e:
+            raise Tampered(f"delivery {delivery_id}: staged payload is not JSON") from e
+        mac = d.pop(MAC_FIELD, None) if isinstance(d, dict) else None
+        if not isinstance(mac, str) or not mac.isascii():
+            raise Tampered(f"delivery {delivery_id}: staged payload has no MAC")
+        if not hmac.compare_digest(mac.encode(), self._mac(d).encode()):
+            raise Tampered(f"delivery {delivery_id}: staged payload's MAC does not match")
+        try:
+            payload = Payload.from_dict(d)
+        except (TypeError, ValueError) as e:  # signed by us, so only a version skew gets here
+            raise Tampered(f"delivery {delivery_id}: staged payload has an unknown shape") from e
+        if payload.delivery_id != delivery_id:
+            raise Tampered(f"delivery {delivery_id}: staged payload is delivery {payload.delivery_id}'s")
+        return payload
+
+
+def photo_matches(sha256: str, data: bytes) -> bool:
+    """Do ``data`` hash to ``sha256`` (the name they are staged under)?"""
+    return hmac.compare_digest(hashlib.sha256(data).hexdigest(), sha256.lower())
