@@ -105,10 +105,12 @@ def test_staff_cannot_act_review_or_administer(team: dict[str, Any], herald: Any
         lambda: herald.set_campaign("unification", requires_approval=False, actor=staff),
         lambda: herald.add_user("new@example.org", PASSWORD, "staff", actor=staff),
         lambda: herald.add_post(_post(campaign="berlin"), actor=staff),
-        lambda: herald.add_post(_post(campaign="brand-new"), actor=staff),
     ):
         with pytest.raises(AccessDenied):
             call()
+    # A campaign that does not exist is refused by name, for everyone (a typo must not make one).
+    with pytest.raises(InputError, match="no campaign named 'brand-new'.*berlin, unification"):
+        herald.add_post(_post(campaign="brand-new"), actor=staff)
     assert herald.delivery_log(actor=staff) == []  # reviewing the log is a manager's
     assert len(herald.delivery_log(actor=team["manager"])) == 2
     assert herald.delivery_log(actor=team["berlin"]) == []

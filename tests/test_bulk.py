@@ -114,16 +114,16 @@ def test_a_refused_post_refuses_the_batch_and_changes_nothing(chans: Any) -> Non
     with pytest.raises(InputError) as err:
         herald.add_posts(reqs)
     msg = str(err.value)
-    assert "4 of 5 posts refused, nothing queued" in msg
+    assert "5 of 5 posts refused, nothing queued" in msg
     for words in (
+        ("post 1", "no campaign named 'new-campaign'"),
         ("post 2", "500"),
         ("post 3", "unknown channel", "nope"),
         ("post 4", "past"),
         ("post 5", "cut.jpg"),
     ):
         assert all(w in msg for w in words), (words, msg)
-    assert "post 1:" not in msg
-    assert [d["post"] for d in err.value.details] == [2, 3, 4, 5]
+    assert [d["post"] for d in err.value.details] == [1, 2, 3, 4, 5]
     assert _snapshot(herald) == before  # not even the campaign of post 1
 
 
@@ -139,6 +139,7 @@ def _write(tmp: Path, text: str, name: str = "posts.csv") -> Path:
 
 def test_import_csv_queues_every_row(chans: Any, tmp_path: Path) -> None:
     herald = chans
+    herald.set_campaign("unification")
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "march.jpg").write_bytes(jpeg(gps=True))
     at = SOON.isoformat()

@@ -33,6 +33,8 @@ class Context:
     known: list[str]
     campaigns: dict[str, Campaign]
     credentials_checked: set[str] = field(default_factory=set)
+    #: Every campaign's name, when some post names one that does not exist (for the error).
+    known_campaigns: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,14 @@ class Drafts(Photos):
             )
         platform_of = {n: ctx.chans[n].platform for n in names}
         campaign = ctx.campaigns.get(req.campaign) if req.campaign else None
+        if req.campaign and campaign is None:
+            # A misspelt name must not make a new campaign without the real one's policies.
+            existing = ", ".join(ctx.known_campaigns) or "none yet"
+            raise InputError(
+                "campaign",
+                f"no campaign named {req.campaign!r} (existing: {existing}); "
+                f"an admin creates one with `herald campaign set {req.campaign}`",
+            )
         stray = sorted(set(req.text_for) - set(names))
         if stray:
             raise InputError("text-for", f"text given for channel(s) not in this post: {', '.join(stray)}")

@@ -22,7 +22,7 @@ from herald.service.drafts import Context, Draft, Drafts
 from herald.service.requests import PostRequest
 from herald.store import audit
 from herald.store.audit import fit
-from herald.store.campaigns import campaign_or_new, campaigns_named
+from herald.store.campaigns import campaign_names, campaigns_named
 from herald.store.channels import channel_names, channels_named
 from herald.store.models import CREATED_BY_CHARS, DEFAULT_LATE_TOLERANCE_SECONDS, PostPhoto, new_uuid, utcnow
 from herald.store.photos import NewPostPhoto, add_post_photos, add_rendition, has_rendition, store_blob
@@ -130,17 +130,16 @@ class Queueing(Drafts):
         return ids
 
     def _approvals(self, reqs: Sequence[PostRequest], ctx: Context, actor: Actor) -> list[str]:
-        """May ``actor`` draft each post in its campaign (and make campaigns that do not exist
-        yet)? Raises AccessDenied if not. Returns each post's approval: "pending" in a campaign
-        that requires approval when ``actor`` may not approve there, else "approved"."""
+        """May ``actor`` draft each post in its campaign? Raises AccessDenied if not. Returns
+        each post's approval: "pending" in a campaign that requires approval when ``actor`` may
+        not approve there, else "approved"."""
         out = []
         checked: set[str | None] = set()
         for req in reqs:
             campaign = ctx.campaigns.get(req.campaign) if req.campaign else None
-            if req.campaign not in checked:
+            if req.campaign not in checked and not (req.campaign and campaign is None):
+                # (A campaign that does not exist is refused by name with the post's checks.)
                 checked.add(req.campaign)
-                if req.campaign and campaign is None:
-                    self._require(actor, Capability.ADMINISTER, None, f"making campaign {req.campaign!r}")
                 where = campaign.id if campaign else None
                 self._require(actor, Capability.DRAFT, where, "queueing a post")
             pending = (
@@ -159,8 +158,9 @@ class Queueing(Drafts):
             chans = channels_named(s, names)
             campaigns = campaigns_named(s, wanted)
             known = channel_names(s) if len(chans) < len(names) else []
+            known_campaigns = campaign_names(s) if len(campaigns) < len(wanted) else []
             s.expunge_all()
-        return Context(chans=chans, known=known, campaigns=campaigns)
+        return Context(chans=chans, known=known, campaigns=campaigns, known_campaigns=known_campaigns)
 
 
 def _refusal(refused: list[tuple[int, InputError]], total: int, labels: Sequence[str] | None) -> InputError:
@@ -196,7 +196,7 @@ def _write(
     posts pending approval have none (nothing of theirs reaches the content queue)."""
     campaigns: dict[str, tuple[int, int]] = {}
     for name in sorted({d.req.campaign for d in drafts if d.req.campaign}):
-        c = campaign_or_new(s, name)
+        c = ctx.campaigns[name]  # every one exists: the checks refused any other
         campaigns[name] = (c.id, c.late_tolerance_seconds)
     post_ids = [new_uuid() for _ in drafts]
     posts = list(zip(post_ids, drafts, strict=True))

@@ -23,6 +23,11 @@ def campaigns_named(s: Session, names: Collection[str]) -> dict[str, Campaign]:
     return {c.name: c for c in s.execute(select(Campaign).where(Campaign.name.in_(names))).scalars()}
 
 
+def campaign_names(s: Session) -> list[str]:
+    """Every campaign's name, in order."""
+    return list(s.execute(select(Campaign.name).order_by(Campaign.name)).scalars())
+
+
 def campaign_or_new(s: Session, name: str) -> Campaign:
     """The campaign called ``name``, made (with the default settings) if there is none."""
     c = s.execute(select(Campaign).where(Campaign.name == name)).scalar_one_or_none()

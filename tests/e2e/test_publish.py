@@ -28,6 +28,7 @@ def test_korean_english_post_with_gps_photos_goes_out_once_clean(
     running: Any, channels: dict[str, str], sim: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
+    assert herald_cli("campaign", "set", "unification").exit_code == 0
     p1, p2 = tmp_path / "rally.jpg", tmp_path / "평화.jpg"
     p1.write_bytes(jpeg(120, 80, color=(10, 120, 200)))
     p2.write_bytes(jpeg(80, 120, color=(220, 180, 20)))

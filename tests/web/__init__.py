@@ -20,7 +20,13 @@ X_CREDENTIALS = {
 ALL_TOKENS = (MASTODON_TOKEN, *X_CREDENTIALS.values())
 
 
+#: The campaign the web tests post in (posts name only campaigns that exist).
+CAMPAIGN = "spring"
+
+
 def add_channels(herald: Any) -> None:
+    """The fixture channels ``m1`` (Mastodon) and ``x1`` (X), and the campaign ``spring``."""
+    herald.set_campaign(CAMPAIGN)
     herald.add_channel(
         "m1", "mastodon", {"access_token": MASTODON_TOKEN}, base_url="http://127.0.0.1:9/mastodon"
     )

@@ -97,6 +97,7 @@ def seed(herald: Any) -> None:
     )
     settle(herald, pulling, "published", url="https://social.example/x/112")
     herald.takedown(pulling)
+    herald.set_campaign("summer")
     late = herald.add_post(PostRequest(channels=["m1"], text="아침 인사 — good morning", campaign="summer"))
     settle(herald, late, "held", error="missed its 09:00 window by 3 h; waiting for a person")
     later = datetime_in_days(30)

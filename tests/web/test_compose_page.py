@@ -366,11 +366,12 @@ def test_compose_without_valid_csrf_is_refused(staff: TestClient, herald: Any) -
     assert compose(staff, token, **fields).status_code == 303
 
 
-def test_a_campaign_staff_cannot_make_is_a_form_error_that_keeps_everything(
+def test_a_campaign_that_does_not_exist_is_a_form_error_that_keeps_everything(
     staff: TestClient, herald: Any
 ) -> None:
-    """Staff may queue in campaigns that exist; naming a new one is refused on the form itself,
-    with the text, channels and photo kept, and nothing queued or made."""
+    """A misspelt or new campaign name is refused on the form itself (a typo must not make a
+    campaign without the real one's policies), naming the campaigns there are, with the
+    text, channels and photo kept, and nothing queued or made."""
     r = compose(
         staff,
         form_token(staff),
@@ -381,6 +382,7 @@ def test_a_campaign_staff_cannot_make_is_a_form_error_that_keeps_everything(
         **{"photo1_alt": "A cat"},
         now="1",
     )
-    assert r.status_code == 403
-    assert "campaign" in r.text and KOREAN in r.text and 'name="draft"' in r.text
-    assert herald.list_posts() == [] and herald.list_campaigns() == []
+    assert r.status_code == 422
+    assert "no campaign named" in r.text and "spring" in r.text
+    assert KOREAN in r.text and 'name="draft"' in r.text
+    assert herald.list_posts() == [] and [c.name for c in herald.list_campaigns()] == ["spring"]

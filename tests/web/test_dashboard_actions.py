@@ -214,6 +214,7 @@ def test_release_a_held_delivery(manager: TestClient, herald: Any) -> None:
 
 
 def test_stats_section(manager: TestClient, herald: Any) -> None:
+    herald.set_campaign("봄")
     ok = herald.add_post(PostRequest(channels=["m1", "x1"], text="ok", at=None, campaign="봄"))
     settle(herald, ok, "published")
     bad = herald.add_post(PostRequest(channels=["x1"], text="bad", at=None, campaign="봄"))

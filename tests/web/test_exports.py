@@ -76,10 +76,12 @@ def people(herald: Any) -> None:
 
 def test_the_log_export_neutralises_every_hostile_cell(herald: Any, people: None) -> None:
     herald.add_channel("=chan", "mastodon", {"access_token": "tok-csv-1"}, base_url="http://127.0.0.1:9/m")
+    herald.set_campaign("-campaign")
     ids = [
         herald.add_post(PostRequest(channels=["=chan"], text=text, at=None, campaign="-campaign"))
         for text in HOSTILE_TEXTS
     ]
+    herald.set_campaign("평화")
     failed = herald.add_post(PostRequest(channels=["x1"], text=ORDINARY, at=None, campaign="평화"))
     settle(herald, failed, "failed", error='=HYPERLINK("http://evil.example","platform said")')
     published = herald.add_post(PostRequest(channels=["m1"], text="@home", at=None))
@@ -107,6 +109,7 @@ def test_the_log_export_neutralises_every_hostile_cell(herald: Any, people: None
 
 def test_the_log_export_follows_the_filters(herald: Any, people: None) -> None:
     a = herald.add_post(PostRequest(channels=["m1", "x1"], text="one", at=None, campaign="spring"))
+    herald.set_campaign("autumn")
     herald.add_post(PostRequest(channels=["m1"], text="two", at=None, campaign="autumn"))
     with web_client(herald, MANAGER) as c:
         rows = read_csv(c.get("/log.csv", params={"campaign": "spring", "channel": "x1"}), "log")
@@ -121,6 +124,7 @@ def test_a_long_export_streams_every_row_once(
     monkeypatch.setattr("herald.web.routes.log.EXPORT_PAGE_ROWS", 3)
     monkeypatch.setattr("herald.web.routes.audit.EXPORT_PAGE_ROWS", 4)
     for n in range(5):
+        herald.set_campaign(f"c{n}")
         herald.add_post(PostRequest(channels=["m1", "x1"], text=f"post {n}", at=None, campaign=f"c{n}"))
     with web_client(herald, ADMIN) as c:
         log = read_csv(c.get("/log.csv"), "log")

@@ -648,6 +648,7 @@ def test_security_headers_are_on_every_answer(herald: Any) -> None:
 def test_channel_credentials_appear_on_no_page(herald: Any) -> None:
     add_channels(herald)
     add_person(herald, ADMIN)
+    herald.set_campaign("c")
     failed = herald.add_post(PostRequest(channels=["m1", "x1"], text="자격 증명 — credentials", campaign="c"))
     settle(herald, failed, "failed", error="HTTP 401: the access token is invalid")
     app = create_app(herald)

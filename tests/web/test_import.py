@@ -64,7 +64,8 @@ def test_import_with_photos_queues_every_row(client: TestClient, herald: Any) ->
     rows = herald.delivery_log(post_id=posts["평화 통일, together"].id)
     payloads = herald.queue.payloads([row.delivery_id for row in rows])
     photo = next(p for p in payloads.values()).photos[0]
-    assert photo.alt_text == "Marchers in Seoul" and photo.filename == "march.jpg"
+    # The platforms get a neutral name, never the person's (tests/e2e/test_trust_names.py).
+    assert photo.alt_text == "Marchers in Seoul" and photo.filename == "photo-1.jpg"
     data = herald.queue.photos([photo.sha256])[photo.sha256]
     assert 0x8825 not in exif_of(data)  # GPS gone before anything was stored
 

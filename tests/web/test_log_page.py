@@ -93,6 +93,7 @@ def test_filters_narrow_the_rows_and_carry_into_the_export_link(
     herald: Any, people: None, manager: TestClient
 ) -> None:
     a = herald.add_post(PostRequest(channels=["m1", "x1"], text="one", at=None, campaign="spring"))
+    herald.set_campaign("autumn")
     b = herald.add_post(PostRequest(channels=["m1"], text="two", at=None, campaign="autumn"))
     settle(herald, b, "failed", error="boom")
 

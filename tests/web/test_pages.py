@@ -65,6 +65,7 @@ def log_of(html: str) -> str:
 
 
 def test_dashboard_shows_health_upcoming_posts_and_log(manager: TestClient, herald: Any) -> None:
+    herald.set_campaign("launch")
     post_id = herald.add_post(PostRequest(channels=["m1", "x1"], text=KOREAN, at=None, campaign="launch"))
     r = manager.get("/")
     assert r.status_code == 200
