@@ -26,8 +26,9 @@ def service(settings: Settings | None = None) -> Herald:
     return Herald(
         db,
         ContentQueue.from_url(redis_url(settings), secret=settings.secret()),
-        CredentialBox(settings.secret()),
+        CredentialBox(settings.secret(), settings.previous_secrets()),
         session_lifetime=timedelta(hours=settings.session_hours),
         session_idle=timedelta(minutes=settings.session_idle_minutes),
         require_admin_second_factor=settings.require_admin_second_factor,
+        plain_http_base_urls=settings.env != "production",
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 
+from herald.core.files import private_folder
 from herald.core.settings import EMBEDDED_URL_FILE, get_settings, reset_settings
 from herald.embedded import EmbeddedRedis, free_port
 from herald.platforms import connector_class
@@ -62,9 +63,18 @@ def _started(server: EmbeddedRedis) -> subprocess.Popen[bytes]:
     return proc
 
 
+def sandbox_wanted(asked: bool, env: str) -> bool:
+    """The sandbox (simulated platforms and a channel for each) runs where it was asked for,
+    never in production: real campaigns must not find channels that publish nowhere."""
+    if asked and env == "production":
+        log.warning("HERALD_ENV=production: no sandbox, whatever --sandbox says")
+        return False
+    return asked
+
+
 def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
     stack: list[tuple[str, Any]] = []
     embedded: EmbeddedRedis | None = None
     marker = settings.data_dir / EMBEDDED_URL_FILE
@@ -82,7 +92,7 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
         if settings.env == "production":
             herald.db.migrate()
         first_admin = herald.ensure_first_admin()
-        sim = _sandbox(herald) if sandbox else None
+        sim = _sandbox(herald) if sandbox_wanted(sandbox, settings.env) else None
         if sim is not None:
             stack.append(("sandbox", sim.stop))
 

@@ -14,9 +14,13 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging
 
+from herald.core.files import private_files
 from herald.core.logs import setup_logging as herald_logging
 from herald.core.settings import get_settings
 from tasks.watchdog import ConsumerWatch, WatchdogStep
+
+# `celery -A tasks worker` does not pass through the CLI: its files are private too.
+private_files()
 
 app = Celery("herald", include=["tasks.publish"])
 app.config_from_object("celeryconfig")

@@ -17,6 +17,7 @@ from rich.table import Table
 from typer.core import TyperCommand
 
 from herald.core.errors import InputError
+from herald.core.files import private_files
 from herald.core.logs import setup_logging
 from herald.core.settings import get_settings
 
@@ -107,6 +108,7 @@ def _csv_cell(v: Any) -> str:  # Any: as above
 
 @app.callback()
 def _main() -> None:
+    private_files()
     s = get_settings()
     setup_logging(s.log_level if os.environ.get("HERALD_LOG_LEVEL") else "WARNING", s.log_format)
 

@@ -1,7 +1,15 @@
-"""``herald channel``: add, list and resume channels."""
+"""``herald channel``: add, list and resume channels.
+
+Credentials for ``channel add`` come from a file (``--credentials-file``), standard input
+(``--credentials-stdin``) or a hidden prompt, none of which ``ps`` or the shell's history can
+show; ``--credential KEY=VALUE`` still works but puts the secret on the command line.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,22 +22,45 @@ from herald.cli.app import (
     pairs,
     service,
 )
-from herald.core.errors import HeraldError
+from herald.core.errors import HeraldError, InputError
+
+CREDENTIAL_HELP = (
+    "KEY=VALUE, repeatable. Unsafe on a shared machine: other users see it in `ps`, and it stays "
+    "in your shell's history; prefer --credentials-file, --credentials-stdin or the prompt"
+)
+CREDENTIALS_FORMAT = "one KEY=VALUE per line (blank lines and # comments ignored) or a JSON object"
 
 
 @channel_app.command("add")
 def channel_add(
     name: Annotated[str, typer.Argument(help="A short name, e.g. korea-x")],
     platform: Annotated[str, typer.Option("--platform", help="x, mastodon, ...")],
-    credential: Annotated[list[str], typer.Option("--credential", help="KEY=VALUE, repeatable")] = [],  # noqa: B006
+    credential: Annotated[list[str], typer.Option("--credential", help=CREDENTIAL_HELP)] = [],  # noqa: B006
+    credentials_file: Annotated[
+        Path | None,
+        typer.Option("--credentials-file", help=f"read credentials from this file: {CREDENTIALS_FORMAT}"),
+    ] = None,
+    credentials_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--credentials-stdin", help=f"read credentials from standard input: {CREDENTIALS_FORMAT}"
+        ),
+    ] = False,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="override the platform's API root")
     ] = None,
     option: Annotated[list[str], typer.Option("--option", help="KEY=VALUE channel option")] = [],  # noqa: B006
 ) -> None:
-    """Add a channel. Credentials are encrypted at rest and never shown again."""
+    """Add a channel. Credentials are encrypted at rest and never shown again. Any the platform
+    needs that no option gave are asked for with hidden input when run in a terminal."""
     try:
         creds = pairs(credential, "credential")
+        if credentials_file is not None:
+            _merge(creds, _parse_credentials(_read_file(credentials_file), "credentials-file"))
+        if credentials_stdin:
+            _merge(creds, _parse_credentials(sys.stdin.read(), "credentials-stdin"))
+        elif sys.stdin.isatty():
+            _prompt_missing(platform, creds)
         opts = pairs(option, "option")
         cid = service().add_channel(name, platform, creds, base_url=base_url, options=opts)
     except HeraldError as e:
@@ -56,3 +87,62 @@ def channel_resume(name: str) -> None:
     except HeraldError as e:
         raise fail(str(e)) from None
     typer.echo(f"channel {name} resumed; {n} held deliveries requeued")
+
+
+def _read_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        raise InputError("credentials-file", f"cannot read {str(path)!r}: {reason}") from None
+
+
+def _parse_credentials(text: str, source: str) -> dict[str, str]:
+    """Credentials in ``text``: a JSON object of strings (or numbers), or KEY=VALUE lines.
+    Raises InputError naming ``source`` and the line, never a value."""
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise InputError(source, f"not a valid JSON object (line {e.lineno})") from None
+        if not isinstance(data, dict):
+            raise InputError(source, "expected a JSON object of KEY: VALUE")
+        out: dict[str, str] = {}
+        for key, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, str | int):
+                raise InputError(source, f"{key}: expected a string")
+            out[str(key).strip()] = str(value)
+        return out
+    out = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise InputError(source, f"line {n}: expected KEY=VALUE")
+        if key.strip() in out:
+            raise InputError(source, f"line {n}: {key.strip()} given twice")
+        out[key.strip()] = value
+    return out
+
+
+def _merge(into: dict[str, str], more: dict[str, str]) -> None:
+    """Add ``more`` to ``into``; a key given by two sources is an error, not a silent choice."""
+    both = sorted(set(into) & set(more))
+    if both:
+        raise InputError("credential", f"given more than once: {', '.join(both)}")
+    into.update(more)
+
+
+def _prompt_missing(platform: str, creds: dict[str, str]) -> None:
+    """Ask, with hidden input, for each credential ``platform`` needs that ``creds`` lacks (an
+    unknown platform is left to the service to refuse)."""
+    from herald.platforms import connector_class  # lazy: start-up cost
+
+    try:
+        needed = connector_class(platform).credential_keys
+    except HeraldError:
+        return
+    for key in needed:
+        if not creds.get(key, "").strip():
+            creds[key] = typer.prompt(key, hide_input=True)

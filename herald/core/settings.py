@@ -2,7 +2,8 @@
 
 Embedded mode (the default, ``HERALD_ENV=development``) needs nothing: SQLite under the data
 directory, an embedded Redis started by ``herald up``, and a secret key generated once into the
-data directory (mode 0600). Production mode refuses to start without a real secret key.
+data directory (mode 0600). Every mode refuses a secret key shorter than ``MIN_SECRET_KEY_CHARS`` or a
+known placeholder; production also refuses to run without one set.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 #: The file in the data directory where a running ``herald up`` writes its embedded Redis URL.
 EMBEDDED_URL_FILE = "embedded-redis.url"
 
-#: Secret keys that must never be accepted in production (placeholders from docs and compose).
+#: Secret keys that are never accepted (placeholders from docs and compose).
 PLACEHOLDER_KEYS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
+#: The shortest secret key accepted, in every mode: 32 characters is 128 bits of hex.
 MIN_SECRET_KEY_CHARS = 32
 
 
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
     #: Empty means "embedded": ``herald up`` starts a private redis-server and sets this.
     redis_url: str = ""
     secret_key: str = Field(default="", repr=False)
+    #: During a key rotation: the key credentials were sealed with before ``secret_key``; read
+    #: (never written) until ``herald keys rotate`` has re-sealed everything.
+    secret_key_previous: str = Field(default="", repr=False)
+    #: ``herald keys rotate``: re-seal under this key instead of ``secret_key`` (the other way
+    #: to rotate; ``--new-key-file`` does the same).
+    new_secret_key: str = Field(default="", repr=False)
     #: Public base URL of the web app (links, Instagram/Threads photo URLs later).
     public_url: str = "http://127.0.0.1:8600"
     web_host: str = "127.0.0.1"
@@ -87,24 +95,41 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'herald.db').resolve()}"
 
     def secret(self) -> Secret:
-        """The credential-encryption key; generated into the data dir in development."""
+        """The credential-encryption key; generated into the data dir in development. Raises
+        ConfigError for a key that is too short or a placeholder (in every mode), or none in
+        production."""
         key = self.secret_key
-        if self.env == "production":
-            if key.strip().lower() in PLACEHOLDER_KEYS or len(key) < MIN_SECRET_KEY_CHARS:
-                raise ConfigError(
-                    "HERALD_SECRET_KEY must be set to a random value of at least "
-                    f"{MIN_SECRET_KEY_CHARS} characters in production (e.g. `openssl rand -hex 32`)"
-                )
-            return Secret(key)
+        if self.env == "production" and not key.strip():
+            raise ConfigError(
+                "HERALD_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_CHARS} characters in production (e.g. `openssl rand -hex 32`)"
+            )
         if key:
-            return Secret(key)
+            return checked_secret_key(key, "HERALD_SECRET_KEY")
         path = self.data_dir / "secret.key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
-        return Secret(path.read_text().strip())
+        return checked_secret_key(path.read_text().strip(), str(path))
+
+    def previous_secrets(self) -> tuple[Secret, ...]:
+        """The key credentials may still be sealed with during a rotation
+        (``HERALD_SECRET_KEY_PREVIOUS``), checked like the current one; none when unset."""
+        key = self.secret_key_previous
+        return (checked_secret_key(key, "HERALD_SECRET_KEY_PREVIOUS"),) if key else ()
+
+
+def checked_secret_key(key: str, name: str) -> Secret:
+    """``key`` as a Secret. Raises ConfigError (naming ``name``, never the key) if it is a
+    placeholder or shorter than ``MIN_SECRET_KEY_CHARS``."""
+    if key.strip().lower() in PLACEHOLDER_KEYS or len(key.strip()) < MIN_SECRET_KEY_CHARS:
+        raise ConfigError(
+            f"{name} must be a random value of at least {MIN_SECRET_KEY_CHARS} characters "
+            "(e.g. `openssl rand -hex 32`)"
+        )
+    return Secret(key)
 
 
 def redis_url(settings: Settings | None = None) -> str:

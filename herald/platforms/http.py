@@ -17,6 +17,7 @@ The rule every connector follows, spelled once here:
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -35,7 +36,9 @@ from herald.core.errors import (
 from herald.core.secret import MASK, Secret
 
 #: Longest platform message kept in an error, characters; bodies can be whole HTML pages.
-MAX_DETAIL_CHARS = 500
+MAX_DETAIL_CHARS = 300
+#: Control characters (line breaks included) in a server's message.
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 #: Words in a 403 message that mean the token lacks a right, not that the post was refused.
 _AUTH_403_MARKERS = ("scope", "app permissions")
@@ -118,7 +121,14 @@ def platform_message(response: requests.Response) -> str:
                 parts.append(value)
                 break
     text = "; ".join(dict.fromkeys(parts)) or response.reason or f"HTTP {response.status_code}"
-    return text[:MAX_DETAIL_CHARS]
+    return excerpt(text)
+
+
+def excerpt(text: str) -> str:
+    """What a server said, as the log keeps it: one line (control characters become spaces),
+    at most ``MAX_DETAIL_CHARS``. Pages escape it; a hostile server gets no more room."""
+    flat = CONTROLS.sub(" ", text).strip()
+    return flat if len(flat) <= MAX_DETAIL_CHARS else flat[: MAX_DETAIL_CHARS - 1] + "…"
 
 
 # -- rate limits ---------------------------------------------------------------------------

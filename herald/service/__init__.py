@@ -37,6 +37,7 @@ from herald.service.campaigns import MAX_CAMPAIGN_NAME_CHARS, Campaigns
 from herald.service.channels import MAX_NAME_CHARS, Channels
 from herald.service.drafts import MAX_PHOTOS_PER_POST, PAST_GRACE_SECONDS
 from herald.service.health import Health
+from herald.service.keys import Keys
 from herald.service.log import Log
 from herald.service.queueing import BULK_CHUNK, MAX_REFUSALS_SHOWN, Queueing
 from herald.service.requests import PhotoInput, PostRequest
@@ -47,7 +48,7 @@ STATUSES = states.ALL
 PENDING_STATES = states.PENDING
 
 
-class Herald(Channels, Queueing, Actions, Approvals, Log, Campaigns, Health, Accounts):
+class Herald(Channels, Queueing, Actions, Approvals, Log, Campaigns, Health, Accounts, Keys):
     """The service layer over one store and one content queue: ``Herald(db, queue, box)``."""
 
 

@@ -35,6 +35,7 @@ class ServiceBase:
         session_lifetime: timedelta = timedelta(hours=12),
         session_idle: timedelta = timedelta(hours=2),
         require_admin_second_factor: bool = False,
+        plain_http_base_urls: bool = True,
     ) -> None:
         self.db = db
         self.queue = queue
@@ -43,6 +44,9 @@ class ServiceBase:
         self.session_lifetime = session_lifetime
         self.session_idle = session_idle
         self.require_admin_second_factor = require_admin_second_factor
+        #: May a channel's base URL be plain http (the sandbox, development)? Not in production:
+        #: credentials would cross the network in the clear.
+        self.plain_http_base_urls = plain_http_base_urls
         #: Renditions made in this process, by (source photo, rules): a photo queued for many
         #: posts is re-encoded once.
         self._rendition_cache = RenditionCache()

@@ -65,8 +65,7 @@ class Channels(ServiceBase):
                 raise InputError(
                     "option", f"rate_limit must be N/SECONDS (e.g. 300/10800) or off, got {rate!r}"
                 )
-        if base_url is not None and not base_url.startswith(("http://", "https://")):
-            raise InputError("base_url", f"base URL must start with http:// or https://, got {base_url!r}")
+        self._check_base_url(base_url)
         sealed = self.box.seal({k: Secret(v.strip()) for k, v in credentials.items()})
         try:
             with self.db.session() as s:
@@ -110,6 +109,7 @@ class Channels(ServiceBase):
     def set_channel_base_url(self, name: str, base_url: str | None, *, actor: Actor = SYSTEM) -> None:
         """Point a channel at another API root. Raises InputError for an unknown channel."""
         self._require(actor, Capability.ADMINISTER, None, "changing a channel")
+        self._check_base_url(base_url)
         with self.db.session() as s:
             if not channels.set_base_url(s, name, base_url):
                 raise NotFound("channel", f"unknown channel {name!r}")
@@ -141,3 +141,12 @@ class Channels(ServiceBase):
             )
         self._stage(ids)
         return len(ids)
+
+    def _check_base_url(self, base_url: str | None) -> None:
+        """A channel's API root: https, or plain http where the settings allow it (not in
+        production). Raises InputError naming ``base_url``."""
+        if base_url is None:
+            return
+        schemes = ("http://", "https://") if self.plain_http_base_urls else ("https://",)
+        if not base_url.startswith(schemes) or CONTROL_IN_NAME.search(base_url):
+            raise InputError("base_url", f"base URL must start with {' or '.join(schemes)}, got {base_url!r}")

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from herald.core.files import FILE_MODE, private_file, private_folder
+
 #: SQLite waits this long for a lock held by another process before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -28,7 +30,13 @@ def make_engine(url: str) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            # The database holds sealed credentials and people's hashes: its folder and file
+            # are the installation's own (herald.core.files), whatever umask we were given.
+            folder = Path(u.database).parent
+            if not folder.exists():
+                private_folder(folder)
+            Path(u.database).touch(mode=FILE_MODE, exist_ok=True)
+            private_file(Path(u.database))
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")

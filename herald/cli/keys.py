@@ -1,0 +1,79 @@
+"""``herald keys``: rotate the key that seals channel credentials and second-factor secrets.
+
+Rotation without downtime (every process keeps reading what either key sealed):
+
+1. give every process the new key as ``HERALD_SECRET_KEY`` and the old one as
+   ``HERALD_SECRET_KEY_PREVIOUS``, and restart them;
+2. run ``herald keys rotate``: each value is re-sealed under the new key, one transaction each;
+3. remove ``HERALD_SECRET_KEY_PREVIOUS`` and restart again.
+
+Or, the other way round: ``herald keys rotate --new-key-file PATH`` (or ``HERALD_NEW_SECRET_KEY``)
+re-seals under the key in that file, read with the current one; processes that are to keep
+working meanwhile need the new key as their ``HERALD_SECRET_KEY_PREVIOUS``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from herald.cli.app import fail, service
+from herald.core.errors import HeraldError, InputError
+from herald.core.secret import Secret
+from herald.core.settings import checked_secret_key, get_settings
+
+keys_app = typer.Typer(help="Keys: rotate the credential encryption key.", no_args_is_help=True)
+
+#: Exit status when some values could not be opened with any key given (the rest were re-sealed).
+EXIT_UNREADABLE = 1
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    new_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--new-key-file",
+            help="re-seal under the key in this file (default: HERALD_NEW_SECRET_KEY, "
+            "else HERALD_SECRET_KEY, opening what HERALD_SECRET_KEY_PREVIOUS sealed)",
+        ),
+    ] = None,
+) -> None:
+    """Re-seal every channel credential and second-factor secret under the new key. Safe to run
+    while Herald runs, and to run again."""
+    from herald.store.crypto import CredentialBox  # lazy: start-up cost
+
+    try:
+        settings = get_settings()
+        current, previous = settings.secret(), settings.previous_secrets()
+        new = _new_key(new_key_file, settings.new_secret_key)
+        box = CredentialBox(new, (current, *previous)) if new else CredentialBox(current, previous)
+        done = service().reseal_secrets(box)
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    typer.echo(f"{done.resealed} re-sealed under the new key, {done.already_current} already were")
+    if done.unreadable:
+        typer.echo(
+            f"error: no key given opens {', '.join(done.unreadable)}; left as they were",
+            err=True,
+        )
+        raise typer.Exit(EXIT_UNREADABLE)
+    if new is None and not previous and not done.resealed:
+        typer.echo(
+            "nothing to do: set the new key as HERALD_SECRET_KEY and the old one as "
+            "HERALD_SECRET_KEY_PREVIOUS, or give --new-key-file"
+        )
+
+
+def _new_key(path: Path | None, from_env: str) -> Secret | None:
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            raise InputError("new-key-file", f"cannot read {str(path)!r}") from None
+        return checked_secret_key(text, "--new-key-file")
+    if from_env:
+        return checked_secret_key(from_env, "HERALD_NEW_SECRET_KEY")
+    return None
