@@ -84,7 +84,7 @@ def test_a_rewritten_payload_in_redis_is_refused_flagged_and_the_approved_one_go
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    at = datetime.now(UTC) + timedelta(seconds=3)
+    at = datetime.now(UTC) + timedelta(seconds=6)  # room to tamper first, on a loaded machine
     post_id = herald.add_post(
         PostRequest(
             channels=["t-mastodon"],
@@ -148,7 +148,7 @@ def test_the_rebuilt_payload_is_staged_back_so_a_retry_is_not_refused_again(
     caplog.set_level(logging.INFO)
     # The first call after the refusal is refused (429): the retry reads what was staged back.
     sim.inject(Fault(kind="rate_limit", platform="mastodon", path="/api/v1/statuses", count=1, reset_in=0.5))
-    at = datetime.now(UTC) + timedelta(seconds=3)
+    at = datetime.now(UTC) + timedelta(seconds=6)  # room to tamper first, on a loaded machine
     post_id = herald.add_post(PostRequest(channels=["t-mastodon"], text=APPROVED, at=at))
     with herald.db.session() as s:
         [delivery_id] = s.execute(select(Delivery.id).where(Delivery.post_id == post_id)).scalars()

@@ -20,6 +20,7 @@ from herald.web.auth import CanDraft
 from herald.web.deps import FormDep
 from herald.web.drafts import DRAFT_TTL_SECONDS, DraftStore
 from herald.web.templating import DEFAULT_TIME_ZONE, TIME_ZONES, minutes
+from herald.web.uploads import read_photo
 
 #: What may happen to the faces in a photo: kept as they are, blurred or pixelated.
 FACE_KEEP = "keep"
@@ -211,7 +212,7 @@ async def compose_form(actor: CanDraft, form: FormDep, drafts: DraftsDep) -> Com
         photo: Upload | None = None
         # An empty file input still sends a part, with no file name and no bytes.
         if isinstance(upload, UploadFile) and upload.filename:
-            photo = Upload(await upload.read(), upload.filename)
+            photo = Upload(await read_photo(upload, f"photo {i}"), upload.filename)
         elif form.get(f"drop{i}") is None and _text(form, f"kept{i}"):
             photo = kept.slots[i - 1].upload if kept is not None else None
             if photo is None:

@@ -23,6 +23,7 @@ from herald.core.errors import InputError
 from herald.service import MAX_PHOTOS_PER_POST, PhotoInput, PostRequest
 from herald.web.api.schemas import PostIn
 from herald.web.api.text import refuse_nul
+from herald.web.uploads import read_photo
 
 #: Text fields a form may carry besides the photos (channels repeat; a few dozen is plenty).
 MAX_FORM_FIELDS = 200
@@ -150,7 +151,7 @@ async def _from_form(request: Request) -> PostRequest:
                 raise InputError("faces", f"faces in photo {i + 1}: one of {', '.join(FACE_CHOICES)}")
             photos.append(
                 PhotoInput(
-                    data=await part.read(),
+                    data=await read_photo(part, f"photo {i + 1}"),
                     filename=refuse_nul(part.filename or f"photo{i + 1}", "photos"),
                     alt_text=alts[i].strip() if i < len(alts) else "",
                     protect_faces=None if face == "keep" else face,
