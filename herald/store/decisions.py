@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.orm import Session
 
 from herald.store import states
@@ -90,19 +90,23 @@ def release_held_on_channel(s: Session, channel_id: int, *, now: datetime | None
     """held → queued for every delivery a (now resumed) channel held, due no earlier than now.
     Returns the ids released."""
     now = now or utcnow()
-    return list(
-        s.execute(
-            update(Delivery)
-            .where(Delivery.channel_id == channel_id, Delivery.state == states.HELD)
-            .values(
-                state=states.QUEUED,
-                due_at=case((Delivery.due_at < now, now), else_=Delivery.due_at),
-                updated_at=now,
-            )
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        ).scalars()
-    )
+    return _queue(s, now, Delivery.channel_id == channel_id, Delivery.state == states.HELD)
+
+
+def _queue(s: Session, now: datetime, *where: ColumnElement[bool]) -> list[int]:
+    """The deliveries ``where`` says → queued, due no earlier than now. Returns their ids."""
+    ids = s.execute(
+        update(Delivery)
+        .where(*where)
+        .values(
+            state=states.QUEUED,
+            due_at=case((Delivery.due_at < now, now), else_=Delivery.due_at),
+            updated_at=now,
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    return [int(i) for i in ids]
 
 
 # -- approval ------------------------------------------------------------------------------------
@@ -127,22 +131,7 @@ def approve_post(s: Session, post_id: str, *, by: str, now: datetime | None = No
     ).rowcount  # type: ignore[attr-defined]  # CursorResult
     if not won:
         return None
-    ids = (
-        s.execute(
-            update(Delivery)
-            .where(Delivery.post_id == post_id, Delivery.state == states.SCHEDULED)
-            .values(
-                state=states.QUEUED,
-                due_at=case((Delivery.due_at < now, now), else_=Delivery.due_at),
-                updated_at=now,
-            )
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        )
-        .scalars()
-        .all()
-    )
-    return [int(i) for i in ids]
+    return _queue(s, now, Delivery.post_id == post_id, Delivery.state == states.SCHEDULED)
 
 
 def return_post(s: Session, post_id: str, *, note: str, now: datetime | None = None) -> bool:
