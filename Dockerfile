@@ -6,13 +6,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 
 RUN useradd --create-home --uid 10001 herald && mkdir /data && chown herald /data
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY herald herald
 COPY content_queue content_queue
 COPY scheduler scheduler
 COPY tasks tasks
 COPY celeryconfig.py .
-RUN pip install --no-cache-dir '.[postgres]'
+# Every dependency from the lock file, checked against its hash; then Herald itself.
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
+ && pip install --no-cache-dir --no-deps '.[postgres]'
 
 USER herald
 EXPOSE 8600

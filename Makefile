@@ -6,17 +6,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench bench-quick chaos install install-dev browser clean
+.PHONY: run test lint lock bench bench-quick chaos install install-dev browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e .
+# Dependencies from the lock files, every file checked against its hash; then Herald itself.
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(PIP) --require-hashes -r requirements.lock
+	$(PIP) --no-deps --config-settings editable_mode=compat -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(PIP) --require-hashes -r requirements-dev.lock
+	$(PIP) --no-deps --config-settings editable_mode=compat -e '.[dev]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -45,6 +50,13 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy herald content_queue scheduler tasks celeryconfig.py
 	$(BIN)/lint-imports
+	$(BIN)/python .ci/audit.py
+
+# After changing dependencies in pyproject.toml: the lock files, with every file's hash.
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --strip-extras
+lock: install-dev
+	$(LOCK) --extra postgres -o requirements.lock pyproject.toml
+	$(LOCK) --extra dev --extra postgres -o requirements-dev.lock pyproject.toml
 
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
