@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements-dev.lock"
 
 
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
 def main() -> int:
     done = subprocess.run(
         [
@@ -37,20 +41,20 @@ def main() -> int:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        print(f"pip-audit: SKIPPED, the advisory database could not be reached ({last[:200]})")
+        say(f"pip-audit: SKIPPED, the advisory database could not be reached ({last[:200]})")
         return 0
     deps = report.get("dependencies", [])
     audited = [d for d in deps if "skip_reason" not in d]
     vulnerable = [d for d in audited if d.get("vulns")]
     for d in vulnerable:
         ids = ", ".join(v["id"] for v in d["vulns"])
-        print(f"pip-audit: {d['name']} {d['version']}: {ids}")
+        say(f"pip-audit: {d['name']} {d['version']}: {ids}")
     if vulnerable:
         return 1
     if not audited:
-        print(f"pip-audit: SKIPPED, no advisory data for any of {len(deps)} locked releases here")
+        say(f"pip-audit: SKIPPED, no advisory data for any of {len(deps)} locked releases here")
         return 0
-    print(
+    say(
         f"pip-audit: {len(audited)} locked releases, no known advisory ({len(deps) - len(audited)} not found)"
     )
     return 0
