@@ -4,8 +4,9 @@ Redis is shared and, in many deployments, reachable by more than Herald; a worke
 publish something SQL did not approve because Redis was rewritten. So:
 
 - every staged payload is stored with an HMAC-SHA256 over its canonical JSON (sorted keys, no
-  spaces, UTF-8), under a key of its own derived from the settings' secret with
-  ``QUEUE_KEY_LABEL`` (never the credential key itself);
+  spaces, UTF-8), under the keyring's queue key (``herald.core.keyring``: derived from the
+  master under a label of its own, never the credential key itself); during a key rotation a
+  payload staged under the previous queue key still checks;
 - photo bytes are staged under their SHA-256 (``herald:photo:{sha256}``), and a payload whose
   MAC holds names that hash: bytes that do not hash to it are refused.
 
@@ -18,15 +19,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 from content_queue.payload import Payload
 from herald.core.errors import QueueError
+from herald.core.keyring import QUEUE_LABEL, Keyring, derive
 from herald.core.secret import Secret
 
-#: The derivation label of the content queue's MAC key; a new version gets a new label.
-QUEUE_KEY_LABEL: Final = b"herald/content-queue/v1"
 #: The field of a staged payload's JSON that holds its MAC (hex).
 MAC_FIELD: Final = "mac"
 
@@ -50,8 +51,8 @@ class Checked(Generic[K, V]):
 
 
 def queue_key(secret: Secret) -> bytes:
-    """The content queue's MAC key: HMAC-SHA256(secret, ``QUEUE_KEY_LABEL``)."""
-    return hmac.new(secret.reveal().encode(), QUEUE_KEY_LABEL, hashlib.sha256).digest()
+    """The content queue's MAC key for a master: HMAC-SHA256(master, ``QUEUE_LABEL``)."""
+    return derive(secret, QUEUE_LABEL)
 
 
 def canonical(d: dict[str, Any]) -> bytes:
@@ -63,17 +64,24 @@ def canonical(d: dict[str, Any]) -> bytes:
 class Seal:
     """Signs payloads for staging and opens staged ones, with the queue's key."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_keys",)
 
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        """Seals with ``keys[0]``; a payload checks if any of ``keys`` sealed it."""
+        if not keys:
+            raise ValueError("a seal needs a key")
+        self._keys = tuple(keys)
+
+    @classmethod
+    def from_keyring(cls, keyring: Keyring) -> Seal:
+        return cls(keyring.queue)
 
     @classmethod
     def from_secret(cls, secret: Secret) -> Seal:
-        return cls(queue_key(secret))
+        return cls((queue_key(secret),))
 
-    def _mac(self, d: dict[str, Any]) -> str:
-        return hmac.new(self._key, canonical(d), hashlib.sha256).hexdigest()
+    def _mac(self, d: dict[str, Any], key: bytes | None = None) -> str:
+        return hmac.new(key or self._keys[0], canonical(d), hashlib.sha256).hexdigest()
 
     def seal(self, payload: Payload) -> str:
         """The JSON to stage for ``payload``: its fields and their MAC."""
@@ -92,7 +100,7 @@ class Seal:
         mac = d.pop(MAC_FIELD, None) if isinstance(d, dict) else None
         if not isinstance(mac, str) or not mac.isascii():
             raise Tampered(f"delivery {delivery_id}: staged payload has no MAC")
-        if not hmac.compare_digest(mac.encode(), self._mac(d).encode()):
+        if not any(hmac.compare_digest(mac.encode(), self._mac(d, k).encode()) for k in self._keys):
             raise Tampered(f"delivery {delivery_id}: staged payload's MAC does not match")
         try:
             payload = Payload.from_dict(d)

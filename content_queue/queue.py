@@ -21,7 +21,7 @@ from content_queue.integrity import Checked, Seal, Tampered, photo_matches
 from content_queue.keys import Keys
 from content_queue.payload import Payload
 from herald.core.errors import QueueError
-from herald.core.secret import Secret
+from herald.core.keyring import Keyring
 from herald.core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -31,16 +31,16 @@ DEFAULT_LEASE_SECONDS = 30.0
 
 
 class ContentQueue:
-    """``secret`` is the settings' secret, from which the payload MAC key is derived
-    (``integrity.queue_key``); without one, the settings' (``get_settings().secret()``) is read
-    when a payload is first sealed or opened. Every process sharing a queue must agree on it."""
+    """``keyring`` holds the payload MAC keys (``integrity``); without one, the settings'
+    (``get_settings().keyring()``) is read when a payload is first sealed or opened. Every
+    process sharing a queue must agree on them."""
 
     def __init__(
-        self, client: redis.Redis, keys: Keys | None = None, *, secret: Secret | None = None
+        self, client: redis.Redis, keys: Keys | None = None, *, keyring: Keyring | None = None
     ) -> None:
         self.redis = client
         self.keys = keys or Keys()
-        self._seal = Seal.from_secret(secret) if secret is not None else None
+        self._seal = Seal.from_keyring(keyring) if keyring is not None else None
         self._claim = client.register_script(scripts.CLAIM_DUE)
         self._reap = client.register_script(scripts.REAP_EXPIRED)
         self._release = client.register_script(scripts.RELEASE)
@@ -51,14 +51,14 @@ class ContentQueue:
         self._hold_channel = client.register_script(scripts.HOLD_CHANNEL)
 
     @classmethod
-    def from_url(cls, url: str, keys: Keys | None = None, *, secret: Secret | None = None) -> ContentQueue:
+    def from_url(cls, url: str, keys: Keys | None = None, *, keyring: Keyring | None = None) -> ContentQueue:
         """A queue on ``url`` (``redis://``, ``rediss://`` for TLS, ``unix://``)."""
-        return cls(redis.Redis.from_url(url), keys, secret=secret)
+        return cls(redis.Redis.from_url(url), keys, keyring=keyring)
 
     @property
     def seal(self) -> Seal:
         if self._seal is None:
-            self._seal = Seal.from_secret(get_settings().secret())
+            self._seal = Seal.from_keyring(get_settings().keyring())
         return self._seal
 
     # -- staging ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from content_queue import ContentQueue
 from herald.accounts.passwords import use_test_hashing
 from herald.core.settings import Settings, get_settings, redis_url
 from herald.service import Herald
-from herald.store.crypto import CredentialBox
+from herald.service.answers import CampaignDefaults
 from herald.store.db import Database
 
 _migrated: set[str] = set()
@@ -23,12 +23,16 @@ def service(settings: Settings | None = None) -> Herald:
     if settings.env != "production" and db.url not in _migrated:
         db.migrate()
         _migrated.add(db.url)
+    keyring = settings.keyring()
     return Herald(
         db,
-        ContentQueue.from_url(redis_url(settings), secret=settings.secret()),
-        CredentialBox(settings.secret(), settings.previous_secrets()),
+        ContentQueue.from_url(redis_url(settings), keyring=keyring),
+        keyring,
         session_lifetime=timedelta(hours=settings.session_hours),
         session_idle=timedelta(minutes=settings.session_idle_minutes),
         require_admin_second_factor=settings.require_admin_second_factor,
         plain_http_base_urls=settings.env != "production",
+        campaign_defaults=CampaignDefaults(
+            settings.campaign_require_alt_text, settings.campaign_protect_faces
+        ),
     )

@@ -15,7 +15,7 @@ def build_dispatcher(settings: Settings | None = None) -> Dispatcher:
     settings = settings or get_settings()
     return Dispatcher(
         Database(settings.sqlalchemy_url),
-        ContentQueue.from_url(redis_url(settings), secret=settings.secret()),
+        ContentQueue.from_url(redis_url(settings), keyring=settings.keyring()),
         dispatch,
         lease_seconds=settings.lease_seconds,
         claim_batch=settings.claim_batch,

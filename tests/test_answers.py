@@ -267,8 +267,8 @@ def test_cli_json_keeps_every_key(herald: Any, world: World) -> None:
         "name": "spring",
         "timezone": "Asia/Seoul",
         "late_tolerance_seconds": 3600,
-        "require_alt_text": False,
-        "protect_faces": None,
+        "require_alt_text": True,  # the installation's defaults for a new campaign
+        "protect_faces": "review",
         "requires_approval": False,
     }
     assert list(campaign) == CAMPAIGN_KEYS
@@ -280,8 +280,8 @@ def test_cli_json_keeps_every_key(herald: Any, world: World) -> None:
     assert [list(c) for c in checked] == [CHECK_KEYS] * 2
     assert checked[1]["channel"] is None and checked[1]["problems"] == [] and checked[1]["fits"] is True
 
-    res = runner.invoke(cli, ["campaign", "set", "spring", "--require-alt-text"], catch_exceptions=False)
-    assert json.loads(res.stdout) == {**campaign, "require_alt_text": True}
+    res = runner.invoke(cli, ["campaign", "set", "spring", "--no-require-alt-text"], catch_exceptions=False)
+    assert json.loads(res.stdout) == {**campaign, "require_alt_text": False}
 
 
 @pytest.fixture

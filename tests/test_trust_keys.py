@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 from bench.harness import wait_for
 from herald.cli import app as cli
 from herald.core.errors import ConfigError
+from herald.core.keyring import Keyring
 from herald.core.secret import Secret
 from herald.core.settings import MIN_SECRET_KEY_CHARS, Settings, reset_settings
 from herald.service import PostRequest
-from herald.store.crypto import CredentialBox
+from herald.store.crypto import CredentialBox, SecretBox
 from herald.store.models import Channel, User
 from herald.store.sealed import replace_sealed, sealed_values
 from tests.conftest import SECRET_KEY
@@ -103,19 +104,23 @@ def test_the_cli_refuses_a_short_key_outside_production(
 # -- the box: seal with the current key, open with either ---------------------------------------
 
 
+def _box(key: str, *previous: str) -> CredentialBox:
+    return CredentialBox(Keyring.from_masters(Secret(key), [Secret(p) for p in previous]))
+
+
 def test_the_box_seals_with_the_current_key_and_opens_with_either() -> None:
-    old = CredentialBox(Secret(SECRET_KEY))
-    both = CredentialBox(Secret(NEW_KEY), [Secret(SECRET_KEY)])
+    old = _box(SECRET_KEY)
+    both = _box(NEW_KEY, SECRET_KEY)
     sealed_old = old.seal({"access_token": Secret("t-1")})
     assert both.open(sealed_old)["access_token"].reveal() == "t-1"
     assert not both.is_current(sealed_old)
     resealed = both.reseal(sealed_old)
     assert both.is_current(resealed)
-    assert CredentialBox(Secret(NEW_KEY)).open(resealed)["access_token"].reveal() == "t-1"
+    assert _box(NEW_KEY).open(resealed)["access_token"].reveal() == "t-1"
     with pytest.raises(ConfigError, match="HERALD_SECRET_KEY"):
         old.open(resealed)
     with pytest.raises(ConfigError):
-        CredentialBox(Secret(OTHER_KEY)).reseal(sealed_old)
+        _box(OTHER_KEY).reseal(sealed_old)
 
 
 # -- rotation ----------------------------------------------------------------------------------
@@ -136,10 +141,11 @@ def _switch(monkeypatch: pytest.MonkeyPatch, key: str, previous: str | None = No
 
 def _opened(herald: Any, key: str) -> dict[str, dict[str, str]]:
     """Every sealed value, opened with ``key`` alone: "channel NAME" / "user EMAIL" → fields."""
-    box = CredentialBox(Secret(key))
+    keyring = Keyring.from_masters(Secret(key))
+    boxes = {"channel": CredentialBox(keyring), "user": SecretBox(keyring)}
     with herald.db.read() as s:
         return {
-            f"{v.kind} {v.label}": {k: x.reveal() for k, x in box.open(v.token).items()}
+            f"{v.kind} {v.label}": {k: x.reveal() for k, x in boxes[v.kind].open(v.token).items()}
             for v in sealed_values(s)
         }
 
@@ -201,7 +207,7 @@ def test_rotation_refuses_a_short_new_key_and_changes_nothing(
 def test_a_value_no_key_opens_is_named_left_alone_and_the_rest_rotate(
     herald: Any, sealed_under_old_key: dict[str, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stranger = CredentialBox(Secret(OTHER_KEY)).seal({"access_token": Secret("from-elsewhere")})
+    stranger = _box(OTHER_KEY).seal({"access_token": Secret("from-elsewhere")})
     with herald.db.session() as s:
         s.execute(select(Channel).where(Channel.name == "k-x")).scalar_one().credentials_encrypted = stranger
     _switch(monkeypatch, NEW_KEY, previous=SECRET_KEY)
@@ -213,7 +219,7 @@ def test_a_value_no_key_opens_is_named_left_alone_and_the_rest_rotate(
             s.execute(select(Channel.credentials_encrypted).where(Channel.name == "k-x")).scalar_one()
             == stranger
         )
-    box = CredentialBox(Secret(NEW_KEY))
+    box = SecretBox(Keyring.from_masters(Secret(NEW_KEY)))
     with herald.db.read() as s:
         user = s.execute(select(User).where(User.email == "admin@example.org")).scalar_one()
         opened = box.open(user.totp_secret_encrypted or b"")

@@ -25,9 +25,20 @@ def campaign_set(
     late_tolerance: Annotated[
         int | None, typer.Option("--late-tolerance", help="seconds late before a post is held (0: never)")
     ] = None,
-    require_alt_text: Annotated[bool | None, typer.Option("--require-alt-text/--no-require-alt-text")] = None,
+    require_alt_text: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-alt-text/--no-require-alt-text",
+            help="a new campaign: HERALD_CAMPAIGN_REQUIRE_ALT_TEXT (required)",
+        ),
+    ] = None,
     protect_faces: Annotated[
-        str | None, typer.Option("--protect-faces", help="blur, pixelate or off")
+        str | None,
+        typer.Option(
+            "--protect-faces",
+            help="blur, pixelate, review (a post whose photos show faces waits for a manager) or off; "
+            "a new campaign: HERALD_CAMPAIGN_PROTECT_FACES (review)",
+        ),
     ] = None,
     timezone: Annotated[str | None, typer.Option("--timezone", help="e.g. Asia/Seoul")] = None,
     require_approval: Annotated[

@@ -13,9 +13,11 @@ import typer
 
 from herald.cli.app import (
     app,
+    fail,
 )
+from herald.core.errors import ConfigError
 from herald.core.logs import setup_logging
-from herald.core.settings import get_settings
+from herald.core.settings import check_internet_facing, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,10 @@ def web(
 
     s = get_settings()
     setup_logging(s.log_level, s.log_format)
+    try:
+        check_internet_facing(s)
+    except ConfigError as e:
+        raise fail(str(e)) from None
     # proxy_headers off: only HERALD_TRUSTED_PROXIES are believed (herald.web.proxies).
     uvicorn.run(
         "herald.web.app:create_app",
@@ -148,6 +154,10 @@ def photos(
 
     s = get_settings()
     setup_logging(s.log_level, s.log_format)
+    try:
+        check_internet_facing(s)
+    except ConfigError as e:
+        raise fail(str(e)) from None
     uvicorn.run(
         "herald.web.public:create_public_app",
         factory=True,

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from herald.core.errors import ConfigError
+from herald.core.keyring import Keyring
 from herald.core.secret import Secret
 
 #: The conventional local Redis, when neither a URL nor an embedded Redis is known.
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     #: ``herald keys rotate``: re-seal under this key instead of ``secret_key`` (the other way
     #: to rotate; ``--new-key-file`` does the same).
     new_secret_key: str = Field(default="", repr=False)
+    #: The web app's share of the keys (``herald keys web``), given instead of ``secret_key`` to a
+    #: process that must seal channel credentials but never read them.
+    web_keys: str = Field(default="", repr=False)
     #: Public base URL of the web app (links, Instagram/Threads photo URLs later).
     public_url: str = "http://127.0.0.1:8600"
     web_host: str = "127.0.0.1"
@@ -82,6 +86,12 @@ class Settings(BaseSettings):
     session_idle_minutes: float = 120.0
     #: Admins must set up a second factor (TOTP) before they can do anything else.
     require_admin_second_factor: bool = False
+    #: What a new campaign starts with unless its creator says otherwise (``herald campaign
+    #: set``): the one place for an installation's safe defaults, shown on the campaigns page.
+    #: Alt text on every photo; faces: "review" holds a post whose photos show faces for a
+    #: person who may approve, "blur" / "pixelate" hide them, "off" keeps them.
+    campaign_require_alt_text: bool = True
+    campaign_protect_faces: Literal["blur", "pixelate", "review", "off"] = "review"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -120,6 +130,14 @@ class Settings(BaseSettings):
         key = self.secret_key_previous
         return (checked_secret_key(key, "HERALD_SECRET_KEY_PREVIOUS"),) if key else ()
 
+    def keyring(self) -> Keyring:
+        """This process's keys: derived from ``HERALD_SECRET_KEY`` (and the previous key) when
+        it is set, or generated outside production; else the web app's share,
+        ``HERALD_WEB_KEYS``, which seals credentials but cannot open them."""
+        if self.web_keys.strip() and not self.secret_key.strip():
+            return Keyring.from_web_keys(self.web_keys)
+        return Keyring.from_masters(self.secret(), self.previous_secrets())
+
 
 def checked_secret_key(key: str, name: str) -> Secret:
     """``key`` as a Secret. Raises ConfigError (naming ``name``, never the key) if it is a
@@ -130,6 +148,26 @@ def checked_secret_key(key: str, name: str) -> Secret:
             "(e.g. `openssl rand -hex 32`)"
         )
     return Secret(key)
+
+
+def check_internet_facing(settings: Settings) -> None:
+    """In production a process that faces the internet (the web app, the photo server) holds
+    ``HERALD_WEB_KEYS`` and never ``HERALD_SECRET_KEY``, which opens every channel's
+    credentials. Raises ConfigError otherwise (or for a malformed ``HERALD_WEB_KEYS``)."""
+    if settings.env != "production":
+        return
+    if settings.secret_key.strip() or settings.secret_key_previous.strip():
+        raise ConfigError(
+            "in production the web app and the photo server must not hold HERALD_SECRET_KEY, "
+            "which opens every channel's credentials: give them HERALD_WEB_KEYS instead "
+            "(`herald keys web` prints it where HERALD_SECRET_KEY is set)"
+        )
+    if not settings.web_keys.strip():
+        raise ConfigError(
+            "in production the web app and the photo server need HERALD_WEB_KEYS "
+            "(`herald keys web` prints it where HERALD_SECRET_KEY is set)"
+        )
+    settings.keyring()
 
 
 def redis_url(settings: Settings | None = None) -> str:

@@ -13,11 +13,11 @@ from herald.store.db import Database
 
 def build_deliverer(settings: Settings | None = None) -> Deliverer:
     settings = settings or get_settings()
+    keyring = settings.keyring()
     return Deliverer(
         Database(settings.sqlalchemy_url),
-        # The payload MAC key is derived from the same secret (``content_queue.integrity``).
-        ContentQueue.from_url(redis_url(settings), secret=settings.secret()),
-        CredentialBox(settings.secret(), settings.previous_secrets()),
+        ContentQueue.from_url(redis_url(settings), keyring=keyring),
+        CredentialBox(keyring),
         lease_seconds=settings.lease_seconds,
         retry=RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds),
         public_url=settings.public_url,

@@ -19,6 +19,7 @@ from herald.service.actions import Actions
 from herald.service.answers import (
     Answer,
     AuditEntry,
+    CampaignDefaults,
     CampaignInfo,
     Cancelled,
     ChannelInfo,
@@ -33,7 +34,7 @@ from herald.service.answers import (
     UserInfo,
 )
 from herald.service.approvals import Approvals
-from herald.service.campaigns import MAX_CAMPAIGN_NAME_CHARS, Campaigns
+from herald.service.campaigns import FACE_MODES, MAX_CAMPAIGN_NAME_CHARS, Campaigns
 from herald.service.channels import MAX_NAME_CHARS, Channels
 from herald.service.drafts import MAX_PHOTOS_PER_POST, PAST_GRACE_SECONDS
 from herald.service.health import Health
@@ -49,7 +50,7 @@ PENDING_STATES = states.PENDING
 
 
 class Herald(Channels, Queueing, Actions, Approvals, Log, Campaigns, Health, Accounts, Keys):
-    """The service layer over one store and one content queue: ``Herald(db, queue, box)``."""
+    """The service layer over one store and one content queue: ``Herald(db, queue, keyring)``."""
 
 
 __all__ = [
@@ -68,7 +69,9 @@ __all__ = [
     "PENDING_STATES",
     "STATUSES",
     "Answer",
+    "CampaignDefaults",
     "CampaignInfo",
+    "FACE_MODES",
     "Cancelled",
     "ChannelInfo",
     "CheckResult",

@@ -192,7 +192,7 @@ class Accounts(ServiceBase):
         secret = new_totp_secret()
         with self.db.session() as s:
             user = self._user(s, email)
-            users.set_second_factor(s, user, self.box.seal({"totp": Secret(secret)}))
+            users.set_second_factor(s, user, self.secrets.seal({"totp": Secret(secret)}))
             audit.record(
                 s, actor=actor.email, action="user.second-factor", target_type="user", target_id=user.email
             )
@@ -230,7 +230,7 @@ class Accounts(ServiceBase):
             if user is None or user.totp_secret_encrypted is None:
                 raise NotSignedIn("no second factor is set for this account")
             self._throttled(user.email, address)
-            secret = self.box.open(user.totp_secret_encrypted)["totp"].reveal()
+            secret = self.secrets.open(user.totp_secret_encrypted)["totp"].reveal()
             step = verify_totp(secret, code, last_step=user.totp_last_step)
             if step is None:
                 self._failed(user.email, address)
@@ -248,14 +248,14 @@ class Accounts(ServiceBase):
                 raise NotSignedIn("sign in first")
             email = user.email
         secret = new_totp_secret()
-        sealed = self.box.seal({"totp": Secret(secret), "user": Secret(str(user_id))})
+        sealed = self.secrets.seal({"totp": Secret(secret), "user": Secret(str(user_id))})
         return totp_uri(secret, email), sealed.decode("ascii")
 
     def confirm_second_factor(self, user_id: int, sealed: str, code: str, *, address: str) -> None:
         """Store the candidate secret once a code from it is right (and count that code as
         used). Raises ``NotSignedIn`` for a wrong code or a candidate not made for this user."""
         try:
-            opened = self.box.open(sealed.encode("ascii"))
+            opened = self.secrets.open(sealed.encode("ascii"))
         except (ConfigError, UnicodeEncodeError):
             raise NotSignedIn("this setup form has expired; reload it") from None
         if opened.get("user", Secret("")).reveal() != str(user_id) or "totp" not in opened:
@@ -269,7 +269,7 @@ class Accounts(ServiceBase):
             if step is None:
                 self._failed(user.email, address)
                 raise NotSignedIn("wrong code")
-            users.set_second_factor(s, user, self.box.seal({"totp": opened["totp"]}))
+            users.set_second_factor(s, user, self.secrets.seal({"totp": opened["totp"]}))
             users.note_login(s, user, totp_step=step)
             audit.record(
                 s, actor=user.email, action="user.second-factor", target_type="user", target_id=user.email

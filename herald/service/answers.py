@@ -53,12 +53,23 @@ class ChannelInfo(Answer):
 
 
 @dataclass(frozen=True)
+class CampaignDefaults(Answer):
+    """What a new campaign starts with unless its creator says otherwise (from the settings:
+    ``HERALD_CAMPAIGN_REQUIRE_ALT_TEXT``, ``HERALD_CAMPAIGN_PROTECT_FACES``)."""
+
+    require_alt_text: bool
+    #: "blur", "pixelate", "review" or "off".
+    protect_faces: str
+
+
+@dataclass(frozen=True)
 class CampaignInfo(Answer):
     name: str
     timezone: str
     late_tolerance_seconds: int
     require_alt_text: bool
-    #: "blur", "pixelate", or None (faces are kept).
+    #: "blur", "pixelate", "review" (a post whose photos show faces waits for a person who may
+    #: approve), or None (faces are kept).
     protect_faces: str | None
     #: Posts by staff wait for a manager's approval before they are queued.
     requires_approval: bool = False

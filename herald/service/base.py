@@ -1,4 +1,4 @@
-"""What every part of the service shares: the store, the content queue, the credential box,
+"""What every part of the service shares: the store, the content queue, the sealing boxes,
 the renditions made in this process, and staging deliveries in Redis after SQL has them."""
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from content_queue import ContentQueue, Payload
 from herald.accounts import CAPABILITIES, Actor, Capability
 from herald.core.errors import AccessDenied, NotFound, QueueError
+from herald.core.keyring import Keyring
 from herald.delivery.staging import stage_deliveries
 from herald.media import RenditionCache
+from herald.service.answers import CampaignDefaults
 from herald.store.campaigns import campaign_names_by_id
-from herald.store.crypto import CredentialBox
+from herald.store.crypto import CredentialBox, SecretBox
 from herald.store.db import Database
 from herald.store.posts import post_campaign
 from herald.store.scope import EVERYTHING, Reach
@@ -30,16 +32,21 @@ class ServiceBase:
         self,
         db: Database,
         queue: ContentQueue,
-        box: CredentialBox,
+        keyring: Keyring,
         *,
         session_lifetime: timedelta = timedelta(hours=12),
         session_idle: timedelta = timedelta(hours=2),
         require_admin_second_factor: bool = False,
+        campaign_defaults: CampaignDefaults,
         plain_http_base_urls: bool = True,
     ) -> None:
         self.db = db
         self.queue = queue
-        self.box = box
+        #: Channel credentials: sealed here always, opened only where the keyring allows
+        #: (never in the web app; ``herald.core.keyring``).
+        self.box = CredentialBox(keyring)
+        #: People's second-factor secrets.
+        self.secrets = SecretBox(keyring)
         #: A web session lasts at most this long, and ends sooner when idle this long.
         self.session_lifetime = session_lifetime
         self.session_idle = session_idle
@@ -47,6 +54,8 @@ class ServiceBase:
         #: May a channel's base URL be plain http (the sandbox, development)? Not in production:
         #: credentials would cross the network in the clear.
         self.plain_http_base_urls = plain_http_base_urls
+        #: What a new campaign starts with (the settings' ``campaign_*``).
+        self.campaign_defaults = campaign_defaults
         #: Renditions made in this process, by (source photo, rules): a photo queued for many
         #: posts is re-encoded once.
         self._rendition_cache = RenditionCache()

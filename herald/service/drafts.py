@@ -50,6 +50,9 @@ class Draft:
     faces: list[int | None]
     #: (source photo's digest, platform) → the rendition that platform gets.
     renditions: dict[tuple[str, str], Rendition]
+    #: Faces found in photos of a campaign that protects faces by "review": the post waits for
+    #: a person who may approve before it goes out.
+    faces_to_review: int = 0
 
 
 class Drafts(Photos):
@@ -156,8 +159,14 @@ class Drafts(Photos):
         campaign_faces = campaign.protect_faces if campaign else None
         photos: list[CleanPhoto] = []
         faces: list[int | None] = []
+        to_review = 0
         for given in req.photos:
-            clean, protected = self._clean(given, given.protect_faces or campaign_faces)
+            mode = given.protect_faces or campaign_faces
+            if mode == "review":  # kept as they are, and seen by a person before they go out
+                clean, protected = self._clean(given, None)
+                to_review += self._count_faces(clean)
+            else:
+                clean, protected = self._clean(given, mode)
             photos.append(clean)
             faces.append(protected)
         renditions = self._renditions(photos, platform_of)
@@ -184,11 +193,18 @@ class Drafts(Photos):
                     for chan, p in problems
                 ],
             )
-        return Draft(req, due, names, photos, faces, renditions)
+        return Draft(req, due, names, photos, faces, renditions, to_review)
 
     def _check_credentials(self, ch: Channel) -> None:
         """Raises InputError if the channel's credentials cannot be opened or lack one its
-        platform needs."""
+        platform needs. A process that cannot open credentials (the web app) checks that they
+        were sealed to a key it knows; the worker reports anything else when it publishes."""
+        if not self.box.opens:
+            if not self.box.recognises(ch.credentials_encrypted):
+                raise InputError(
+                    "credential", f"channel {ch.name}: its credentials were sealed with another key"
+                )
+            return
         try:
             creds = self.box.open(ch.credentials_encrypted)
         except ConfigError as e:

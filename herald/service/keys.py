@@ -8,10 +8,14 @@ from dataclasses import dataclass
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import ConfigError
+from herald.core.keyring import Keyring
 from herald.service.base import ServiceBase
 from herald.store import audit
-from herald.store.crypto import CredentialBox
-from herald.store.sealed import SealedValue, replace_sealed, sealed_value, sealed_values
+from herald.store.crypto import CredentialBox, SecretBox
+from herald.store.sealed import SealedKind, SealedValue, replace_sealed, sealed_value, sealed_values
+
+#: Either box: both re-seal under their current key.
+Box = CredentialBox | SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +34,22 @@ class Resealed:
 
 
 class Keys(ServiceBase):
-    def reseal_secrets(self, box: CredentialBox, *, actor: Actor = SYSTEM) -> Resealed:
-        """Re-seal every sealed value under ``box``'s current key, opening it with any key of
-        ``box``. One transaction per value, each a compare-and-set, so every process keeps
-        working throughout and a rotation cut short is simply run again. Raises AccessDenied
-        unless an installation-wide admin."""
+    def reseal_secrets(self, keyring: Keyring, *, actor: Actor = SYSTEM) -> Resealed:
+        """Re-seal every sealed value under ``keyring``'s current keys, opening it with any key
+        of ``keyring`` (which must hold the masters: the web app's share opens nothing). One
+        transaction per value, each a compare-and-set, so every process keeps working
+        throughout and a rotation cut short is simply run again. Raises AccessDenied unless an
+        installation-wide admin."""
         self._require(actor, Capability.ADMINISTER, None, "rotating keys")
+        if not keyring.opens_credentials:
+            raise ConfigError("rotating keys needs HERALD_SECRET_KEY (the web app's keys open nothing)")
+        boxes: dict[SealedKind, Box] = {"channel": CredentialBox(keyring), "user": SecretBox(keyring)}
         with self.db.read() as s:
             values = sealed_values(s)
         resealed = current = 0
         unreadable: list[str] = []
         for value in values:
-            outcome = self._reseal_one(box, value)
+            outcome = self._reseal_one(boxes[value.kind], value)
             if outcome is None:
                 unreadable.append(f"{value.kind} {value.label}")
             elif outcome:
@@ -63,7 +71,7 @@ class Keys(ServiceBase):
         )
         return Resealed(resealed, current, tuple(unreadable))
 
-    def _reseal_one(self, box: CredentialBox, value: SealedValue) -> bool | None:
+    def _reseal_one(self, box: Box, value: SealedValue) -> bool | None:
         """True: re-sealed; False: already current (or gone); None: no key of ``box`` opens it."""
         now: SealedValue | None = value
         for _ in range(RESEAL_TRIES):

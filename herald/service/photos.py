@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import redis
 
 from herald.core.errors import InputError, PhotoError
-from herald.media import CleanPhoto, Rendition, ingest_photo, protect_photo
+from herald.media import CleanPhoto, Rendition, detect_faces, ingest_photo, protect_photo
 from herald.platforms import PhotoInfo, connector_class
 from herald.service.base import ServiceBase
 from herald.service.requests import PhotoInput
@@ -48,6 +48,11 @@ class Photos(ServiceBase):
         "pixelate" or None) before anything is stored; returns it with how many faces were
         protected (None: not asked). Raises PhotoError for a photo that cannot be used."""
         return protect_photo(ingest_photo(given.data, given.filename), faces)
+
+    def _count_faces(self, photo: CleanPhoto) -> int:
+        """How many faces ``photo`` shows (for a campaign that has them reviewed). Raises
+        PhotoError when face detection is not available here."""
+        return len(detect_faces(photo.data))
 
     def _renditions(
         self, photos: list[CleanPhoto], platform_of: Mapping[str, str]

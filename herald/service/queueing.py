@@ -89,6 +89,10 @@ class Queueing(Drafts):
                 refused.append((n, e))
         if refused:
             raise _refusal(refused, len(reqs), labels)
+        approvals = [
+            "pending" if d.faces_to_review and not self._may_approve(d, ctx, actor) else approval
+            for d, approval in zip(drafts, approvals, strict=True)
+        ]
         if dry_run:
             return []
         ids: list[str] = []
@@ -149,6 +153,11 @@ class Queueing(Drafts):
             )
             out.append("pending" if pending else "approved")
         return out
+
+    def _may_approve(self, draft: Draft, ctx: Context, actor: Actor) -> bool:
+        """May ``actor`` approve in ``draft``'s campaign (and so pass its faces' review)?"""
+        campaign = ctx.campaigns.get(draft.req.campaign) if draft.req.campaign else None
+        return actor.can(Capability.APPROVE, campaign.id if campaign else None)
 
     def _queue_context(self, reqs: Sequence[PostRequest]) -> Context:
         """The channels and campaigns these posts name, read once (detached from the session)."""

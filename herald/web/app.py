@@ -83,6 +83,11 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _web_key() -> bytes:
+    """The current web key: signs flash notes, sign-in forms and drafts (``herald.core.keyring``)."""
+    return get_settings().keyring().web[0]
+
+
 def create_app(service: Herald | None = None, *, settings: Settings | None = None) -> FastAPI:
     """The app over ``service``; without one, a ``Herald`` is built from the settings on the
     first request that needs it."""
@@ -95,11 +100,11 @@ def create_app(service: Herald | None = None, *, settings: Settings | None = Non
         openapi_url=OPENAPI_URL,
     )
     app.state.services = ServiceHolder(service, _build_service)
-    app.state.login_csrf = LoginCsrf(lambda: get_settings().secret())
-    app.state.flash = Flash(lambda: get_settings().secret())
+    app.state.login_csrf = LoginCsrf(_web_key)
+    app.state.flash = Flash(_web_key)
     # Compose drafts (kept photos, face previews awaiting confirmation): in this process's
     # memory, for a few minutes, each person's their own; see web/drafts.py.
-    app.state.drafts = DraftStore[ComposeForm](lambda: get_settings().secret())
+    app.state.drafts = DraftStore[ComposeForm](_web_key)
     app.state.templates = build_templates(pages.PENDING_STATES)
 
     # Added innermost first: the last one added sees the request first.

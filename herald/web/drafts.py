@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from herald.core.secret import Secret
-
 #: How long a draft is kept after its last save: long enough to look at a preview, fetch a
 #: colleague and confirm, short enough that photos do not sit in memory for long.
 DRAFT_TTL_SECONDS = 15 * 60
@@ -45,9 +43,9 @@ DRAFT_KEY_CONTEXT = b"herald/web/draft/v1"
 T = TypeVar("T")
 
 
-def derive_key(secret: Secret, context: bytes) -> bytes:
-    """A key for one purpose, derived from the settings' secret."""
-    return hmac.new(secret.reveal().encode(), context, hashlib.sha256).digest()
+def derive_key(web_key: bytes, context: bytes) -> bytes:
+    """A key for one purpose, derived from the web key (``herald.core.keyring``)."""
+    return hmac.new(web_key, context, hashlib.sha256).digest()
 
 
 @dataclass
@@ -64,7 +62,7 @@ class DraftStore(Generic[T]):
 
     def __init__(
         self,
-        secret: Callable[[], Secret],
+        web_key: Callable[[], bytes],
         *,
         ttl_seconds: float = DRAFT_TTL_SECONDS,
         max_drafts: int = MAX_DRAFTS,
@@ -73,7 +71,7 @@ class DraftStore(Generic[T]):
         max_owner_bytes: int = MAX_OWNER_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._secret = secret
+        self._web_key = web_key
         self._key: bytes | None = None
         self.ttl_seconds = ttl_seconds
         self._max_drafts = max_drafts
@@ -89,7 +87,7 @@ class DraftStore(Generic[T]):
 
     def _sign(self, session: str, draft_id: str) -> str:
         if self._key is None:
-            self._key = derive_key(self._secret(), DRAFT_KEY_CONTEXT)
+            self._key = derive_key(self._web_key(), DRAFT_KEY_CONTEXT)
         return hmac.new(self._key, f"{session}.{draft_id}".encode(), hashlib.sha256).hexdigest()
 
     def _id(self, session: str | None, token: str | None) -> str | None:

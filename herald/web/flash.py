@@ -21,7 +21,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from herald.core.secret import Secret
 from herald.web.auth import is_https, session_key
 from herald.web.drafts import derive_key
 from herald.web.security import token_matches
@@ -96,13 +95,13 @@ class Note:
 class Flash:
     """Puts a note in a signed cookie for the session, and takes it back out."""
 
-    def __init__(self, secret: Callable[[], Secret]) -> None:
-        self._secret = secret
+    def __init__(self, web_key: Callable[[], bytes]) -> None:
+        self._web_key = web_key
         self._key: bytes | None = None
 
     def _sign(self, session: str, payload: str) -> str:
         if self._key is None:
-            self._key = derive_key(self._secret(), FLASH_KEY_CONTEXT)
+            self._key = derive_key(self._web_key(), FLASH_KEY_CONTEXT)
         return hmac.new(self._key, f"{session}.{payload}".encode(), hashlib.sha256).hexdigest()
 
     def put(self, response: Response, request: Request, note: Note) -> None:

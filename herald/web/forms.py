@@ -15,7 +15,15 @@ from starlette.datastructures import FormData, UploadFile
 
 from herald.accounts import Actor
 from herald.core.errors import InputError
-from herald.service import MAX_CAMPAIGN_NAME_CHARS, MAX_PHOTOS_PER_POST, CampaignInfo, PhotoInput, PostRequest
+from herald.service import (
+    FACE_MODES,
+    MAX_CAMPAIGN_NAME_CHARS,
+    MAX_PHOTOS_PER_POST,
+    CampaignDefaults,
+    CampaignInfo,
+    PhotoInput,
+    PostRequest,
+)
 from herald.web.auth import CanDraft
 from herald.web.deps import FormDep
 from herald.web.drafts import DRAFT_TTL_SECONDS, DraftStore
@@ -283,6 +291,13 @@ class CampaignForm:
     requires_approval: bool = False
 
     @classmethod
+    def new(cls, name: str, defaults: CampaignDefaults) -> CampaignForm:
+        """The form for a new campaign, filled with the installation's defaults."""
+        return cls(
+            name=name, require_alt_text=defaults.require_alt_text, protect_faces=defaults.protect_faces
+        )
+
+    @classmethod
     def of(cls, row: CampaignInfo) -> CampaignForm:
         """The form filled with a campaign's current settings."""
         return cls(
@@ -315,8 +330,8 @@ class CampaignForm:
                 )
             else:
                 late = round(value * 60)
-        if self.protect_faces not in ("off", *FACE_CHOICES[1:]):
-            errors["protect_faces"] = "protect faces: choose off, blur or pixelate"
+        if self.protect_faces not in FACE_MODES:
+            errors["protect_faces"] = f"protect faces: choose {', '.join(FACE_MODES)}"
         kwargs: dict[str, Any] = {  # Any: str, int and bool keywords
             "timezone": self.timezone.strip() or None,
             "late_tolerance_seconds": late,

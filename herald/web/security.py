@@ -25,7 +25,6 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from herald.core.errors import HeraldError
-from herald.core.secret import Secret
 from herald.web.auth import ActorDep, is_https, via_token, web_session
 from herald.web.deps import FormDep, ServiceDep
 from herald.web.drafts import derive_key
@@ -65,14 +64,14 @@ class LoginCsrf:
     """Pre-session tokens for the sign-in form: ``<value>.<expiry>.<signature>`` in a cookie,
     HMAC(key, value) in the form."""
 
-    def __init__(self, secret: Callable[[], Secret], *, clock: Callable[[], float] = time.time) -> None:
-        self._secret = secret
+    def __init__(self, web_key: Callable[[], bytes], *, clock: Callable[[], float] = time.time) -> None:
+        self._web_key = web_key
         self._key: bytes | None = None
         self._clock = clock
 
     def _sign(self, message: str) -> str:
         if self._key is None:
-            self._key = derive_key(self._secret(), LOGIN_KEY_CONTEXT)
+            self._key = derive_key(self._web_key(), LOGIN_KEY_CONTEXT)
         return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
 
     def new_cookie(self) -> str:

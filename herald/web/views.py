@@ -57,13 +57,15 @@ def problems_by_channel(error: InputError | None) -> dict[str, list[dict[str, ob
 
 
 def campaign_faces(svc: Herald, actor: Actor, name: str) -> str | None:
-    """The named campaign's face protection ("blur", "pixelate"), if it exists and has one."""
+    """The named campaign's face protection ("blur", "pixelate"), if it exists and has one.
+    A campaign that has faces reviewed ("review") changes no pixel: the composer previews
+    nothing, and the service holds the post for a person who may approve."""
     name = name.strip()
     if not name:
         return None
     for row in svc.list_campaigns(actor=actor):
         if row.name == name:
-            return row.protect_faces
+            return row.protect_faces if row.protect_faces in ("blur", "pixelate") else None
     return None
 
 

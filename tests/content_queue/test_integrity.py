@@ -12,6 +12,7 @@ import redis
 
 from content_queue import ContentQueue, Payload, PhotoRef
 from content_queue.integrity import Seal, Tampered, photo_matches, queue_key
+from herald.core.keyring import Keyring
 from herald.core.secret import Secret
 
 SECRET = Secret("integrity-test-secret-" + "1" * 32)
@@ -94,7 +95,7 @@ def test_photo_bytes_must_hash_to_their_name() -> None:
 
 
 def test_the_queue_stages_sealed_and_refuses_what_redis_rewrote(redis_url: str) -> None:
-    q = ContentQueue.from_url(redis_url, secret=SECRET)
+    q = ContentQueue.from_url(redis_url, keyring=Keyring.from_masters(SECRET))
     r = redis.Redis.from_url(redis_url)
     q.stage(_payload(), {SHA: PHOTO}, wake=False)
     assert q.payloads([7]) == {7: _payload()}
@@ -118,11 +119,16 @@ def test_the_queue_stages_sealed_and_refuses_what_redis_rewrote(redis_url: str) 
 
     # A queue with another key cannot read what this one staged.
     q.stage(_payload(), {SHA: PHOTO}, wake=False)
-    assert ContentQueue.from_url(redis_url, secret=Secret("another-secret-" + "2" * 32)).payloads([7]) == {}
+    assert (
+        ContentQueue.from_url(
+            redis_url, keyring=Keyring.from_masters(Secret("another-secret-" + "2" * 32))
+        ).payloads([7])
+        == {}
+    )
 
 
 def test_a_rediss_url_builds_a_tls_client() -> None:
-    q = ContentQueue.from_url("rediss://:pw@redis.example.org:6380/0", secret=SECRET)
+    q = ContentQueue.from_url("rediss://:pw@redis.example.org:6380/0", keyring=Keyring.from_masters(SECRET))
     pool = q.redis.connection_pool
     assert issubclass(pool.connection_class, redis.SSLConnection)
     assert pool.connection_kwargs["password"] == "pw"

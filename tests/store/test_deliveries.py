@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from herald.core.keyring import Keyring
 from herald.core.secret import Secret
 from herald.store import states
 from herald.store.crypto import CredentialBox
@@ -26,7 +27,7 @@ def db(any_db_url: str) -> Database:
 
 
 def _delivery(db: Database, *, due_in: float = 0.0, n: int = 1) -> list[int]:
-    box = CredentialBox(Secret("k" * 40))
+    box = CredentialBox(Keyring.from_masters(Secret("k" * 40)))
     with db.session() as s:
         ch = Channel(
             name=f"c{utcnow().timestamp()}",
@@ -157,7 +158,7 @@ def test_final_states(db: Database) -> None:
 
 def test_credentials_encrypted_at_rest(db: Database) -> None:
     token = "super-secret-token-value-987"
-    box = CredentialBox(Secret("k" * 40))
+    box = CredentialBox(Keyring.from_masters(Secret("k" * 40)))
     with db.session() as s:
         s.add(
             Channel(

@@ -411,8 +411,8 @@ def test_campaigns_are_made_and_changed_by_admins(as_: Client, herald: Any) -> N
         "name": "봄",
         "timezone": "Asia/Seoul",
         "late_tolerance_seconds": r.json()["late_tolerance_seconds"],
-        "require_alt_text": False,
-        "protect_faces": None,
+        "require_alt_text": True,  # the installation's defaults for a new campaign
+        "protect_faces": "review",
         "requires_approval": True,
     }
     assert "already exists" in fields_of(admin.post(f"{API}/campaigns", json={"name": "봄"}), 409)["name"]

@@ -88,7 +88,7 @@ BAD_SETTINGS: list[tuple[dict[str, str], str, str]] = [
     ({"name": "c", "late_tolerance": "soon"}, "late_tolerance", "number of minutes"),
     ({"name": "c", "late_tolerance": "-5"}, "late_tolerance", "number of minutes"),
     ({"name": "c", "timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),
-    ({"name": "c", "protect_faces": "erase"}, "protect_faces", "choose off, blur or pixelate"),
+    ({"name": "c", "protect_faces": "erase"}, "protect_faces", "choose blur, pixelate, review, off"),
 ]
 
 
@@ -119,4 +119,4 @@ def test_only_admins_change_campaigns(herald: Any, email: str) -> None:
         r = save(person, csrf_of(person.get("/").text), name="봄", timezone="UTC", protect_faces="blur")
         assert r.status_code == 403 and "Not allowed" in r.text
     row = campaign(herald, "봄")
-    assert (row.timezone, row.protect_faces) == ("Asia/Seoul", None)
+    assert (row.timezone, row.protect_faces) == ("Asia/Seoul", "review")  # the default

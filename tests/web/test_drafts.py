@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 
-from herald.core.secret import Secret
 from herald.web.drafts import DraftStore
 
 SESSION = "user:1"
@@ -23,8 +22,11 @@ class Clock:
         return self.now
 
 
+WEB_KEY = b"test-web-key-" + b"0" * 19
+
+
 def store(clock: Clock | None = None, **limits: int) -> DraftStore[str]:
-    return DraftStore[str](lambda: Secret("test-secret"), clock=clock or Clock(), ttl_seconds=60, **limits)
+    return DraftStore[str](lambda: WEB_KEY, clock=clock or Clock(), ttl_seconds=60, **limits)
 
 
 def test_a_draft_is_found_by_its_session_only() -> None:
@@ -48,7 +50,7 @@ def test_an_altered_token_finds_nothing(mangle: Callable[[str], str]) -> None:
 
 def test_a_draft_with_a_valid_signature_from_another_key_finds_nothing() -> None:
     token = store().put(SESSION, "draft", 10)
-    other = DraftStore[str](lambda: Secret("another-secret"))
+    other = DraftStore[str](lambda: b"another-web-key-" + b"1" * 16)
     assert other.get(SESSION, token) is None
 
 

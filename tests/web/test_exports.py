@@ -153,7 +153,11 @@ def test_the_audit_export_neutralises_every_hostile_cell(herald: Any, people: No
     assert ("campaign.add", "'-campaign") in targets and ("campaign.add", "'@SUM(1)") in targets
     campaign = next(r for r in rows if r[col["target_id"]] == "'-campaign")
     assert campaign[col["campaign"]] == "'-campaign"
-    assert campaign[col["detail"]] == '{"timezone": "Asia/Seoul"}'
+    # A new campaign's audit event says what it was made with, defaults included.
+    assert (
+        campaign[col["detail"]]
+        == '{"protect_faces": "review", "require_alt_text": true, "timezone": "Asia/Seoul"}'
+    )
     details = [r[col["detail"]] for r in rows if r[col["action"]] == "token.create"]
     assert any('"name": "+1 token"' in d for d in details)
     assert any(ORDINARY.replace("\n", "\\n").replace('"', '\\"') in d for d in details)

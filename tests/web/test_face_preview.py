@@ -102,7 +102,7 @@ def test_preview_says_when_no_face_was_found(staff: TestClient, herald: Any) -> 
 
 
 def test_campaign_face_setting_asks_for_a_preview(staff: TestClient, herald: Any) -> None:
-    herald.set_campaign("시위", protect_faces="pixelate")
+    herald.set_campaign("시위", protect_faces="pixelate", require_alt_text=False)
     token = form_token(staff)
     r = compose(staff, token, files=FACE, text="hi", channels=["m1"], now="1", campaign="시위")
     assert r.status_code == 200

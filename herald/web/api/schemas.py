@@ -44,7 +44,7 @@ Status = Literal[
 ]
 #: Where a post stands with approval (``herald.service.pages.APPROVALS``).
 Approval = Literal["approved", "pending", "returned"]
-FaceMode = Literal["blur", "pixelate", "off"]
+FaceMode = Literal["blur", "pixelate", "review", "off"]
 
 #: Column widths of the store: longer input is refused here, before it reaches SQL.
 #: The service's own limit on campaign names, stated in the schema too.
@@ -120,13 +120,15 @@ class CampaignOut(BaseModel):
     timezone: str
     late_tolerance_seconds: int
     require_alt_text: bool
-    protect_faces: Literal["blur", "pixelate"] | None = Field(description="null: faces are kept")
+    protect_faces: Literal["blur", "pixelate", "review"] | None = Field(
+        description="review: a post whose photos show faces waits for a manager; null: faces are kept"
+    )
     requires_approval: bool
 
     @classmethod
     def of(cls, row: CampaignInfo) -> CampaignOut:
         # The store keeps "off" as null.
-        faces = row.protect_faces if row.protect_faces in ("blur", "pixelate") else None
+        faces = row.protect_faces if row.protect_faces in ("blur", "pixelate", "review") else None
         return cls.model_validate({**row.to_dict(), "protect_faces": faces})
 
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from herald.core.errors import InputError
-from herald.service import CampaignInfo
+from herald.service import CampaignDefaults, CampaignInfo
 from herald.web.auth import CanAdminister
 from herald.web.deps import ServiceDep
 from herald.web.flash import Note
@@ -20,11 +20,18 @@ def _page(
     pages: Pages,
     rows: list[CampaignInfo],
     form: CampaignForm,
+    defaults: CampaignDefaults,
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {"active": "campaigns", "campaigns": rows, "form": form, "errors": errors or {}}
+    context = {
+        "active": "campaigns",
+        "campaigns": rows,
+        "form": form,
+        "errors": errors or {},
+        "defaults": defaults,
+    }
     return pages.render("campaigns.html", context, status_code=status_code)
 
 
@@ -33,8 +40,9 @@ def campaigns(actor: CanAdminister, svc: ServiceDep, pages: PagesDep, edit: str 
     """The list, and the form: empty for a new campaign, or filled with ``edit``'s settings."""
     rows = svc.list_campaigns(actor=actor)
     current = next((row for row in rows if row.name == edit), None)
-    form = CampaignForm.of(current) if current else CampaignForm(name=edit)
-    return _page(pages, rows, form)
+    defaults = svc.new_campaign_defaults()
+    form = CampaignForm.of(current) if current else CampaignForm.new(edit, defaults)
+    return _page(pages, rows, form, defaults)
 
 
 @router.post("/campaigns", response_class=HTMLResponse, dependencies=[CsrfDep], name="campaigns_save")
@@ -49,4 +57,5 @@ def campaigns_save(
             errors = {e.field: e.message}
         else:
             return flash_redirect(request, Note("campaign", name=saved.name), "campaigns")
-    return _page(pages, svc.list_campaigns(actor=actor), form, errors=errors, status_code=422)
+    rows = svc.list_campaigns(actor=actor)
+    return _page(pages, rows, form, svc.new_campaign_defaults(), errors=errors, status_code=422)
