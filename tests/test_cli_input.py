@@ -114,7 +114,11 @@ CASES = [
     ),
     ("unknown-channel", ["--channel", "kr-nope", "--text", "hi", "--now"], ["unknown channel", "kr-nope"]),
     ("past-time", ["--channel", "kr-m", "--text", "hi", "--at", "2020-01-01T00:00:00Z"], ["past"]),
-    ("no-time-zone", ["--channel", "kr-m", "--text", "hi", "--at", "2030-01-01T09:00"], ["time zone"]),
+    (
+        "unknown-time-zone",
+        ["--channel", "kr-m", "--text", "hi", "--at", "2030-01-01T09:00", "--tz", "Mars/Olympus"],
+        ["unknown time zone"],
+    ),
     ("no-time", ["--channel", "kr-m", "--text", "hi"], ["--now"]),
     ("bad-time", ["--channel", "kr-m", "--text", "hi", "--at", "tomorrow"], ["ISO 8601"]),
     (

@@ -40,7 +40,9 @@ def campaign_set(
             "a new campaign: HERALD_CAMPAIGN_PROTECT_FACES (review)",
         ),
     ] = None,
-    timezone: Annotated[str | None, typer.Option("--timezone", help="e.g. Asia/Seoul")] = None,
+    timezone: Annotated[
+        str | None, typer.Option("--tz", "--timezone", help="IANA time zone, e.g. Asia/Seoul (new: UTC)")
+    ] = None,
     require_approval: Annotated[
         bool | None,
         typer.Option("--require-approval/--no-require-approval", help="staff's posts wait for a manager"),

@@ -50,6 +50,12 @@ def channel_add(
         str | None, typer.Option("--base-url", help="override the platform's API root")
     ] = None,
     option: Annotated[list[str], typer.Option("--option", help="KEY=VALUE channel option")] = [],  # noqa: B006
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz", "--timezone", help="IANA time zone of its posting slots, e.g. Asia/Seoul (default UTC)"
+        ),
+    ] = None,
 ) -> None:
     """Add a channel. Credentials are encrypted at rest and never shown again. Any the platform
     needs that no option gave are asked for with hidden input when run in a terminal."""
@@ -62,7 +68,7 @@ def channel_add(
         elif sys.stdin.isatty():
             _prompt_missing(platform, creds)
         opts = pairs(option, "option")
-        cid = service().add_channel(name, platform, creds, base_url=base_url, options=opts)
+        cid = service().add_channel(name, platform, creds, base_url=base_url, options=opts, timezone=tz)
     except HeraldError as e:
         raise fail(str(e)) from None
     typer.echo(f"channel {name} ({platform}) added")

@@ -29,8 +29,35 @@ def post_add(
     text_for: Annotated[list[str], typer.Option("--text-for", help="NAME=TEXT for one channel")] = [],  # noqa: B006
     photo: Annotated[list[Path], typer.Option("--photo", help="photo file, repeatable (≤ 4)")] = [],  # noqa: B006
     alt: Annotated[list[str], typer.Option("--alt", help="alt text for the --photo before it")] = [],  # noqa: B006
-    at: Annotated[str | None, typer.Option("--at", help="ISO 8601 time, e.g. 2026-12-01T09:00+09:00")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="ISO 8601 time, e.g. 2026-12-01T09:00+09:00; without an offset, a local time in "
+            "--tz, else the campaign's zone, else UTC",
+        ),
+    ] = None,
     now: Annotated[bool, typer.Option("--now", help="publish as soon as possible")] = False,
+    next_slot: Annotated[
+        bool, typer.Option("--next-slot", help="the earliest free posting slot common to the channels")
+    ] = False,
+    after: Annotated[
+        str | None, typer.Option("--after", help="with --next-slot: at or after this ISO 8601 instant")
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", "--timezone", help="IANA zone a local --at is read in, e.g. Asia/Seoul"),
+    ] = None,
+    fold: Annotated[
+        str | None,
+        typer.Option("--fold", help="a local --at that happens twice (clocks fall back): first or second"),
+    ] = None,
+    shift_gap: Annotated[
+        bool,
+        typer.Option(
+            "--shift-gap", help="a local --at that does not exist (clocks spring forward): move it forward"
+        ),
+    ] = False,
     campaign: Annotated[str | None, typer.Option("--campaign")] = None,
     language: Annotated[str | None, typer.Option("--language", help="ISO 639-1, e.g. ko")] = None,
     protect_faces: Annotated[
@@ -41,11 +68,21 @@ def post_add(
     from herald.service import PhotoInput, PostRequest  # lazy: start-up cost
 
     try:
-        if at is None and not now:
-            raise InputError("at", "give --at TIME or --now")
-        if at is not None and now:
-            raise InputError("at", "give either --at or --now, not both")
-        when = parse_time(at) if at is not None else None
+        chosen = [
+            name
+            for name, given in (("--at", at is not None), ("--now", now), ("--next-slot", next_slot))
+            if given
+        ]
+        if not chosen:
+            raise InputError("at", "give --at TIME, --now or --next-slot")
+        if len(chosen) > 1:
+            raise InputError("at", f"give one of --at, --now and --next-slot, not {' and '.join(chosen)}")
+        if after is not None and not next_slot:
+            raise InputError("after", "--after goes with --next-slot")
+        if fold is not None and fold not in ("first", "second"):
+            raise InputError("fold", "--fold is first or second")
+        when = parse_time(at, local=True) if at is not None else None
+        instant, local = (when, None) if when is None or when.tzinfo is not None else (None, when)
         alts = _pair_alts(ctx.meta.get("raw_args", []), len(photo), alt)
         photos = [
             PhotoInput(data=read_photo(p), filename=p.name, alt_text=a, protect_faces=protect_faces)
@@ -56,9 +93,15 @@ def post_add(
             text=text,
             text_for=pairs(text_for, "text-for"),
             photos=photos,
-            at=when,
+            at=instant,
+            local_at=local,
             campaign=campaign,
             language=language,
+            tz=tz,
+            fold=None if fold is None else ("first", "second").index(fold),
+            gap="forward" if shift_gap else "refuse",
+            next_slot=next_slot,
+            after=parse_time(after, field="after") if after is not None else None,
         )
         post_id = service().add_post(req)
     except HeraldError as e:

@@ -42,6 +42,7 @@ from herald.service.keys import Keys
 from herald.service.log import Log
 from herald.service.queueing import BULK_CHUNK, MAX_REFUSALS_SHOWN, Queueing
 from herald.service.requests import PhotoInput, PostRequest
+from herald.service.schedules import Schedules
 from herald.store import states
 
 #: Delivery states, for filters and "can it still be cancelled" (the edges import them from here).
@@ -49,7 +50,7 @@ STATUSES = states.ALL
 PENDING_STATES = states.PENDING
 
 
-class Herald(Channels, Queueing, Actions, Approvals, Log, Campaigns, Health, Accounts, Keys):
+class Herald(Channels, Queueing, Schedules, Actions, Approvals, Log, Campaigns, Health, Accounts, Keys):
     """The service layer over one store and one content queue: ``Herald(db, queue, keyring)``."""
 
 

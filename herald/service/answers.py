@@ -21,7 +21,9 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def _plain(value: object) -> object:
-    """A field's value as JSON has it: tuples as lists, mappings as dicts."""
+    """A field's value as JSON has it: tuples as lists, mappings and answers as dicts."""
+    if isinstance(value, Answer):
+        return value.to_dict()
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):
@@ -50,6 +52,31 @@ class ChannelInfo(Answer):
     pause_reason: str | None
     #: Which credentials are set, never their values.
     credentials: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UpcomingSlot(Answer):
+    #: The slot's wall-clock time in the channel's zone, ISO 8601 with its offset (without one
+    #: when it is skipped: that local time does not exist that day).
+    local: str
+    #: The slot's instant, ISO 8601 UTC ("Z"); None when skipped.
+    at: str | None
+    #: No post of the channel holds it (within the minimum gap).
+    free: bool
+    #: Why it is skipped, if it is.
+    note: str | None
+
+
+@dataclass(frozen=True)
+class ScheduleInfo(Answer):
+    channel: str
+    timezone: str
+    #: Wall-clock times by day ("mon" … "sun"; days without slots left out).
+    slots: dict[str, list[str]]
+    #: The same, as ``herald schedule set --slots`` reads it.
+    slots_text: str
+    min_gap_seconds: int
+    upcoming: tuple[UpcomingSlot, ...]
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError
 from herald.core.text import refuse_controls
@@ -12,6 +10,7 @@ from herald.service.base import ServiceBase
 from herald.store import audit
 from herald.store.campaigns import campaign_ids_by_name, campaigns_listed, save_campaign
 from herald.store.models import Campaign
+from scheduler.localtime import zone
 
 #: What ``protect_faces`` may be set to ("review": a post whose photos show faces waits for a
 #: person who may approve; "off": faces are kept).
@@ -47,10 +46,7 @@ class Campaigns(ServiceBase):
         if late_tolerance_seconds is not None and late_tolerance_seconds < 0:
             raise InputError("late_tolerance", "late tolerance must be 0 (never hold) or more seconds")
         if timezone is not None:
-            try:
-                ZoneInfo(timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise InputError("timezone", f"unknown time zone {timezone!r} (e.g. Asia/Seoul)") from None
+            zone(timezone, "timezone")
         with self.db.session() as s:
             existing = campaign_ids_by_name(s).get(name)
             self._require(actor, Capability.ADMINISTER, existing, "changing a campaign's settings")

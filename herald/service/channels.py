@@ -14,6 +14,7 @@ from herald.service.answers import ChannelInfo
 from herald.service.base import ServiceBase
 from herald.store import audit, channels
 from herald.store.decisions import release_held_on_channel
+from scheduler.localtime import zone
 
 MAX_NAME_CHARS = 100
 
@@ -27,6 +28,7 @@ class Channels(ServiceBase):
         *,
         base_url: str | None = None,
         options: dict[str, str] | None = None,
+        timezone: str | None = None,
         actor: Actor = SYSTEM,
     ) -> int:
         """Add a channel; returns its id. Raises AccessDenied unless an installation-wide
@@ -66,6 +68,8 @@ class Channels(ServiceBase):
                     "option", f"rate_limit must be N/SECONDS (e.g. 300/10800) or off, got {rate!r}"
                 )
         self._check_base_url(base_url)
+        if timezone is not None:
+            zone(timezone, "tz")
         sealed = self.box.seal({k: Secret(v.strip()) for k, v in credentials.items()})
         try:
             with self.db.session() as s:
@@ -77,6 +81,7 @@ class Channels(ServiceBase):
                     credentials_encrypted=sealed,
                     credential_names=sorted(credentials),
                     options=options or {},
+                    timezone=timezone or "UTC",
                 )
                 audit.record(
                     s,

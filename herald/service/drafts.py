@@ -15,8 +15,11 @@ from herald.platforms import PhotoInfo, Problem, connector_class
 from herald.service.answers import CheckResult
 from herald.service.photos import Photos, photo_info, photo_infos
 from herald.service.requests import PhotoInput, PostRequest
+from herald.service.schedules import Schedules, slot_search_start
 from herald.store.channels import channels_named
 from herald.store.models import Campaign, Channel
+from scheduler.localtime import to_utc, zone
+from scheduler.slots import ChannelSlots
 
 #: A time this far in the past is still "now" (a person typing, clocks a little apart).
 PAST_GRACE_SECONDS = 60
@@ -33,6 +36,9 @@ class Context:
     known: list[str]
     campaigns: dict[str, Campaign]
     credentials_checked: set[str] = field(default_factory=set)
+    #: The schedules of the channels of posts placed in their next free slot, with the slots
+    #: this batch took so far (read on the first such post).
+    planned: dict[str, ChannelSlots] = field(default_factory=dict)
     #: Every campaign's name, when some post names one that does not exist (for the error).
     known_campaigns: list[str] = field(default_factory=list)
 
@@ -55,7 +61,7 @@ class Draft:
     faces_to_review: int = 0
 
 
-class Drafts(Photos):
+class Drafts(Photos, Schedules):
     def check(
         self,
         channels: Sequence[str],
@@ -107,7 +113,6 @@ class Drafts(Photos):
     def _prepare(self, req: PostRequest, ctx: Context, now: datetime) -> Draft:
         """Everything short of writing: every check, photo cleaning, face protection and
         renditions. Raises InputError naming the problem."""
-        due = _due(req.at, now)
         if not req.channels:
             raise InputError("channel", "at least one channel is needed")
         refuse_controls("text", req.text)
@@ -141,6 +146,7 @@ class Drafts(Photos):
                 f"no campaign named {req.campaign!r} (existing: {existing}); "
                 f"an admin creates one with `herald campaign set {req.campaign}`",
             )
+        due = self._when(req, ctx, names, campaign, now)
         stray = sorted(set(req.text_for) - set(names))
         if stray:
             raise InputError("text-for", f"text given for channel(s) not in this post: {', '.join(stray)}")
@@ -194,6 +200,34 @@ class Drafts(Photos):
                 ],
             )
         return Draft(req, due, names, photos, faces, renditions, to_review)
+
+    def _when(
+        self, req: PostRequest, ctx: Context, names: list[str], campaign: Campaign | None, now: datetime
+    ) -> datetime:
+        """When the post goes out (naive UTC): the next free slot common to its channels, a
+        wall-clock time read in its zone (``req.tz``, else the campaign's, else UTC), or an
+        instant. Raises InputError for a local time that does not exist or happens twice (unless
+        the request says what to do), a time in the past, or no free slot."""
+        if req.at is not None and req.local_at is not None:
+            raise InputError("at", "give either an instant or a local time, not both")
+        if req.next_slot:
+            if req.at is not None or req.local_at is not None:
+                raise InputError("at", "give either a time or the next free slot, not both")
+            missing = [n for n in names if n not in ctx.planned]
+            if missing:
+                ctx.planned.update(self._slot_channels(missing, now))
+            return self._place(ctx.planned, names, slot_search_start(req.after, now))
+        if req.local_at is None:
+            if req.tz:
+                zone(req.tz)
+            return _due(req.at, now)
+        tz = zone(req.tz) if req.tz else zone(campaign.timezone if campaign else "UTC", "timezone")
+        if req.gap not in ("refuse", "forward"):
+            raise InputError("gap", "a time that does not exist is refused or moved forward")
+        local = req.local_at.replace(tzinfo=None)
+        return _due(
+            to_utc(local, tz, fold=req.fold, gap="forward" if req.gap == "forward" else "refuse"), now
+        )
 
     def _check_credentials(self, ch: Channel) -> None:
         """Raises InputError if the channel's credentials cannot be opened or lack one its

@@ -24,7 +24,21 @@ class PostRequest:
     #: Channel name → the text for that channel instead of ``text``.
     text_for: dict[str, str] = field(default_factory=dict)
     photos: Sequence[PhotoInput] = ()
-    at: datetime | None = None  # aware or naive UTC; None means now
+    at: datetime | None = None  # aware or naive UTC; None means now (or the next free slot)
     campaign: str | None = None
     language: str | None = None
     created_by: str | None = None
+    #: A wall-clock time (naive) instead of ``at``, read in ``tz``, else the campaign's zone,
+    #: else UTC (``scheduler.localtime``).
+    local_at: datetime | None = None
+    #: The IANA zone ``local_at`` is read in.
+    tz: str | None = None
+    #: A ``local_at`` that happens twice (clocks falling back): 0 the first, 1 the second.
+    fold: int | None = None
+    #: A ``local_at`` that does not exist (clocks springing forward): "refuse", or "forward" by
+    #: the gap's length.
+    gap: str = "refuse"
+    #: Place the post in the earliest free slot common to its channels, at or after ``after``
+    #: (aware; None: now) (``scheduler.slots``).
+    next_slot: bool = False
+    after: datetime | None = None

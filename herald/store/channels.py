@@ -4,11 +4,13 @@ another API root, unpause it). A platform pausing a channel is ``deliveries.paus
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from herald.store.models import Channel
+from herald.store import states
+from herald.store.models import Channel, Delivery
 
 
 def channel_by_name(s: Session, name: str) -> Channel | None:
@@ -44,6 +46,7 @@ def add_channel(
     credentials_encrypted: bytes,
     credential_names: list[str],
     options: Mapping[str, str],
+    timezone: str = "UTC",
 ) -> int:
     """Insert a channel; returns its id. Raises ``IntegrityError`` if the name is taken."""
     ch = Channel(
@@ -53,11 +56,52 @@ def add_channel(
         credentials_encrypted=credentials_encrypted,
         credential_names=credential_names,
         options=dict(options),
+        timezone=timezone,
         slots={},
     )
     s.add(ch)
     s.flush()
     return ch.id
+
+
+def set_schedule(
+    s: Session,
+    name: str,
+    *,
+    slots: Mapping[str, list[str]] | None = None,
+    min_gap_seconds: int | None = None,
+    timezone: str | None = None,
+) -> Channel | None:
+    """Change a channel's posting slots, minimum gap or time zone (those given); returns it,
+    or None if unknown."""
+    ch = channel_by_name(s, name)
+    if ch is None:
+        return None
+    if slots is not None:
+        ch.slots = dict(slots)
+    if min_gap_seconds is not None:
+        ch.min_gap_seconds = min_gap_seconds
+    if timezone is not None:
+        ch.timezone = timezone
+    return ch
+
+
+def taken_times(s: Session, channel_ids: Collection[int], since: datetime) -> dict[int, list[datetime]]:
+    """Per channel, the due times (sorted) of its deliveries from ``since`` on that hold a
+    place in its schedule: every one not cancelled, failed or taken down."""
+    rows = s.execute(
+        select(Delivery.channel_id, Delivery.due_at)
+        .where(
+            Delivery.channel_id.in_(channel_ids),
+            Delivery.due_at >= since,
+            Delivery.state.not_in((states.CANCELLED, states.FAILED, states.DELETED, states.DELETING)),
+        )
+        .order_by(Delivery.due_at)
+    )
+    out: dict[int, list[datetime]] = {cid: [] for cid in channel_ids}
+    for cid, due in rows:
+        out[cid].append(due)
+    return out
 
 
 def set_base_url(s: Session, name: str, base_url: str | None) -> bool:

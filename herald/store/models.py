@@ -160,7 +160,7 @@ class AuditEvent(Base):
 
 
 class Channel(Base):
-    """One account on one platform. Credentials are a Fernet token (``store.crypto``)."""
+    """One account on one platform. Credentials are sealed to a public key (``store.crypto``)."""
 
     __tablename__ = "channels"
 
@@ -174,8 +174,11 @@ class Channel(Base):
     #: Non-secret per-channel options (language, visibility, LinkedIn version ...).
     options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    #: Posting slots as "HH:MM" in ``timezone`` per weekday (0 = Monday), for "next free slot".
+    #: Posting slots: "HH:MM" wall-clock times in ``timezone`` by day ("mon" … "sun"), for
+    #: "next free slot" (``scheduler.slots.WeeklySlots``).
     slots: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    #: No two posts of this channel placed in slots closer than this (0: only not the same slot).
+    min_gap_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paused_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     pause_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -282,6 +285,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("post_id", "channel_id"),
         Index("ix_deliveries_state_due", "state", "due_at"),
+        #: A channel's schedule: its places taken from an instant on (``channels.taken_times``).
+        Index("ix_deliveries_channel_due", "channel_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
