@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 import requests
 
 from tests.web import csrf_of
+from tests.web.process import free_port
 
 HERALD = str(Path(sys.executable).parent / "herald")
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,12 +38,6 @@ def readme_commands() -> str:
 
 
 START_SECONDS = 90
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(data: Path) -> dict[str, str]:
@@ -89,7 +83,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.mark.timeout(240)
 def test_first_start_prints_an_admin_password_once_and_it_signs_in(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc, banner = _up(tmp_path / "var", port, tmp_path / "first.log")
     try:
         m = re.search(r"sign in as (\S+) with the password (\S+)", banner)

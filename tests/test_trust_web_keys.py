@@ -10,10 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,9 +30,8 @@ from herald.core.settings import Settings, check_internet_facing, reset_settings
 from herald.store.crypto import CredentialBox, SecretBox
 from herald.store.models import Channel
 from tests.conftest import SECRET_KEY
-from tests.web.test_upload_memory import _free_port
+from tests.web.process import free_port, herald_web
 
-HERALD = str(Path(sys.executable).parent / "herald")
 ADMIN = "web-keys-admin@example.org"
 TOKEN = "split-mastodon-token-6c1d2e"
 runner = CliRunner()
@@ -119,7 +114,7 @@ def test_herald_web_in_production_will_not_start_with_the_master(
 ) -> None:
     monkeypatch.setenv("HERALD_ENV", "production")
     reset_settings()
-    res = runner.invoke(cli, [command, "--port", str(_free_port())])
+    res = runner.invoke(cli, [command, "--port", str(free_port())])
     assert res.exit_code != 0
     assert "HERALD_WEB_KEYS" in res.stderr and SECRET_KEY not in res.output + res.stderr
 
@@ -147,23 +142,8 @@ def web_without_master(herald: Any, herald_env: dict[str, str]) -> Iterator[str]
     env = {**os.environ, **herald_env, "HERALD_WEB_KEYS": _web_keys(), "HERALD_LOG_LEVEL": "WARNING"}
     for name in ("HERALD_SECRET_KEY", "HERALD_SECRET_KEY_PREVIOUS", "HERALD_NEW_SECRET_KEY"):
         env.pop(name, None)
-    port = _free_port()
-    proc = subprocess.Popen([HERALD, "web", "--port", str(port)], env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code in (200, 503):
-                break
-        except requests.ConnectionError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "herald web did not start"
-        time.sleep(0.2)
-    try:
+    with herald_web(env) as (base, _):
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(15)
 
 
 def test_a_channel_added_through_a_web_app_without_the_master_is_published_by_a_worker(
