@@ -166,7 +166,11 @@ class ChannelSlots:
     tz: ZoneInfo
     min_gap_seconds: int
     #: Instants (naive UTC) of this channel's posts that hold a place, sorted.
-    taken: Sequence[datetime]
+    taken: list[datetime]
+
+    def take(self, at: datetime) -> None:
+        """Mark ``at`` as held (a post of this batch was placed there)."""
+        bisect.insort(self.taken, at)
 
     def is_free(self, at: datetime) -> bool:
         gap = timedelta(seconds=max(self.min_gap_seconds, 1))

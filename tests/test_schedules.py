@@ -177,3 +177,19 @@ def test_next_slot_on_a_channel_without_slots_says_how_to_set_them(
     err = _refused("post", "add", "--channel", "bare", "--text", "x", "--next-slot")
     assert "no posting slots" in err and "herald schedule set bare" in err
     assert _posts() == []
+
+
+def test_a_post_just_before_now_still_keeps_the_next_slot_within_its_gap(seoul: str, herald: Any) -> None:
+    """A post at 08:50 (already due) and a 30-minute gap: at 08:55 the 09:00 slot is not free."""
+    from datetime import datetime
+
+    from herald.service import PostRequest
+
+    herald.add_post(
+        PostRequest(channels=[seoul], text="early", at=datetime(2030, 1, 6, 23, 50)),
+        now=datetime(2030, 1, 6, 23, 40),
+    )
+    placed = herald.add_post(
+        PostRequest(channels=[seoul], text="next", next_slot=True), now=datetime(2030, 1, 6, 23, 55)
+    )
+    assert _scheduled(placed)[:16] == "2030-01-07T04:00"  # 13:00 Seoul: 09:00 is 10 min from 08:50

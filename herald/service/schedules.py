@@ -3,9 +3,8 @@ common to a post's channels (the rules are ``scheduler.slots`` and ``scheduler.l
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError, NotFound
@@ -87,7 +86,7 @@ class Schedules(ServiceBase):
             ch = channel_by_name(s, channel)
             if ch is None:
                 raise NotFound("channel", f"unknown channel {channel!r}")
-            taken = taken_times(s, [ch.id], now)[ch.id]
+            taken = taken_times(s, [ch.id], now - timedelta(seconds=ch.min_gap_seconds))[ch.id]
             slots = channel_slots(ch, taken)
         rows: list[UpcomingSlot] = []
         for slot in slot_times(slots.slots, slots.tz, now):
@@ -117,7 +116,9 @@ class Schedules(ServiceBase):
         """What "next free slot" needs of these channels, read once."""
         with self.db.read() as s:
             chans = channels_named(s, names)
-            taken = taken_times(s, [c.id for c in chans.values()], since)
+            # A post a little before ``since`` still keeps the first slots within its gap.
+            gap = max((c.min_gap_seconds for c in chans.values()), default=0)
+            taken = taken_times(s, [c.id for c in chans.values()], since - timedelta(seconds=gap))
             return {n: channel_slots(c, taken[c.id]) for n, c in chans.items()}
 
     def _place(self, planned: dict[str, ChannelSlots], names: Sequence[str], after: datetime) -> datetime:
@@ -125,9 +126,7 @@ class Schedules(ServiceBase):
         ``planned`` (so the posts of one batch take different slots)."""
         due = next_free_slot([planned[n] for n in names], after)
         for n in names:
-            taken = planned[n].taken
-            assert isinstance(taken, list)
-            bisect.insort(taken, due)
+            planned[n].take(due)
         return due
 
 

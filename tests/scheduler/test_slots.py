@@ -124,8 +124,7 @@ def test_a_week_of_three_channels_in_three_zones_keeps_every_local_time() -> Non
             if at >= start + timedelta(days=7):
                 break
             placed[name].append(at)
-            c.taken.append(at)  # type: ignore[attr-defined]
-            c.taken.sort()  # type: ignore[attr-defined]
+            c.take(at)
     local = {n: [local_of(a, chans[n].tz).replace(tzinfo=None) for a in ats] for n, ats in placed.items()}
     assert [t.strftime("%a %H:%M") for t in local["seoul"]] == [
         f"{d} {h}" for d in ("Thu", "Fri", "Mon", "Tue", "Wed") for h in ("09:00", "18:00")
