@@ -193,3 +193,20 @@ def test_a_post_just_before_now_still_keeps_the_next_slot_within_its_gap(seoul: 
         PostRequest(channels=[seoul], text="next", next_slot=True), now=datetime(2030, 1, 6, 23, 55)
     )
     assert _scheduled(placed)[:16] == "2030-01-07T04:00"  # 13:00 Seoul: 09:00 is 10 min from 08:50
+
+
+def test_only_an_admin_changes_a_schedule_and_hostile_slots_are_refused(seoul: str, herald: Any) -> None:
+    from herald.core.errors import AccessDenied, InputError
+
+    herald.add_user("staff@example.org", "correct horse battery staple", "staff")
+    signed = herald.sign_in("staff@example.org", "correct horse battery staple", address="10.0.0.1")
+    staff = herald.session(herald.start_session(signed.user_id)[0]).actor
+    before = herald.schedule(seoul)
+    with pytest.raises(AccessDenied, match="admin"):
+        herald.set_schedule(seoul, slots="daily 03:00", actor=staff)
+    assert herald.schedule(seoul, actor=staff).slots == before.slots  # staff may look
+    for hostile in ("mon 09:00\x00; tue 10:00", "mon 09:00'; DROP TABLE channels;--", "mon " + "9" * 10_000):
+        with pytest.raises(InputError) as e:
+            herald.set_schedule(seoul, slots=hostile)
+        assert e.value.field == "slots"
+    assert herald.schedule(seoul).slots == before.slots
