@@ -33,15 +33,16 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|min|h)?$")
 
 
-def parse_duration(text: str, field: str = "min-gap") -> int:
-    """Seconds in ``"30m"``, ``"2h"``, ``"90s"`` or ``"45"`` (minutes). Raises InputError."""
+def parse_duration(text: str, field: str = "min-gap", *, longest: int = 7 * 86400) -> int:
+    """Seconds in ``"30m"``, ``"2h"``, ``"90s"`` or ``"45"`` (minutes), at most ``longest``.
+    Raises InputError (``field``)."""
     m = _DURATION.match(text.strip().lower())
     if not m:
         raise InputError(field, f"{text!r} is not a duration (e.g. 30m, 2h, 90s)")
     n, unit = int(m.group(1)), m.group(2) or "m"
     seconds = n * {"s": 1, "m": 60, "min": 60, "h": 3600}[unit]
-    if seconds > 7 * 86400:
-        raise InputError(field, f"{text!r} is longer than a week")
+    if seconds > longest:
+        raise InputError(field, f"{text!r} is longer than {longest // 86400} days")
     return seconds
 
 

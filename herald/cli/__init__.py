@@ -5,7 +5,7 @@ brings OpenCV, Pillow and SQLAlchemy (about a second), so ``herald --help`` and 
 do not pay for what ``herald post add`` needs.
 """
 
-from herald.cli import campaigns, channels, keys, log, posts, processes, schedules, users
+from herald.cli import campaigns, channels, keys, log, posts, processes, schedules, stops, users
 from herald.cli.app import app
 
 app.add_typer(users.user_app, name="user")
@@ -13,7 +13,19 @@ app.add_typer(users.token_app, name="token")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(schedules.schedule_app, name="schedule")
 
-__all__ = ["app", "campaigns", "channels", "keys", "log", "main", "posts", "processes", "schedules", "users"]
+__all__ = [
+    "app",
+    "campaigns",
+    "channels",
+    "keys",
+    "log",
+    "main",
+    "posts",
+    "processes",
+    "schedules",
+    "stops",
+    "users",
+]
 
 
 def main() -> None:  # pragma: no cover - console entry

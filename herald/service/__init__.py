@@ -43,6 +43,7 @@ from herald.service.log import Log
 from herald.service.queueing import BULK_CHUNK, MAX_REFUSALS_SHOWN, Queueing
 from herald.service.requests import PhotoInput, PostRequest
 from herald.service.schedules import Schedules
+from herald.service.stops import Stops
 from herald.store import states
 
 #: Delivery states, for filters and "can it still be cancelled" (the edges import them from here).
@@ -50,7 +51,9 @@ STATUSES = states.ALL
 PENDING_STATES = states.PENDING
 
 
-class Herald(Channels, Queueing, Schedules, Actions, Approvals, Log, Campaigns, Health, Accounts, Keys):
+class Herald(
+    Channels, Queueing, Schedules, Stops, Actions, Approvals, Log, Campaigns, Health, Accounts, Keys
+):
     """The service layer over one store and one content queue: ``Herald(db, queue, keyring)``."""
 
 

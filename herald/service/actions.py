@@ -15,6 +15,7 @@ from herald.service.base import ServiceBase
 from herald.store import audit, states
 from herald.store.channels import channel_id_by_name
 from herald.store.decisions import cancel_post, confirm_published_by_person, requeue_by_person
+from herald.store.pauses import pause_of
 from herald.store.photos import has_purged_photos
 from herald.store.takedowns import request_takedown, takedown_targets
 
@@ -108,6 +109,7 @@ class Actions(ServiceBase):
                     f"the photos of post {post_id} were purged under the retention policy; queue it again",
                 )
             ids = requeue_by_person(s, post_id, from_states, channel_id=channel_id)
+            paused = None if ids else pause_of(s, post_id)
             if ids:
                 audit.record(
                     s,
@@ -118,6 +120,8 @@ class Actions(ServiceBase):
                     campaign_id=campaign_id,
                     detail={"channel": channel or "(all)", "deliveries": len(ids)},
                 )
+        if paused is not None:
+            raise Conflict("post", f"post {post_id} is held by a pause: {paused}; resume it first")
         if not ids:
             raise Conflict(
                 "post",

@@ -80,6 +80,31 @@ class ScheduleInfo(Answer):
 
 
 @dataclass(frozen=True)
+class Stopped(Answer):
+    """What an emergency stop did."""
+
+    #: The campaign's name, or "everything".
+    scope: str
+    #: Queued deliveries it held.
+    held: int
+    #: Deliveries already being published when it committed (claimed before it).
+    in_flight: int
+    #: Whether those had all finished when it returned.
+    settled: bool
+    #: Seconds from the call to the stop's commit (nothing claimed after it).
+    stop_seconds: float
+    #: Posts it took down (``takedown_since``).
+    taken_down: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Resumed(Answer):
+    scope: str
+    #: Deliveries put back on the queue.
+    released: int
+
+
+@dataclass(frozen=True)
 class CampaignDefaults(Answer):
     """What a new campaign starts with unless its creator says otherwise (from the settings:
     ``HERALD_CAMPAIGN_REQUIRE_ALT_TEXT``, ``HERALD_CAMPAIGN_PROTECT_FACES``)."""

@@ -25,6 +25,7 @@ from herald.store.audit import fit
 from herald.store.campaigns import campaign_names, campaigns_named
 from herald.store.channels import channel_names, channels_named
 from herald.store.models import CREATED_BY_CHARS, DEFAULT_LATE_TOLERANCE_SECONDS, PostPhoto, new_uuid, utcnow
+from herald.store.pauses import hold_new_if_paused
 from herald.store.photos import NewPostPhoto, add_post_photos, add_rendition, has_rendition, store_blob
 from herald.store.posts import NewDelivery, NewPost, NewVariant, add_posts
 
@@ -234,9 +235,12 @@ def _write(
     )
     photo_rows = {pid: _write_photos(s, pid, d) for pid, d in posts}
     pending = {pid for (pid, _), approval in zip(posts, approvals, strict=True) if approval != "approved"}
+    # In a paused campaign, or on a channel an emergency stop paused: held as written, in this
+    # transaction, so a stop that committed first is never outrun.
+    held = hold_new_if_paused(s, delivery_ids, now=now)
     staged = []
     for delivery_id, (pid, d, name, key) in zip(delivery_ids, wanted, strict=True):
-        if pid in pending:
+        if pid in pending or delivery_id in held:
             continue
         ch = ctx.chans[name]
         blobs: list[CleanPhoto | Rendition] = [d.renditions.get((p.sha256, ch.platform), p) for p in d.photos]

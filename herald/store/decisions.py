@@ -4,6 +4,7 @@ held. Each is one compare-and-set UPDATE (see ``store.deliveries``); callers com
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, select, update
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from herald.store import states
 from herald.store.audit import fit
 from herald.store.models import APPROVED_BY_CHARS, Delivery, Post, utcnow
+from herald.store.pauses import hold_new_if_paused
 
 
 def cancel_post(s: Session, post_id: str) -> tuple[list[int], list[int]]:
@@ -47,12 +49,17 @@ def requeue_by_person(
     now: datetime | None = None,
 ) -> list[int]:
     """A person's decision: send these deliveries now (release held ones, retry failed or
-    uncertain ones after checking the platform). Returns the ids requeued."""
+    uncertain ones after checking the platform). Returns the ids requeued; under a pause
+    (``store.pauses``) they stay held."""
     now = now or utcnow()
-    q = update(Delivery).where(Delivery.post_id == post_id, Delivery.state.in_(from_states))
+    q = update(Delivery).where(
+        Delivery.post_id == post_id, Delivery.state.in_(from_states), Delivery.paused_at.is_(None)
+    )
     if channel_id is not None:
         q = q.where(Delivery.channel_id == channel_id)
-    return list(
+    return _unless_paused(
+        s,
+        now,
         s.execute(
             q.values(
                 state=states.QUEUED,
@@ -64,8 +71,15 @@ def requeue_by_person(
             )
             .returning(Delivery.id)
             .execution_options(synchronize_session=False)
-        ).scalars()
+        ).scalars(),
     )
+
+
+def _unless_paused(s: Session, now: datetime, ids: Iterable[int]) -> list[int]:
+    """``ids`` just queued, less those a pause holds again at once."""
+    queued = [int(i) for i in ids]
+    held = hold_new_if_paused(s, queued, now=now)
+    return [i for i in queued if i not in held]
 
 
 def confirm_published_by_person(
@@ -94,7 +108,8 @@ def release_held_on_channel(s: Session, channel_id: int, *, now: datetime | None
 
 
 def _queue(s: Session, now: datetime, *where: ColumnElement[bool]) -> list[int]:
-    """The deliveries ``where`` says → queued, due no earlier than now. Returns their ids."""
+    """The deliveries ``where`` says → queued, due no earlier than now (held again under a
+    pause). Returns the ids queued."""
     ids = s.execute(
         update(Delivery)
         .where(*where)
@@ -106,7 +121,7 @@ def _queue(s: Session, now: datetime, *where: ColumnElement[bool]) -> list[int]:
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     ).scalars()
-    return [int(i) for i in ids]
+    return _unless_paused(s, now, ids)
 
 
 # -- approval ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from herald.store import states
@@ -76,7 +76,15 @@ def claim_many(
     rows: list[tuple[int, int, str, bool, int, bool]] = []
     for condition, takeover in (
         (and_(Delivery.state == states.QUEUED, Delivery.due_at <= due_by), False),
-        (and_(Delivery.state == states.PUBLISHING, Delivery.lease_expires_at < now), True),
+        # A paused one is not taken over: it stays with the pause (``store.pauses``).
+        (
+            and_(
+                Delivery.state == states.PUBLISHING,
+                Delivery.lease_expires_at < now,
+                Delivery.paused_at.is_(None),
+            ),
+            True,
+        ),
     ):
         got = s.execute(
             update(Delivery)
@@ -113,6 +121,10 @@ def claim_many(
         Claim(i, token, a, takeover or needs_reconcile, versions[p], ch)
         for i, a, p, needs_reconcile, ch, takeover in sorted(rows)
     ]
+
+
+#: Back on the queue, unless a pause (an emergency stop) came while it was being published.
+_QUEUED_UNLESS_PAUSED = case((Delivery.paused_at.is_not(None), states.HELD), else_=states.QUEUED)
 
 
 def _move(s: Session, delivery_id: int, token: str, values: dict[str, object]) -> bool:
@@ -260,14 +272,14 @@ def mark_retry(
     latency_ms: float | None = None,
     needs_reconcile: bool = False,
 ) -> bool:
-    """publishing → queued at ``due_at``. ``needs_reconcile``: the try may have gone out, so the
-    next one must look it up first."""
+    """publishing → queued at ``due_at`` (held, if a pause came meanwhile). ``needs_reconcile``:
+    the try may have gone out, so the next one must look it up first."""
     ok = _move(
         s,
         delivery_id,
         token,
         {
-            "state": states.QUEUED,
+            "state": _QUEUED_UNLESS_PAUSED,
             "due_at": due_at,
             "last_error": error,
             "lease_expires_at": None,
@@ -310,15 +322,15 @@ def mark_final(
 def defer(
     s: Session, delivery_id: int, token: str, *, due_at: datetime, reason: str, reconcile: bool
 ) -> bool:
-    """publishing → queued without using up an attempt (the channel is over its posting rate,
-    or paused by a platform's 429 for another delivery). ``reconcile`` keeps a pending
-    reconciliation pending."""
+    """publishing → queued (held, if a pause came meanwhile) without using up an attempt (the
+    channel is over its posting rate, or paused by a platform's 429 for another delivery).
+    ``reconcile`` keeps a pending reconciliation pending."""
     ok = _move(
         s,
         delivery_id,
         token,
         {
-            "state": states.QUEUED,
+            "state": _QUEUED_UNLESS_PAUSED,
             "due_at": due_at,
             "attempts": Delivery.attempts - 1,
             "lease_expires_at": None,

@@ -61,6 +61,9 @@ class Campaign(Base):
     require_alt_text: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Blur or pixelate faces in every photo of this campaign ("blur" | "pixelate" | None).
     protect_faces: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: Paused (an emergency stop): its deliveries are held, new ones too, until a person resumes.
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    pause_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     members: Mapped[list[Membership]] = relationship(back_populates="campaign")
@@ -68,7 +71,7 @@ class Campaign(Base):
 
 class User(Base):
     """A person who signs in. The password is an argon2 hash; the second factor's secret is a
-    Fernet token like channel credentials (``store.crypto``)."""
+    Fernet token under the web key (``store.crypto.SecretBox``)."""
 
     __tablename__ = "users"
 
@@ -312,6 +315,9 @@ class Delivery(Base):
     remote_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Held by a pause (an emergency stop) since then: never claimed, retried or deferred back
+    #: onto the queue until a person resumes (``store.pauses``).
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     post: Mapped[Post] = relationship(back_populates="deliveries")

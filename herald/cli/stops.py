@@ -1,0 +1,87 @@
+"""``herald stop`` / ``herald resume``: the emergency stop of a campaign or of everything, and
+``herald campaign pause|resume NAME`` (the same, for one campaign)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from herald.cli.app import Format, app, campaign_app, fail, service
+from herald.core.errors import HeraldError
+
+
+def _stop(campaign: str | None, takedown_since: str | None, fmt: Format) -> None:
+    from datetime import timedelta
+
+    from scheduler.slots import parse_duration  # lazy: start-up cost
+
+    try:
+        since = (
+            timedelta(seconds=parse_duration(takedown_since, "takedown-since", longest=30 * 86400))
+            if takedown_since is not None
+            else None
+        )
+        done = service().stop(campaign=campaign, takedown_since=since)
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    if Format(fmt) is Format.json:
+        typer.echo(json.dumps(done.to_dict(), ensure_ascii=False))
+        return
+    under_way = (
+        f"{done.in_flight} already under way {'finished' if done.settled else 'still finishing'}"
+        if done.in_flight
+        else "none under way"
+    )
+    how = f"herald campaign resume {campaign}" if campaign else "herald resume"
+    typer.echo(f"stopped {done.scope}: {done.held} held, {under_way}; resume with `{how}`")
+    for post_id in done.taken_down:
+        typer.echo(f"taking down {post_id}")
+
+
+def _resume(campaign: str | None, fmt: Format) -> None:
+    try:
+        done = service().resume(campaign=campaign)
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    if Format(fmt) is Format.json:
+        typer.echo(json.dumps(done.to_dict(), ensure_ascii=False))
+    else:
+        typer.echo(f"resumed {done.scope}: {done.released} back on the queue")
+
+
+Campaign = Annotated[str | None, typer.Option("--campaign", help="only this campaign (default: everything)")]
+FormatOpt = Annotated[Format, typer.Option("--format")]
+
+
+@app.command("stop")
+def stop(
+    campaign: Campaign = None,
+    takedown_since: Annotated[
+        str | None,
+        typer.Option("--takedown-since", help="also take down what went out in the last 2h, 30m, ..."),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Emergency stop: nothing of the campaign (or of anything) is published after this returns,
+    until `herald resume`. In the audit log."""
+    _stop(campaign, takedown_since, fmt)
+
+
+@app.command("resume")
+def resume(campaign: Campaign = None, fmt: FormatOpt = Format.table) -> None:
+    """Undo an emergency stop: held posts keep their time and go out late."""
+    _resume(campaign, fmt)
+
+
+@campaign_app.command("pause")
+def campaign_pause(name: str, fmt: FormatOpt = Format.table) -> None:
+    """Pause a campaign: its posts are held (new ones too) until `herald campaign resume`."""
+    _stop(name, None, fmt)
+
+
+@campaign_app.command("resume")
+def campaign_resume(name: str, fmt: FormatOpt = Format.table) -> None:
+    """Resume a paused campaign: held posts keep their time and go out late."""
+    _resume(name, fmt)
