@@ -67,6 +67,7 @@ CAMPAIGN_KEYS = [
     "require_alt_text",
     "protect_faces",
     "requires_approval",
+    "paused",
 ]
 CHECK_KEYS = ["channel", "platform", "fits", "count", "limit", "unit", "problems"]
 #: The JSON API's channel record names the credentials ``credential_keys`` and has no id.
@@ -270,6 +271,7 @@ def test_cli_json_keeps_every_key(herald: Any, world: World) -> None:
         "require_alt_text": True,  # the installation's defaults for a new campaign
         "protect_faces": "review",
         "requires_approval": False,
+        "paused": False,
     }
     assert list(campaign) == CAMPAIGN_KEYS
 

@@ -51,6 +51,7 @@ def test_campaign_settings_round_trip_and_refusals(herald: Any) -> None:
         "require_alt_text": True,
         "protect_faces": "pixelate",
         "requires_approval": False,
+        "paused": False,
     }
     for args, word in (
         (["--timezone", "Mars/Olympus"], "time zone"),

@@ -80,6 +80,7 @@ def test_stopping_a_campaign_holds_its_posts_and_no_others_until_resumed(
     due_before = herald.queue.counts()["due"]
 
     done = herald.stop(campaign="unification", actor=two_campaigns["manager"])
+    assert {c.name: c.paused for c in herald.list_campaigns()} == {"unification": True, "berlin": False}
     assert (done.scope, done.held, done.in_flight, done.settled) == ("unification", 2, 0, True)
     assert _states(herald, ours) == {states.HELD} and _states(herald, theirs) == {states.QUEUED}
 

@@ -76,6 +76,7 @@ def campaign_list(fmt: Annotated[Format, typer.Option("--format")] = Format.tabl
             "require_alt_text",
             "protect_faces",
             "requires_approval",
+            "paused",
         ],
     )
 

@@ -125,6 +125,8 @@ class CampaignInfo(Answer):
     protect_faces: str | None
     #: Posts by staff wait for a manager's approval before they are queued.
     requires_approval: bool = False
+    #: Stopped (``herald stop --campaign`` / ``campaign pause``) until a person resumes it.
+    paused: bool = False
 
 
 @dataclass(frozen=True)

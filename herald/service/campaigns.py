@@ -102,4 +102,5 @@ def _info(c: Campaign) -> CampaignInfo:
         require_alt_text=c.require_alt_text,
         protect_faces=c.protect_faces,
         requires_approval=c.requires_approval,
+        paused=c.paused_at is not None,
     )

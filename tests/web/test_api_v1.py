@@ -414,6 +414,7 @@ def test_campaigns_are_made_and_changed_by_admins(as_: Client, herald: Any) -> N
         "require_alt_text": True,  # the installation's defaults for a new campaign
         "protect_faces": "review",
         "requires_approval": True,
+        "paused": False,
     }
     assert "already exists" in fields_of(admin.post(f"{API}/campaigns", json={"name": "봄"}), 409)["name"]
     r = admin.patch(f"{API}/campaigns/봄", json={"protect_faces": "blur", "requires_approval": False})

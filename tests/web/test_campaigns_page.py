@@ -59,6 +59,7 @@ def test_campaigns_page_lists_and_saves_settings(admin: TestClient, herald: Any)
         "require_alt_text": True,
         "protect_faces": "blur",
         "requires_approval": False,
+        "paused": False,
     }
     # The note is on the next page only.
     page = admin.get(r.headers["location"]).text

@@ -124,6 +124,7 @@ class CampaignOut(BaseModel):
         description="review: a post whose photos show faces waits for a manager; null: faces are kept"
     )
     requires_approval: bool
+    paused: bool = Field(False, description="Stopped until a person resumes it")
 
     @classmethod
     def of(cls, row: CampaignInfo) -> CampaignOut:
