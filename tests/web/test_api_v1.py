@@ -148,6 +148,8 @@ EXPECTED_OPERATIONS = {
         ("POST", f"/posts/{{post_id}}/{action}")
         for action in ("cancel", "takedown", "retry", "release", "mark-sent", "approve", "return", "resubmit")
     ),
+    ("POST", "/stop"),
+    ("POST", "/resume"),
     ("GET", "/log"),
     ("GET", "/stats"),
     ("GET", "/audit"),
@@ -399,6 +401,39 @@ def test_resume_a_paused_channel(as_: Client, herald: Any) -> None:
 
 
 # -- campaigns ---------------------------------------------------------------------------------
+
+
+def test_the_emergency_stop_is_one_call_for_those_who_may_act(as_: Client, herald: Any) -> None:
+    herald.set_campaign("봄", require_alt_text=False)
+    herald.set_campaign("berlin", require_alt_text=False)
+    herald.add_user("kim@herald.test", PASSWORD, "manager", ["봄"])
+    at = datetime.now(UTC) + timedelta(hours=1)
+    ours = herald.add_post(PostRequest(channels=["m1"], text="봄", at=at, campaign="봄"))
+    theirs = herald.add_post(PostRequest(channels=["m1"], text="berlin", at=at, campaign="berlin"))
+    kim = as_("kim@herald.test")
+    assert problem_of(as_(STAFF).post(f"{API}/stop", json={"campaign": "봄"}), 403)
+    assert problem_of(kim.post(f"{API}/stop"), 403)  # everything needs an installation-wide role
+    assert problem_of(kim.post(f"{API}/stop", json={"campaign": "nowhere"}), 404)
+    assert "takedown_since_seconds" in fields_of(
+        kim.post(f"{API}/stop", json={"campaign": "봄", "takedown_since_seconds": 5})
+    )
+    assert {d.status for d in herald.delivery_log()} == {"queued"}  # none of that changed a thing
+
+    r = kim.post(f"{API}/stop", json={"campaign": "봄"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "scope": "봄",
+        "held": 1,
+        "in_flight": 0,
+        "settled": True,
+        "stop_seconds": r.json()["stop_seconds"],
+        "taken_down": [],
+    }
+    assert herald.delivery_log(post_id=ours)[0].status == "held"
+    assert herald.delivery_log(post_id=theirs)[0].status == "queued"
+    r = kim.post(f"{API}/resume", json={"campaign": "봄"})
+    assert r.status_code == 200 and r.json() == {"scope": "봄", "released": 1}
+    assert herald.delivery_log(post_id=ours)[0].status == "queued"
 
 
 def test_campaigns_are_made_and_changed_by_admins(as_: Client, herald: Any) -> None:

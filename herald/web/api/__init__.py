@@ -2,16 +2,16 @@
 problem-details errors, cursor pages. Its schema is ``/api/v1/openapi.json``.
 
 One module per resource: ``channels``, ``campaigns``, ``posts`` (and ``actions`` on one),
-``log`` (with statistics), ``audit``, ``users`` (with ``/me``); their shapes in ``schemas``,
-pages in ``cursor``, errors in ``problems``, a post's two body types in ``submission``, the
-text it takes in ``text``, the security scheme it declares in ``bearer``, and the OpenAPI
-document of the API alone in ``document``.
+``stops`` (the emergency stop), ``log`` (with statistics), ``audit``, ``users`` (with
+``/me``); their shapes in ``schemas``, pages in ``cursor``, errors in ``problems``, a post's two
+body types in ``submission``, the text it takes in ``text``, the security scheme it declares in
+``bearer``, and the OpenAPI document of the API alone in ``document``.
 """
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from herald.web.api import actions, audit, campaigns, channels, log, posts, users
+from herald.web.api import actions, audit, campaigns, channels, log, posts, stops, users
 from herald.web.api.bearer import BearerDeclared
 from herald.web.api.problems import PROBLEM_RESPONSES
 from herald.web.api.text import PlainParameters
@@ -32,7 +32,7 @@ router = APIRouter(
     dependencies=[BearerDeclared, PlainParameters],
     generate_unique_id_function=_operation_id,
 )
-for module in (channels, campaigns, posts, actions, log, audit, users):
+for module in (channels, campaigns, posts, actions, stops, log, audit, users):
     router.include_router(module.router)
 
 __all__ = ["API_PREFIX", "router"]

@@ -247,6 +247,37 @@ class QueuedOut(BaseModel):
     deliveries: list[int] = Field(description="Deliveries put on the queue")
 
 
+# -- the emergency stop -------------------------------------------------------------------------
+
+
+class StopIn(_In):
+    """Which campaign to stop (none: everything), and whether to take down what it published
+    lately."""
+
+    campaign: Text | None = Field(None, max_length=MAX_CAMPAIGN_CHARS)
+    takedown_since_seconds: int | None = Field(
+        None, ge=60, le=30 * 86400, description="Also take down what went out in this many seconds"
+    )
+
+
+class StoppedOut(BaseModel):
+    scope: str = Field(description="The campaign stopped, or everything")
+    held: int = Field(description="Queued deliveries now held")
+    in_flight: int = Field(description="Deliveries already under way when the stop committed")
+    settled: bool = Field(description="Whether those had finished when it answered")
+    stop_seconds: float
+    taken_down: list[str] = Field(description="Posts being taken down")
+
+
+class ResumeIn(_In):
+    campaign: Text | None = Field(None, max_length=MAX_CAMPAIGN_CHARS)
+
+
+class ResumedOut(BaseModel):
+    scope: str
+    released: int = Field(description="Deliveries put back on the queue")
+
+
 # -- the log, statistics, the audit log --------------------------------------------------------
 
 
