@@ -22,14 +22,14 @@ router = APIRouter(route_class=ProblemRoute, tags=["stop"], dependencies=[CsrfHe
 def stop(svc: ServiceDep, actor: CanAct, body: Annotated[StopIn | None, Body()] = None) -> StoppedOut:
     """Emergency stop: every queued post of the campaign (or of everything) is held, new ones
     too, until ``/resume``; with ``takedown_since_seconds``, what went out lately is taken down."""
-    body = body or StopIn()
-    since = timedelta(seconds=body.takedown_since_seconds) if body.takedown_since_seconds else None
-    done = svc.stop(campaign=body.campaign, takedown_since=since, actor=actor)
+    seconds = body.takedown_since_seconds if body else None
+    since = timedelta(seconds=seconds) if seconds else None
+    done = svc.stop(campaign=body.campaign if body else None, takedown_since=since, actor=actor)
     return StoppedOut.model_validate(done.to_dict())
 
 
 @router.post("/resume", response_model=ResumedOut, responses=NOT_FOUND)
 def resume(svc: ServiceDep, actor: CanAct, body: Annotated[ResumeIn | None, Body()] = None) -> ResumedOut:
     """Undo a stop: what it held goes back on the queue; posts keep their time and go out late."""
-    done = svc.resume(campaign=(body or ResumeIn()).campaign, actor=actor)
+    done = svc.resume(campaign=body.campaign if body else None, actor=actor)
     return ResumedOut.model_validate(done.to_dict())
