@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from herald.cli import app as cli
+from tests.web import actor_of
 
 runner = CliRunner()
 # 2030-01-07 is a Monday. New York springs forward on 10 March 2030 and falls back on 3 November.
@@ -199,8 +200,7 @@ def test_only_an_admin_changes_a_schedule_and_hostile_slots_are_refused(seoul: s
     from herald.core.errors import AccessDenied, InputError
 
     herald.add_user("staff@example.org", "correct horse battery staple", "staff")
-    signed = herald.sign_in("staff@example.org", "correct horse battery staple", address="10.0.0.1")
-    staff = herald.session(herald.start_session(signed.user_id)[0]).actor
+    staff = actor_of(herald, "staff@example.org", "correct horse battery staple")
     before = herald.schedule(seoul)
     with pytest.raises(AccessDenied, match="admin"):
         herald.set_schedule(seoul, slots="daily 03:00", actor=staff)

@@ -25,7 +25,7 @@ from herald.core.errors import AccessDenied, Conflict, NotFound
 from herald.service import PostRequest
 from herald.store import deliveries, states
 from herald.store.models import Attempt, Channel, Delivery, utcnow
-from tests.web import settle
+from tests.web import actor_of, settle
 
 runner = CliRunner()
 PASSWORD = "correct horse battery staple"
@@ -64,11 +64,7 @@ def two_campaigns(herald: Any) -> dict[str, Any]:
         herald.add_channel(name, "mastodon", {"access_token": "tok-123456"}, base_url="http://127.0.0.1:9")
     herald.add_user("staff@example.org", PASSWORD, "staff", ["unification"])
     herald.add_user("manager@example.org", PASSWORD, "manager", ["unification"])
-    actors = {}
-    for email in ("staff@example.org", "manager@example.org"):
-        signed = herald.sign_in(email, PASSWORD, address="10.0.0.1")
-        actors[email.split("@")[0]] = herald.session(herald.start_session(signed.user_id)[0]).actor
-    return actors
+    return {who: actor_of(herald, f"{who}@example.org", PASSWORD) for who in ("staff", "manager")}
 
 
 def test_stopping_a_campaign_holds_its_posts_and_no_others_until_resumed(

@@ -19,7 +19,7 @@ from herald.core.errors import InputError
 from herald.core.settings import reset_settings
 from herald.service import PhotoInput, PostRequest
 from herald.store import states
-from tests.web import ADMIN, add_people, csrf_of, face_jpeg, jpeg_bytes, web_client
+from tests.web import ADMIN, actor_of, add_people, csrf_of, face_jpeg, jpeg_bytes, web_client
 
 PASSWORD = "correct horse battery staple"
 
@@ -68,12 +68,7 @@ def team(herald: Any) -> dict[str, Any]:
     herald.add_channel("kr-m", "mastodon", {"access_token": "tok-123456"}, base_url="http://127.0.0.1:9")
     herald.add_user("staff@example.org", PASSWORD, "staff", ["unification"])
     herald.add_user("manager@example.org", PASSWORD, "manager", ["unification"])
-    actors = {}
-    for email in ("staff@example.org", "manager@example.org"):
-        signed = herald.sign_in(email, PASSWORD, address="10.0.0.1")
-        sid, _ = herald.start_session(signed.user_id)
-        actors[email.split("@")[0]] = herald.session(sid).actor
-    return actors
+    return {who: actor_of(herald, f"{who}@example.org", PASSWORD) for who in ("staff", "manager")}
 
 
 def _post(photo: bytes, alt: str = "Volunteers at the rally") -> PostRequest:

@@ -119,6 +119,12 @@ def add_people(herald: Any, campaigns: tuple[str, ...] = ()) -> None:
         herald.add_user(email, PASSWORD, role, list(campaigns))
 
 
+def actor_of(herald: Any, email: str, password: str = PASSWORD) -> Any:
+    """The actor of a real session of ``email``, signed in through the service."""
+    signed = herald.sign_in(email, password, address="10.0.0.1")
+    return herald.session(herald.start_session(signed.user_id)[0]).actor
+
+
 def csrf_of(html: str) -> str:
     """The CSRF token of the first form on a page."""
     import re
