@@ -45,6 +45,7 @@ from herald.delivery.rate import RateGate, posting_window
 from herald.delivery.record import record
 from herald.delivery.retry import RetryPolicy
 from herald.delivery.takedown import Takedown
+from herald.delivery.thread import publish_thread
 from herald.store import states
 from herald.store.crypto import CredentialBox
 from herald.store.db import Database
@@ -141,6 +142,8 @@ class Deliverer:
             return deferral(job, wait)
         draft, shared = self.drafts.draft(job, connector)
         try:
+            if job.payload.parts:
+                return publish_thread(self.db, connector, job, draft, gate, self.retry)
             result = call(
                 connector, draft, takeover=job.claim.takeover, fields=log_fields(job.claim, job.payload)
             )

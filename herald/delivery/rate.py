@@ -37,13 +37,14 @@ class RateGate:
         self.queue = queue
         self._holds = queue.channel_holds(sorted(channel_ids))
 
-    def wait(self, channel: Channel, cls: type[Connector], claim: Claim) -> float:
-        """0.0 if this delivery may be published on ``channel`` now (taking a slot of its
-        window), else the seconds to wait."""
+    def wait(self, channel: Channel, cls: type[Connector], claim: Claim, *, part: int = 1) -> float:
+        """0.0 if this delivery (or part ``part`` of its thread: each part is a post) may be
+        published on ``channel`` now (taking a slot of its window), else the seconds to wait."""
         window = posting_window(channel, cls)
         if window is None:
             return max(0.0, self._holds.get(channel.id, 0.0) - time.time())
-        return self.queue.rate_gate(channel.id, window, f"{claim.token}:{claim.delivery_id}")
+        member = f"{claim.token}:{claim.delivery_id}" + (f":{part}" if part > 1 else "")
+        return self.queue.rate_gate(channel.id, window, member)
 
     def note(self, channel_id: int, error: HeraldError) -> None:
         """Hold the channel if ``error`` is a 429 with a reset time."""

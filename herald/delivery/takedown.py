@@ -2,7 +2,8 @@
 
 A takedown is work of its own, queued like a publication: the service moves the delivery to
 ``deleting`` and stages it; a worker claims the takedown under a lease (one worker deletes at
-a time), asks the connector to delete the post, and records the result. Deleting twice is
+a time), asks the connector to delete the post (every part of a thread, last first), and
+records the result. Deleting twice is
 harmless (a post already gone counts as deleted), so a lost answer is simply tried again.
 
 ::
@@ -28,6 +29,7 @@ from herald.delivery.staging import to_epoch
 from herald.store import states
 from herald.store.db import Database
 from herald.store.models import Channel, utcnow
+from herald.store.parts import parts_of
 from herald.store.takedowns import TakedownClaim, claim_takedown, finish_takedown
 
 log = logging.getLogger(__name__)
@@ -60,9 +62,16 @@ class Takedown:
         if tc is None or channel is None:
             return "busy"
         fields = {"delivery_id": delivery_id, "platform": channel.platform, "attempt": tc.attempt_no}
+        with self.db.read() as s:
+            parts = parts_of(s, [delivery_id]).get(delivery_id, [])
+        # A thread comes down last part first, so no reply is ever left without its parent;
+        # deleting twice is harmless, so a retry starts over.
+        remote_ids = [p.remote_id for p in reversed(parts) if p.remote_id] or [tc.remote_id]
         t0 = time.monotonic()
         try:
-            self.connectors.for_channel(channel).delete(tc.remote_id)
+            connector = self.connectors.for_channel(channel)
+            for remote_id in remote_ids:
+                connector.delete(remote_id)
         except (RetryableError, UncertainError) as e:
             # Connectors report a lost answer to a delete as retryable; an uncertain one is
             # treated the same, since deleting twice is harmless.

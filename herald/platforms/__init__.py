@@ -14,6 +14,7 @@ from herald.platforms.base import (
     PhotoInfo,
     Problem,
     Published,
+    Reply,
     TextCount,
 )
 from herald.platforms.registry import REGISTRY, connector_class, platform_names
@@ -27,6 +28,7 @@ __all__ = [
     "PhotoInfo",
     "Problem",
     "Published",
+    "Reply",
     "TextCount",
     "connector_class",
     "platform_names",

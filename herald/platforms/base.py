@@ -18,6 +18,13 @@ Contract of ``publish``:
 ``reconcile(draft)`` answers "did this draft go out?": ``Published`` if found, ``None`` if the
 platform says it certainly did not, and raises ``UncertainError`` if the platform cannot tell.
 Connectors with ``idempotent = True`` may simply publish again with the same idempotency key.
+
+Threads and first comments: a connector whose ``follow_up`` is ``"thread"`` publishes a draft
+with ``reply_to`` as a reply to ``reply_to.parent`` in the thread ``reply_to.root`` began (X,
+Bluesky, Mastodon, Threads); one whose ``follow_up`` is ``"comment"`` publishes it as a comment
+on ``reply_to.root`` (Facebook, Instagram, LinkedIn). The same error contract holds, and
+``reconcile`` of such a draft looks for that reply or comment. ``count_follow_up`` counts a
+follow-up's text against its own limit (a comment's is often lower than a post's).
 """
 
 from __future__ import annotations
@@ -77,12 +84,26 @@ class Draft:
     idempotency_key: str
     photos: tuple[Photo, ...] = ()
     language: str | None = None
+    #: A later part of a thread, or a first comment: what it answers (see ``follow_up``).
+    reply_to: Reply | None = None
 
 
 @dataclass(frozen=True)
 class Published:
     remote_id: str
     url: str
+    #: What a reply to this post must name besides its id, on platforms that need it (Bluesky:
+    #: the record's CID, which pins the exact version replied to).
+    cid: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Where a later part of a thread goes: under ``parent``, in the thread ``root`` began. For
+    a first comment both are the post commented on."""
+
+    root: Published
+    parent: Published
 
 
 @dataclass(frozen=True)
@@ -160,6 +181,9 @@ class Connector(ABC):
     #: Most posts per account in a sliding window: (posts, seconds). Herald keeps every
     #: channel under it across all workers (``content_queue`` rate gate). None: no known limit.
     posts_per_window: ClassVar[tuple[int, float] | None] = None
+    #: How a long post continues: "thread" (each later part replies to the one before),
+    #: "comment" (one first comment under the post) or None (it cannot: a post is one part).
+    follow_up: ClassVar[str | None] = None
 
     def __init__(self, config: ConnectorConfig) -> None:
         missing = [k for k in self.credential_keys if not config.credentials.get(k)]
@@ -184,6 +208,13 @@ class Connector(ABC):
     @abstractmethod
     def count_text(cls, text: str) -> TextCount:
         """Count ``text`` the way the platform does."""
+
+    @classmethod
+    def count_follow_up(cls, text: str) -> TextCount:
+        """Count a later part of a thread, or a first comment, against its own limit. A reply
+        is a post like any other unless a connector says otherwise (comments often have a
+        lower limit)."""
+        return cls.count_text(text)
 
     @classmethod
     def validate(cls, text: str, photos: Sequence[PhotoInfo]) -> list[Problem]:

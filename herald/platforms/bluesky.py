@@ -61,6 +61,13 @@ TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _TID_TIME_BITS = 50
 
 
+def _strong_ref(post: Published, platform: str) -> dict[str, str]:
+    """com.atproto.repo.strongRef of a post replied to: its URI and the CID of its record."""
+    if not post.cid:
+        raise PermanentError(platform, f"cannot reply to {post.remote_id}: its record's CID is unknown")
+    return {"uri": post.remote_id, "cid": post.cid}
+
+
 def record_key(idempotency_key: str) -> str:
     """The TID used as record key for every try of the draft with ``idempotency_key``.
 
@@ -110,6 +117,8 @@ class BlueskyConnector(Connector):
     #: (digest, "Rate limits"). The hourly cap binds bursts; the daily one (11,666 posts) is
     #: only reached by seven hours at the hourly maximum.
     posts_per_window = (5000 // 3, 3600.0)
+    #: A long post continues as replies naming the thread's root and the part before.
+    follow_up = "thread"
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
@@ -177,6 +186,11 @@ class BlueskyConnector(Connector):
         facets = self._facets(draft.text)
         if facets:
             record["facets"] = facets
+        if draft.reply_to is not None:
+            record["reply"] = {
+                "root": _strong_ref(draft.reply_to.root, self.name),
+                "parent": _strong_ref(draft.reply_to.parent, self.name),
+            }
         if draft.photos:
             record["embed"] = {
                 "$type": "app.bsky.embed.images",
@@ -201,6 +215,7 @@ class BlueskyConnector(Connector):
             )
             return found
         uri = http.string_at(answer, "uri") or self._uri(rkey)
+        cid = http.string_at(answer, "cid")
         log.info(
             "published platform=%s remote_id=%s photos=%d duration_ms=%d",
             self.name,
@@ -209,7 +224,7 @@ class BlueskyConnector(Connector):
             (time.monotonic() - started) * 1000,
             extra={"platform": self.name, "remote_id": uri},
         )
-        return Published(remote_id=uri, url=self.post_url(rkey))
+        return Published(remote_id=uri, url=self.post_url(rkey), cid=cid)
 
     def reconcile(self, draft: Draft) -> Published | None:
         """``getRecord`` on the draft's record key: ``Published`` if the record exists, ``None``
@@ -275,7 +290,7 @@ class BlueskyConnector(Connector):
         except RecordNotFound:
             return None
         uri = http.string_at(answer, "uri") or self._uri(rkey)
-        return Published(remote_id=uri, url=self.post_url(rkey))
+        return Published(remote_id=uri, url=self.post_url(rkey), cid=http.string_at(answer, "cid"))
 
     def _find_quietly(self, rkey: str) -> Published | None:
         """``_get_record`` for the path where a create already failed: a failed look-up is not

@@ -139,7 +139,9 @@ class ContainerConnector(GraphConnector):
         says (``PUBLISHED``: find the post; ``FINISHED`` and the like: ``None``, and the next
         ``publish`` reuses it). Without it (another process tried), the latest
         ``RECONCILE_LOOKBACK_POSTS`` posts are searched for the text: found is ``Published``,
-        not found is ``UncertainError``, since absence there proves nothing.
+        not found is ``UncertainError``, since absence there proves nothing — unless the look-up
+        read every place the draft could be (``_listing_is_complete``: a Threads reply among all
+        its parent's replies), when not found is ``None``.
         Raises ``AuthError`` if the credentials are refused and ``UncertainError`` if a look-up
         fails."""
         key = draft.idempotency_key
@@ -163,13 +165,18 @@ class ContainerConnector(GraphConnector):
             raise UncertainError(
                 self.name, f"could not check whether the post went out: {exc.detail}", status=exc.status
             ) from exc
-        if found is None:
+        if found is None and not self._listing_is_complete(draft):
             raise UncertainError(
                 self.name,
                 f"no container of this try is known here and none of the latest "
                 f"{self.RECONCILE_LOOKBACK_POSTS} posts has this text: cannot tell whether it went out",
             )
         return found
+
+    def _listing_is_complete(self, draft: Draft) -> bool:
+        """Whether ``_find_recent`` read every place ``draft`` could be, so that not finding it
+        proves it did not go out. The latest posts are a window, never the whole account."""
+        return False
 
     # -- containers ------------------------------------------------------------------------
 

@@ -7,6 +7,12 @@ duplicates only. After an uncertain outcome ``reconcile`` looks for the message 
 latest posts (``published_posts``: the Page's own, newest first; ``feed`` also holds visitors'
 posts). Unpublished photos of a try whose feed call never landed are invisible and
 harmless.
+
+**First comments** (``follow_up = "comment"``): a draft with ``reply_to`` becomes a comment of the
+Page under ``reply_to.root`` (``POST /{page-post-id}/comments`` with ``message``, answered
+``{"id": "{post-id}_{comment-id}"}``), text only, at most ``MAX_COMMENT_CHARACTERS``. Its URL is the
+post's with ``?comment_id=``. ``reconcile`` reads the post's comments (newest first) for one of
+the Page with the same message; ``delete`` takes a comment id like a post id.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from herald.core.errors import AuthError, PermanentError, PlatformError, Uncerta
 from herald.media import PhotoRules
 from herald.platforms import http
 from herald.platforms.base import Draft, Photo, Published, TextCount
+from herald.platforms.comments import commented_post
 from herald.platforms.graph import GraphConnector, comparable
 
 log = logging.getLogger(__name__)
@@ -26,6 +33,9 @@ log = logging.getLogger(__name__)
 #: Hosts of the real API: posts made through them live at ``PUBLIC_URL_ROOT``.
 REAL_API_HOSTS = frozenset({"https://graph.facebook.com"})
 PUBLIC_URL_ROOT = "https://www.facebook.com"
+#: A comment's text limit: the widely cited 8,000 characters [unconfirmed in Meta's current
+#: reference, which names no limit].
+MAX_COMMENT_CHARACTERS = 8000
 
 
 class FacebookConnector(GraphConnector):
@@ -52,10 +62,16 @@ class FacebookConnector(GraphConnector):
     posts_per_window = None
     #: How many of the Page's latest posts ``reconcile`` searches.
     RECONCILE_LOOKBACK_POSTS = 25
+    #: A long post continues as one first comment of the Page under it.
+    follow_up = "comment"
 
     @classmethod
     def count_text(cls, text: str) -> TextCount:
         return TextCount(len(text), cls.max_text, cls.text_unit)
+
+    @classmethod
+    def count_follow_up(cls, text: str) -> TextCount:
+        return TextCount(len(text), MAX_COMMENT_CHARACTERS, cls.text_unit)
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -66,8 +82,11 @@ class FacebookConnector(GraphConnector):
         does not fit ``validate``, before any call; refused content; 368 policy block; 506
         duplicate, after which the caller should ``reconcile``); ``RetryableError`` (throttles
         with ``retry_after``, 5xx or no answer before the feed call); ``UncertainError`` (5xx,
-        timeout or dropped connection on the feed call).
+        timeout or dropped connection on the feed call). A draft with ``reply_to`` is a first
+        comment (see the module docstring), with the same errors for its one call.
         """
+        if draft.reply_to is not None:
+            return self._comment(draft)
         problems = self.validate_draft(draft)
         if problems:
             # Queue-time validation should have caught this; the platform would refuse it too.
@@ -99,7 +118,10 @@ class FacebookConnector(GraphConnector):
         posts: ``Published`` if one matches, ``None`` if none does (the caller may publish
         again). A draft without text cannot be told apart from other photo posts:
         ``UncertainError``. Raises ``AuthError`` if the credentials are refused and
-        ``UncertainError`` if the lookup fails otherwise."""
+        ``UncertainError`` if the lookup fails otherwise. A first comment is looked for among
+        all the post's comments: absent from them is ``None``."""
+        if draft.reply_to is not None:
+            return self._find_first_comment(draft)
         wanted = comparable(draft.text)
         if not wanted:
             raise UncertainError(
@@ -137,9 +159,41 @@ class FacebookConnector(GraphConnector):
         return None
 
     def delete(self, remote_id: str) -> None:
-        """Delete a post (``DELETE /{page-id}_{post-id}``). One that no longer exists counts as
-        deleted."""
+        """Delete a post (``DELETE /{page-id}_{post-id}``) or a comment (``DELETE
+        /{post-id}_{comment-id}``). One that no longer exists counts as deleted."""
         self._delete_node(remote_id)
+
+    def comment_url(self, post: Published, comment_id: str) -> str:
+        """A comment's address: its post's with ``?comment_id=`` (the part of the comment id
+        after the post's, which is how facebook.com links to a comment)."""
+        base = post.url or self.post_url(post.remote_id)
+        separator = "&" if "?" in base else "?"
+        return f"{base}{separator}comment_id={comment_id.rsplit('_', 1)[-1]}"
+
+    def _comment(self, draft: Draft) -> Published:
+        post = commented_post(self, draft)
+        comment_id = self._comment_on(post.remote_id, draft.text)
+        log.info(
+            "commented platform=%s remote_id=%s on=%s",
+            self.name,
+            comment_id,
+            post.remote_id,
+            extra={"platform": self.name, "remote_id": comment_id},
+        )
+        return Published(remote_id=comment_id, url=self.comment_url(post, comment_id))
+
+    def _find_first_comment(self, draft: Draft) -> Published | None:
+        assert draft.reply_to is not None
+        post = draft.reply_to.root
+        # Newest first: the comment looked for was made moments ago.
+        found = self._find_comment(
+            post.remote_id,
+            draft.text,
+            text_field="message",
+            author=self.node,
+            params={"order": "reverse_chronological", "filter": "toplevel"},
+        )
+        return None if found is None else Published(remote_id=found, url=self.comment_url(post, found))
 
     def post_url(self, remote_id: str) -> str:
         """The post's address without asking: ``https://www.facebook.com/{page-id}_{post-id}``

@@ -9,7 +9,10 @@ What the three have in common (shared/platforms.md §5, §6, §8):
   URLs end up in library debug logs and in transport exception messages.
 - **One error envelope**, mapped by ``graph_errors.error_for_graph``.
 
-Instagram and Threads publish in two steps (``containers.ContainerConnector``).
+Instagram and Threads publish in two steps (``containers.ContainerConnector``). Facebook and
+Instagram take first comments the same way: ``POST /{post-id}/comments`` with ``message``,
+answered ``{"id": "<comment id>"}``, listed by ``GET /{post-id}/comments`` (paged with
+``paging.cursors.after``) and deleted by ``DELETE /{comment-id}`` like any node.
 """
 
 from __future__ import annotations
@@ -24,10 +27,15 @@ from typing import ClassVar
 import requests
 
 from herald.core.errors import (
+    AuthError,
     InputError,
+    PermanentError,
+    PlatformError,
+    UncertainError,
 )
 from herald.platforms import http
 from herald.platforms.base import Connector, ConnectorConfig, Draft
+from herald.platforms.comments import COMMENT_PAGE_SIZE, COMMENT_PAGES
 from herald.platforms.graph_errors import error_for_graph, graph_fault
 
 log = logging.getLogger(__name__)
@@ -35,6 +43,9 @@ log = logging.getLogger(__name__)
 #: Graph API version used when the channel sets no ``graph_version`` option.
 DEFAULT_GRAPH_VERSION = "v21.0"
 _VERSION_RE = re.compile(r"v\d+\.\d+")
+#: A Graph object id as the three platforms hand them out: digits, and for Page posts and their
+#: comments ``{owner}_{object}``. Anything else must never reach a URL path.
+_NODE_ID_RE = re.compile(r"[0-9]+(?:_[0-9]+)*")
 
 
 def draft_fingerprint(draft: Draft) -> str:
@@ -74,6 +85,14 @@ class GraphConnector(Connector):
         self.api_root = f"{self.base_url}/{version}"
         self.node = self.secret(self.node_key)
         self.session.headers["Authorization"] = f"Bearer {self.secret(self.token_key)}"
+
+    def _node_id(self, value: str) -> str:
+        """``value`` if it is a Graph object id, else ``PermanentError`` before any call: a post
+        id recorded from an earlier answer goes into a URL path (``/{id}/comments``), where a
+        ``/`` or ``?`` would call another endpoint."""
+        if not _NODE_ID_RE.fullmatch(value):
+            raise PermanentError(self.name, f"{value[:80]!r} is not a {self.title} post id")
+        return value
 
     def _secrets(self) -> list[str]:
         return http.revealed(self.config.credentials)
@@ -133,3 +152,81 @@ class GraphConnector(Connector):
             )
             return
         raise error_for_graph(self.name, response, create=False, secrets=self._secrets())
+
+    # -- first comments (Facebook, Instagram) ----------------------------------------------
+
+    def _comment_on(self, post_id: str, text: str) -> str:
+        """``POST /{post_id}/comments`` with ``message``; the new comment's id. This is the
+        create call: a 5xx or a lost answer is ``UncertainError`` (``_find_comment`` settles it),
+        an unknown or deleted post the platform's refusal (``PermanentError``)."""
+        answer = self._call(
+            "POST", f"/{self._node_id(post_id)}/comments", create=True, data={"message": text}
+        )
+        comment_id = http.string_at(answer, "id")
+        if comment_id is None:
+            # A 2xx without an id: something answered, but we cannot tell what.
+            raise UncertainError(self.name, "the comments answer had no comment id", status=200)
+        return comment_id
+
+    def _find_comment(
+        self,
+        post_id: str,
+        text: str,
+        *,
+        text_field: str,
+        author: str | None,
+        params: Mapping[str, str] | None = None,
+    ) -> str | None:
+        """The id of the comment under ``post_id`` whose ``text_field`` reads ``text`` (and
+        whose ``from.id`` is ``author``, when given), or ``None`` when every page was read
+        without finding it: the post's comments are listed in full, so absence is proof.
+
+        Raises ``AuthError`` if the credentials are refused, and ``UncertainError`` if a page
+        cannot be read or ``COMMENT_PAGES`` pages did not reach the end."""
+        wanted = comparable(text)
+        try:
+            self._node_id(post_id)
+        except PermanentError as exc:
+            # A look-up answers "went out", "did not" or "cannot tell"; this is the last.
+            raise UncertainError(self.name, f"cannot look for the comment: {exc.detail}") from exc
+        query = {
+            "fields": f"id,{text_field},from",
+            "limit": str(COMMENT_PAGE_SIZE),
+            **(params or {}),
+        }
+        for _ in range(COMMENT_PAGES):
+            try:
+                answer = self._call("GET", f"/{post_id}/comments", create=False, params=query)
+            except AuthError:
+                raise
+            except PlatformError as exc:
+                raise UncertainError(
+                    self.name, f"could not list the post's comments: {exc.detail}", status=exc.status
+                ) from exc
+            comments = answer.get("data")
+            for comment in comments if isinstance(comments, list) else []:
+                comment_id = http.string_at(comment, "id")
+                said = http.string_at(comment, text_field)
+                writer = http.string_at(comment, "from", "id")
+                if (
+                    comment_id is not None
+                    and said is not None
+                    and comparable(said) == wanted
+                    and (author is None or writer is None or writer == author)
+                ):
+                    log.info(
+                        "reconciled platform=%s remote_id=%s",
+                        self.name,
+                        comment_id,
+                        extra={"platform": self.name, "remote_id": comment_id},
+                    )
+                    return comment_id
+            after = http.string_at(answer, "paging", "cursors", "after")
+            if http.string_at(answer, "paging", "next") is None or after is None:
+                return None
+            query = {**query, "after": after}
+        raise UncertainError(
+            self.name,
+            f"the post has more than {COMMENT_PAGES * COMMENT_PAGE_SIZE} comments and the first "
+            "ones do not include this text: cannot tell whether it went out",
+        )

@@ -8,16 +8,29 @@ call. Every post needs a photo. The container flow, its polling and ``reconcile`
 
 Posts cannot be deleted: the IG Media reference (v21.0) lists no delete operation for
 API-published feed posts, so ``can_delete`` is ``False``.
+
+**First comments** (``follow_up = "comment"``): a draft with ``reply_to`` becomes a comment under
+``reply_to.root`` (``POST /{ig-media-id}/comments`` with ``message``, answered ``{"id": ...}``),
+text only. Its URL is the media's permalink (comments have no address of their own). Comments
+read back carry their text in ``text``; ``reconcile`` matches it among all the media's comments.
+Graph can delete a comment (``DELETE /{ig-comment-id}``) but answers a delete of a media like one
+of a missing node (code 100, subcode 33), and both ids look alike: ``delete`` stays the base
+refusal, with no call, so that a takedown can never report a post as deleted when it is not.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
+from herald.core.errors import PermanentError
 from herald.media import PhotoRules
-from herald.platforms.base import Draft, PhotoInfo, Problem, TextCount
+from herald.platforms.base import Draft, PhotoInfo, Problem, Published, TextCount
+from herald.platforms.comments import commented_post
 from herald.platforms.containers import ContainerConnector
+
+log = logging.getLogger(__name__)
 
 #: A hashtag: ``#`` and word characters, not glued to a word (``a#b``) or an HTML entity.
 _HASHTAG_RE = re.compile(r"(?<![\w&])#\w+")
@@ -32,6 +45,12 @@ def count_hashtags(text: str) -> int:
 
 def count_mentions(text: str) -> int:
     return len(_MENTION_RE.findall(text))
+
+
+#: A comment's limits: 2,200 characters and 30 hashtags, as for captions [unconfirmed: secondary
+#: sources only, and some of them say 1,000 characters; Meta's IG Comment reference names none].
+MAX_COMMENT_CHARACTERS = 2200
+MAX_COMMENT_HASHTAGS = 30
 
 
 class InstagramConnector(ContainerConnector):
@@ -74,9 +93,16 @@ class InstagramConnector(ContainerConnector):
     status_detail_field = "status"
     text_field = "caption"
 
+    #: A long post continues as one first comment under it.
+    follow_up = "comment"
+
     @classmethod
     def count_text(cls, text: str) -> TextCount:
         return TextCount(len(text), cls.max_text, cls.text_unit)
+
+    @classmethod
+    def count_follow_up(cls, text: str) -> TextCount:
+        return TextCount(len(text), MAX_COMMENT_CHARACTERS, cls.text_unit)
 
     @classmethod
     def validate(cls, text: str, photos: Sequence[PhotoInfo]) -> list[Problem]:
@@ -108,6 +134,46 @@ class InstagramConnector(ContainerConnector):
                 )
             )
         return problems
+
+    # -- first comments --------------------------------------------------------------------
+
+    def publish(self, draft: Draft) -> Published:
+        """A post (``ContainerConnector.publish``), or with ``reply_to`` a first comment: one
+        call, refused before it when the comment does not fit (``PermanentError``), uncertain
+        on a 5xx or a lost answer (``UncertainError``)."""
+        if draft.reply_to is None:
+            return super().publish(draft)
+        hashtags = count_hashtags(draft.text)
+        if hashtags > MAX_COMMENT_HASHTAGS:
+            raise PermanentError(
+                self.name,
+                f"Instagram allows {MAX_COMMENT_HASHTAGS} hashtags in a comment; this one has {hashtags}",
+            )
+        post = commented_post(self, draft)
+        comment_id = self._comment_on(post.remote_id, draft.text)
+        log.info(
+            "commented platform=%s remote_id=%s on=%s",
+            self.name,
+            comment_id,
+            post.remote_id,
+            extra={"platform": self.name, "remote_id": comment_id},
+        )
+        return Published(remote_id=comment_id, url=self._comment_url(post))
+
+    def reconcile(self, draft: Draft) -> Published | None:
+        """A post: ``ContainerConnector.reconcile``. A first comment: looked for among all the
+        media's comments by its text (not by author: the ``from`` id of an own comment is not
+        documented to equal the IG user id), ``None`` when absent."""
+        if draft.reply_to is None:
+            return super().reconcile(draft)
+        post = draft.reply_to.root
+        found = self._find_comment(post.remote_id, draft.text, text_field="text", author=None)
+        return None if found is None else Published(remote_id=found, url=self._comment_url(post))
+
+    def _comment_url(self, post: Published) -> str:
+        return post.url or self._permalink(post.remote_id)
+
+    # -- containers ------------------------------------------------------------------------
 
     def _make_container(self, draft: Draft) -> str:
         if len(draft.photos) == 1:

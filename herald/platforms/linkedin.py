@@ -18,6 +18,16 @@ live post's with 422 ``DUPLICATE_POST`` naming that post: on a first try that me
 was already posted (``PermanentError``); when this connector has reconciled the same draft just
 before (the "look, then send again" path after an uncertain outcome), it means the earlier try
 went out, and ``publish`` returns the named post.
+
+**First comments** (``follow_up = "comment"``): a draft with ``reply_to`` becomes a comment of the
+organization under ``reply_to.root`` (``POST /rest/socialActions/{post urn}/comments`` with
+``{"actor", "object", "message": {"text"}}``, answered 201 with the comment in the body). Comment
+text is plain (LinkedIn marks mentions with ``attributes``, not little text [unconfirmed]), so it
+is sent as written, at most ``MAX_COMMENT_CHARACTERS``. Its ``remote_id`` is the full comment URN,
+``urn:li:comment:({post urn},{comment id})``, which carries what ``delete`` needs (``DELETE
+/rest/socialActions/{post urn}/comments/{comment id}?actor=``); its URL is the post's feed URL
+with ``?commentUrn=``. ``reconcile`` reads all the post's comments for the organization's one
+with the same text.
 """
 
 from __future__ import annotations
@@ -53,6 +63,7 @@ from herald.platforms.base import (
     Published,
     TextCount,
 )
+from herald.platforms.comments import COMMENT_PAGE_SIZE, COMMENT_PAGES, commented_post
 from herald.platforms.text import linkedin_escape, linkedin_unescape, utf16_length
 
 log = logging.getLogger(__name__)
@@ -75,10 +86,16 @@ IMAGE_POLL_FIRST_SECONDS = 0.05
 IMAGE_POLL_MAX_SECONDS = 1.0
 #: Idempotency keys remembered as "reconciled, not found" per connector (see ``publish``).
 RECONCILED_KEYS_KEPT = 256
+#: A comment's text limit, characters: 1,250 [unconfirmed: the limit LinkedIn's own comment box
+#: enforces, quoted by third-party API tools; the Comments API reference names none]. Counted in
+#: UTF-16 units like the commentary.
+MAX_COMMENT_CHARACTERS = 1250
 
 _VERSION_RE = re.compile(r"\A\d{6}(?:\.\d{2})?\Z")
 # A post URN as LinkedIn names the original of a duplicate.
 _POST_URN_RE = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+# A comment URN: the post (or activity) it is under, and the comment's own id.
+_COMMENT_URN_RE = re.compile(r"\Aurn:li:comment:\((urn:li:[A-Za-z]+:[^,()/?#]+),(\d+)\)\Z")
 # Templates LinkedIn may send back in commentary (Herald never writes them): a mention shows its
 # name, a hashtag template its sign and tag.
 _MENTION_TEMPLATE_RE = re.compile(r"@\[((?:[^\]\\]|\\.)*)\]\(urn:li:[^)]*\)")
@@ -124,6 +141,8 @@ class LinkedInConnector(Connector):
     #: portal (digest: "not published as fixed numbers"): no window Herald could enforce. A 429
     #: carries ``retry_after`` until the quotas reset at midnight UTC.
     posts_per_window = None
+    #: A long post continues as one first comment of the organization under it.
+    follow_up = "comment"
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
@@ -145,6 +164,10 @@ class LinkedInConnector(Connector):
     @classmethod
     def count_text(cls, text: str) -> TextCount:
         return TextCount(utf16_length(text), cls.max_text, cls.text_unit)
+
+    @classmethod
+    def count_follow_up(cls, text: str) -> TextCount:
+        return TextCount(utf16_length(text), MAX_COMMENT_CHARACTERS, cls.text_unit)
 
     @classmethod
     def validate(cls, text: str, photos: Sequence[PhotoInfo]) -> list[Problem]:
@@ -177,8 +200,11 @@ class LinkedInConnector(Connector):
         before; failed image processing; other refusals); ``RetryableError`` (429, with
         ``retry_after`` until midnight UTC; 5xx or no answer before the create call; an image
         still processing after ``IMAGE_PROCESSING_TIMEOUT_SECONDS``); ``UncertainError`` (5xx,
-        timeout or dropped connection on the create call, or a 201 without a post id).
+        timeout or dropped connection on the create call, or a 201 without a post id). A draft
+        with ``reply_to`` is a first comment (see the module docstring), with the same errors.
         """
+        if draft.reply_to is not None:
+            return self._comment(draft)
         problems = self.validate_draft(draft)
         if problems:
             # Queue-time validation should have caught this; the platform would refuse it too.
@@ -235,7 +261,10 @@ class LinkedInConnector(Connector):
         """Look for ``draft``'s text among the organization's ``RECONCILE_LOOKBACK_POSTS`` latest
         posts: ``Published`` if one shows the same text, ``None`` if none does. Raises
         ``AuthError`` if the token is refused (401) and ``UncertainError`` if the posts cannot be
-        listed (including 403: the token may post without the read scope)."""
+        listed (including 403: the token may post without the read scope). A first comment is
+        looked for among all the post's comments."""
+        if draft.reply_to is not None:
+            return self._find_first_comment(draft)
         try:
             response = self._send(
                 "GET",
@@ -277,14 +306,19 @@ class LinkedInConnector(Connector):
         return None
 
     def delete(self, remote_id: str) -> None:
-        """Delete a post by URN. A 404 means it is already gone, which is what was asked."""
+        """Delete a post by URN, or a comment by its comment URN (``urn:li:comment:(post,id)``).
+        A 404 means it is already gone, which is what was asked."""
+        comment = _COMMENT_URN_RE.match(remote_id)
+        if comment is not None:
+            path = f"{_comments_path(comment.group(1))}/{urllib.parse.quote(comment.group(2), safe='')}"
+            params: dict[str, str] | None = {"actor": self.organization}
+        elif remote_id.startswith("urn:li:comment:"):
+            raise PermanentError(self.name, f"{remote_id!r} is not a comment URN Herald can delete")
+        else:
+            path = f"/rest/posts/{urllib.parse.quote(remote_id, safe='')}"
+            params = None
         try:
-            self._send(
-                "DELETE",
-                f"/rest/posts/{urllib.parse.quote(remote_id, safe='')}",
-                create=False,
-                headers={"X-RestLi-Method": "DELETE"},
-            )
+            self._send("DELETE", path, create=False, params=params, headers={"X-RestLi-Method": "DELETE"})
         except PermanentError as exc:
             if exc.status != 404:
                 raise
@@ -300,6 +334,104 @@ class LinkedInConnector(Connector):
         base URL otherwise (the simulator), so links resolve locally."""
         root = PUBLIC_URL_ROOT if self.base_url in REAL_API_HOSTS else self.base_url
         return f"{root}/feed/update/{urn}"
+
+    def comment_url(self, post: Published, comment_urn: str) -> str:
+        """A comment's address: its post's feed URL with ``?commentUrn=``, as linkedin.com links
+        to a comment."""
+        base = post.url or self.post_url(post.remote_id)
+        separator = "&" if "?" in base else "?"
+        return f"{base}{separator}commentUrn={urllib.parse.quote(comment_urn, safe='')}"
+
+    # -- first comments --------------------------------------------------------------------
+
+    def _comment(self, draft: Draft) -> Published:
+        """Comment as the organization under ``reply_to.root``; the comment URN from the answer's
+        ``commentUrn``, else built from its ``id`` (or ``x-restli-id``) and the post."""
+        post = commented_post(self, draft)
+        body = {"actor": self.organization, "object": post.remote_id, "message": {"text": draft.text}}
+        response = self._send("POST", _comments_path(post.remote_id), create=True, json=body)
+        answer = http.response_json(response)
+        urn = http.string_at(answer, "commentUrn")
+        if not urn:
+            comment_id = http.string_at(answer, "id") or response.headers.get("x-restli-id")
+            if comment_id and comment_id.startswith("urn:li:comment:"):
+                urn = comment_id
+            elif comment_id:
+                urn = f"urn:li:comment:({post.remote_id},{comment_id})"
+        if not urn:
+            # Created (2xx), but LinkedIn did not say as what: only a look-up can tell.
+            raise UncertainError(
+                self.name, "the comment answer had no comment id", status=response.status_code
+            )
+        log.info(
+            "commented platform=%s remote_id=%s on=%s",
+            self.name,
+            urn,
+            post.remote_id,
+            extra={"platform": self.name, "remote_id": urn},
+        )
+        return Published(remote_id=urn, url=self.comment_url(post, urn))
+
+    def _find_first_comment(self, draft: Draft) -> Published | None:
+        """The organization's comment with ``draft``'s text among all the post's comments, read
+        page by page (``start``/``count``) to the end; ``None`` if it is not there. Raises
+        ``AuthError`` on 401 and ``UncertainError`` if a page cannot be read or
+        ``COMMENT_PAGES`` pages did not reach the end."""
+        assert draft.reply_to is not None
+        post = draft.reply_to.root
+        wanted = _comparable(draft.text)
+        for page in range(COMMENT_PAGES):
+            start = page * COMMENT_PAGE_SIZE
+            try:
+                response = self._send(
+                    "GET",
+                    _comments_path(post.remote_id),
+                    create=False,
+                    params={"start": str(start), "count": str(COMMENT_PAGE_SIZE)},
+                )
+            except AuthError as exc:
+                if exc.status == 401:
+                    raise
+                raise UncertainError(
+                    self.name,
+                    f"could not list the post's comments (needs r_organization_social): {exc.detail}",
+                    status=exc.status,
+                ) from exc
+            except PlatformError as exc:
+                raise UncertainError(
+                    self.name, f"could not list the post's comments: {exc.detail}", status=exc.status
+                ) from exc
+            answer = http.response_json(response)
+            elements = answer.get("elements")
+            listed = elements if isinstance(elements, list) else []
+            for comment in listed:
+                text = http.string_at(comment, "message", "text")
+                actor = http.string_at(comment, "actor")
+                if text is None or _comparable(text) != wanted or actor not in (None, self.organization):
+                    continue
+                urn = http.string_at(comment, "commentUrn")
+                comment_id = http.string_at(comment, "id")
+                if not urn and comment_id:
+                    urn = f"urn:li:comment:({post.remote_id},{comment_id})"
+                if urn:
+                    log.info(
+                        "reconciled platform=%s remote_id=%s",
+                        self.name,
+                        urn,
+                        extra={"platform": self.name, "remote_id": urn},
+                    )
+                    return Published(remote_id=urn, url=self.comment_url(post, urn))
+            total = http.string_at(answer, "paging", "total")
+            seen = start + len(listed)
+            if len(listed) < COMMENT_PAGE_SIZE or (
+                total is not None and total.isdigit() and seen >= int(total)
+            ):
+                return None
+        raise UncertainError(
+            self.name,
+            f"the post has more than {COMMENT_PAGES * COMMENT_PAGE_SIZE} comments and the first "
+            "ones do not include this text: cannot tell whether it went out",
+        )
 
     # -- images ----------------------------------------------------------------------------
 
@@ -416,6 +548,11 @@ class LinkedInConnector(Connector):
                 retry_after=wait if wait is not None else seconds_until_utc_midnight(),
             )
         return error
+
+
+def _comments_path(post_urn: str) -> str:
+    """``/rest/socialActions/{post urn, URL-encoded}/comments``."""
+    return f"/rest/socialActions/{urllib.parse.quote(post_urn, safe='')}/comments"
 
 
 def _with_detail(error: PlatformError, detail: str) -> PlatformError:

@@ -56,6 +56,8 @@ class MastodonConnector(Connector):
     can_delete = True
     #: Mastodon's default status limit per account: 300 per 3 hours (app/lib/rate_limiter.rb).
     posts_per_window = (300, 3 * 3600.0)
+    #: A long post continues as replies (``in_reply_to_id``), each with its own key.
+    follow_up = "thread"
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
@@ -89,6 +91,8 @@ class MastodonConnector(Connector):
         }
         if draft.language:
             body["language"] = draft.language
+        if draft.reply_to is not None:
+            body["in_reply_to_id"] = draft.reply_to.parent.remote_id
         response = self._send(
             "POST",
             "/api/v1/statuses",

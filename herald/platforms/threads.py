@@ -5,18 +5,33 @@ Like Instagram, Threads fetches each photo from ``Photo.public_url``; unlike Ins
 posts exist. The container flow, its polling and ``reconcile`` live in
 ``platforms.graph.ContainerConnector``. Posts can be deleted (``DELETE /{threads-media-id}``,
 scope ``threads_delete``, 100 deletions per account per day).
+
+**Threads** (``follow_up = "thread"``): a draft with ``reply_to`` is a reply to
+``reply_to.parent``: its container carries ``reply_to_id`` and is published the same way
+(scope ``threads_manage_replies``). Replies count against their own quota (1,000 per profile per
+moving 24 h, ``reply_quota_usage``/``reply_config`` of ``threads_publishing_limit``), not the
+250 posts. After an uncertain outcome the container says whether it went out, as for a post;
+without it, the reply is looked for among all the parent's direct replies (``GET
+/{media-id}/replies``, which lists them in full), so absence there means it did not go out.
 """
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 
+from herald.core.errors import UncertainError
 from herald.media import PhotoRules
-from herald.platforms.base import Draft, TextCount
+from herald.platforms import http
+from herald.platforms.base import Draft, Published, TextCount
+from herald.platforms.comments import COMMENT_PAGE_SIZE, COMMENT_PAGES
 from herald.platforms.containers import ContainerConnector
+from herald.platforms.graph import comparable
 
 # Threads counts an emoji as one character: the emoji rule lives in platforms.text.
 from herald.platforms.text import _emoji_prefix, graphemes
+
+log = logging.getLogger(__name__)
 
 
 def threads_length(text: str) -> int:
@@ -57,6 +72,8 @@ class ThreadsConnector(ContainerConnector):
     status_field = "status"
     status_detail_field = "error_message"
     text_field = "text"
+    #: A long post continues as a chain of replies, each to the part before it.
+    follow_up = "thread"
 
     @classmethod
     def count_text(cls, text: str) -> TextCount:
@@ -67,11 +84,13 @@ class ThreadsConnector(ContainerConnector):
         self._delete_node(remote_id)
 
     def _make_container(self, draft: Draft) -> str:
+        # A reply names its parent on the container that is published (not on carousel items).
+        reply = {"reply_to_id": draft.reply_to.parent.remote_id} if draft.reply_to is not None else {}
         if not draft.photos:
-            return self._new_container({"media_type": "TEXT", "text": draft.text})
+            return self._new_container({"media_type": "TEXT", "text": draft.text, **reply})
         if len(draft.photos) == 1:
             [photo] = draft.photos
-            params = {"media_type": "IMAGE", "image_url": self._photo_url(photo)}
+            params = {"media_type": "IMAGE", "image_url": self._photo_url(photo), **reply}
             if draft.text:
                 params["text"] = draft.text
             if photo.alt_text:
@@ -90,7 +109,64 @@ class ThreadsConnector(ContainerConnector):
             # The carousel is made from finished children only.
             self._wait_for_container(child)
             children.append(child)
-        carousel = {"media_type": "CAROUSEL", "children": ",".join(children)}
+        carousel = {"media_type": "CAROUSEL", "children": ",".join(children), **reply}
         if draft.text:
             carousel["text"] = draft.text
         return self._new_container(carousel)
+
+    def _check(self, draft: Draft) -> None:
+        super()._check(draft)
+        if draft.reply_to is not None:
+            self._node_id(draft.reply_to.parent.remote_id)
+
+    # -- finding replies -------------------------------------------------------------------
+
+    def _listing_is_complete(self, draft: Draft) -> bool:
+        # A reply is looked for among all its parent's replies (see _find_recent).
+        return draft.reply_to is not None
+
+    def _find_recent(self, draft: Draft) -> Published | None:
+        """A post: the latest posts with its text. A reply: the parent's direct reply with its
+        text, read from ``GET /{parent-id}/replies`` page by page to the end, or ``None``.
+        Raises ``UncertainError`` when ``COMMENT_PAGES`` pages did not reach the end."""
+        if draft.reply_to is None:
+            return super()._find_recent(draft)
+        parent = self._node_id(draft.reply_to.parent.remote_id)
+        wanted = comparable(draft.text)
+        if not wanted:
+            # A photo-only reply cannot be told apart from another one by its text.
+            raise UncertainError(self.name, "a reply without text cannot be found again among the replies")
+        query = {
+            "fields": "id,text,timestamp,permalink,replied_to",
+            "limit": str(COMMENT_PAGE_SIZE),
+        }
+        for _ in range(COMMENT_PAGES):
+            answer = self._call("GET", f"/{parent}/replies", create=False, params=query)
+            replies = answer.get("data")
+            for reply in replies if isinstance(replies, list) else []:
+                remote_id = http.string_at(reply, "id")
+                text = http.string_at(reply, self.text_field)
+                replied_to = http.string_at(reply, "replied_to", "id")
+                if (
+                    remote_id is not None
+                    and text is not None
+                    and comparable(text) == wanted
+                    and replied_to in (None, parent)
+                ):
+                    log.info(
+                        "reconciled platform=%s remote_id=%s",
+                        self.name,
+                        remote_id,
+                        extra={"platform": self.name, "remote_id": remote_id},
+                    )
+                    url = http.string_at(reply, "permalink") or self._permalink(remote_id)
+                    return Published(remote_id=remote_id, url=url)
+            after = http.string_at(answer, "paging", "cursors", "after")
+            if http.string_at(answer, "paging", "next") is None or after is None:
+                return None
+            query = {**query, "after": after}
+        raise UncertainError(
+            self.name,
+            f"post {parent} has more than {COMMENT_PAGES * COMMENT_PAGE_SIZE} replies and the "
+            "first ones do not include this text: cannot tell whether it went out",
+        )

@@ -136,6 +136,8 @@ class XConnector(Connector):
     max_alt_text = 1000
     idempotent = False
     can_delete = True
+    #: A long post continues as a reply chain (``reply.in_reply_to_tweet_id``).
+    follow_up = "thread"
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
@@ -197,9 +199,13 @@ class XConnector(Connector):
         # Learn the username first, so that nothing can fail between the create and the URL.
         _, username = self._me()
         media_ids = [self._upload(photo) for photo in draft.photos]
+        parent = draft.reply_to.parent.remote_id if draft.reply_to is not None else None
         answer = self._tweepy(
             lambda: self.client.create_tweet(
-                text=draft.text or None, media_ids=media_ids or None, user_auth=True
+                text=draft.text or None,
+                media_ids=media_ids or None,
+                in_reply_to_tweet_id=parent,
+                user_auth=True,
             ),
             create=True,
         )
@@ -228,7 +234,7 @@ class XConnector(Connector):
                 lambda: self.client.get_users_tweets(
                     user_id,
                     max_results=RECONCILE_LOOKBACK_POSTS,
-                    tweet_fields=["entities"],
+                    tweet_fields=["entities", "referenced_tweets"],
                     user_auth=True,
                 ),
                 create=False,
@@ -240,10 +246,17 @@ class XConnector(Connector):
                 self.name, f"could not list recent posts: {exc.detail}", status=exc.status
             ) from exc
         wanted = _comparable(draft.text)
+        # A part of a thread is found only as a reply to its parent (the same words may be out
+        # as a post of their own).
+        parent = draft.reply_to.parent.remote_id if draft.reply_to is not None else None
         posts = answer.get("data")
         for post in posts if isinstance(posts, list) else []:
             remote_id = http.string_at(post, "id")
-            if remote_id is not None and wanted in _readings(http.json_object(post)):
+            if (
+                remote_id is not None
+                and wanted in _readings(http.json_object(post))
+                and _replies_to(http.json_object(post)) == parent
+            ):
                 log.info(
                     "reconciled platform=%s remote_id=%s",
                     self.name,
@@ -402,6 +415,16 @@ class XConnector(Connector):
 
 def _comparable(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
+
+
+def _replies_to(post: dict[str, object]) -> str | None:
+    """The id of the post a listed post replies to (``referenced_tweets`` of type
+    ``replied_to``), or None for a post that starts a conversation."""
+    refs = post.get("referenced_tweets")
+    for ref in refs if isinstance(refs, list) else []:
+        if http.string_at(ref, "type") == "replied_to":
+            return http.string_at(ref, "id")
+    return None
 
 
 def _readings(post: dict[str, object]) -> set[str]:

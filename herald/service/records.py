@@ -3,7 +3,7 @@ the row (a list, a page, one record)."""
 
 from __future__ import annotations
 
-from herald.service.answers import LogEntry, PostSummary, iso
+from herald.service.answers import LogEntry, PartEntry, PostSummary, iso
 from herald.store.log import LogRow
 from herald.store.models import Post
 
@@ -22,6 +22,8 @@ def post_summary(p: Post) -> PostSummary:
         approved_at=iso(p.approved_at),
         approval_note=p.approval_note,
         created_by=p.created_by,
+        series_id=p.series_id,
+        occurrence=p.occurrence,
     )
 
 
@@ -48,4 +50,17 @@ def log_entry(row: LogRow) -> LogEntry:
         approved_by=p.approved_by,
         approved_at=iso(p.approved_at),
         created_by=p.created_by,
+        parts=tuple(
+            PartEntry(
+                position=part.position,
+                text=part.text,
+                status="published" if part.out else "sending" if part.maybe_out else "waiting",
+                remote_id=part.remote_id,
+                remote_url=part.remote_url,
+                published_at=iso(part.published_at),
+            )
+            for part in row.parts
+        ),
+        series_id=p.series_id,
+        occurrence=p.occurrence,
     )

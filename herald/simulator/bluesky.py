@@ -597,6 +597,7 @@ class Bluesky(Platform):
                         "rkey": rkey,
                         "facets": record.get("facets") or [],
                         "langs": record.get("langs") or [],
+                        **_reply_extra(record.get("reply")),
                     },
                 )
                 self.sim.commit(entry)
@@ -786,6 +787,35 @@ def _validate_post(record: dict[str, Any], accounts: dict[str, Account]) -> None
     embed = record.get("embed")
     if embed is not None:
         _validate_embed(embed)
+    reply = record.get("reply")
+    if reply is not None:
+        _validate_reply(reply)
+
+
+def _reply_extra(reply: Any) -> dict[str, Any]:  # Any: client JSON, already validated
+    """The ledger's note of what a reply answers: {"reply": {"root": uri, "parent": uri}}."""
+    if not isinstance(reply, dict):
+        return {}
+    return {"reply": {"root": reply["root"]["uri"], "parent": reply["parent"]["uri"]}}
+
+
+def _validate_reply(reply: Any) -> None:  # Any: client JSON
+    """app.bsky.feed.post#replyRef: ``root`` and ``parent``, each a com.atproto.repo.strongRef
+    (an at:// URI and a CID). Like the PDS, only the shape is checked: a reply to a record that
+    does not exist is stored, and the AppView shows it detached."""
+    if not isinstance(reply, dict):
+        raise invalid_post("Record/reply must be an object")
+    for name in ("root", "parent"):
+        ref = reply.get(name)
+        if ref is None:
+            raise invalid_post(f'Record/reply must have the property "{name}"')
+        if not isinstance(ref, dict):
+            raise invalid_post(f"Record/reply/{name} must be an object")
+        uri, cid = ref.get("uri"), ref.get("cid")
+        if not isinstance(uri, str) or not uri.startswith("at://") or len(uri) > 8192:
+            raise invalid_post(f"Record/reply/{name}/uri must be a valid at-uri")
+        if not isinstance(cid, str) or not cid or len(cid) > 200:
+            raise invalid_post(f"Record/reply/{name}/cid must be a cid string")
 
 
 def _check_tag(tag: Any, path: str) -> None:  # Any: client JSON

@@ -70,6 +70,8 @@ class Container:
     children: list[str] = field(default_factory=list)
     error_message: str | None = None
     published_media_id: str | None = None
+    #: The media this container answers once published (a Threads reply), if any.
+    reply_to: str | None = None
 
     def status(self, now: float) -> str:
         if self.published_media_id is not None:
@@ -127,7 +129,8 @@ class ContainerPlatform(GraphPlatform):
         self._containers: dict[str, Container] = {}
         self._published: dict[str, Published] = {}
         self._by_account: dict[str, list[str]] = {}
-        self._publishes: dict[str, list[float]] = {}
+        #: Publish times per (account id, "post" or "reply"): each kind has its own quota.
+        self._publishes: dict[tuple[str, str], list[float]] = {}
         super().__init__(sim)
 
     def reset(self) -> None:
@@ -162,6 +165,25 @@ class ContainerPlatform(GraphPlatform):
 
     @abstractmethod
     def quota_error(self) -> HttpError: ...
+
+    def reply_quota(self) -> int:
+        """Replies an account may publish per window; a platform without replies never asks."""
+        return self.publish_quota()
+
+    def reply_quota_error(self) -> HttpError:
+        return self.quota_error()
+
+    def check_publishable(self, container: Container) -> None:  # noqa: B027  (optional hook)
+        """Refuse, at publish time, what became unpublishable since the container was made (a
+        reply whose parent was deleted). Called under the lock."""
+
+    def commit_extra(self, container: Container) -> dict[str, Any]:  # Any: JSON values
+        """Platform facts for the ledger entry of a published container (a reply's parent)."""
+        return {}
+
+    def in_feed(self, published: Published) -> bool:
+        """Whether the account's media listing shows ``published`` (Threads lists replies apart)."""
+        return True
 
     def failed_error(self, container: Container) -> HttpError:
         """Publishing a container whose processing failed (status ``ERROR``)."""
@@ -295,13 +317,23 @@ class ContainerPlatform(GraphPlatform):
                 raise self.expired_error()
             if status == "IN_PROGRESS":
                 raise self.not_ready_error()
-            recent = [t for t in self._publishes.get(account.id, []) if t > now - self.publish_window_seconds]
-            self._publishes[account.id] = recent
-            if len(recent) >= self.publish_quota():
+            self.check_publishable(container)
+            kind = "reply" if container.reply_to is not None else "post"
+            recent = self._recent_publishes(account, kind, now)
+            if kind == "reply" and len(recent) >= self.reply_quota():
+                raise self.reply_quota_error()
+            if kind == "post" and len(recent) >= self.publish_quota():
                 raise self.quota_error()
             published = self._commit(account, container, now)
             recent.append(now)
         return json_response(200, {"id": published.entry.remote_id})
+
+    def _recent_publishes(self, account: Account, kind: str, now: float) -> list[float]:
+        """Publish times of ``kind`` inside the window, pruned (call under the lock)."""
+        key = (account.id, kind)
+        recent = [t for t in self._publishes.get(key, []) if t > now - self.publish_window_seconds]
+        self._publishes[key] = recent
+        return recent
 
     def _commit(self, account: Account, container: Container, now: float) -> Published:
         media_id = self.sim.new_id(self.name)
@@ -321,6 +353,7 @@ class ContainerPlatform(GraphPlatform):
                 "media_type": MEDIA_TYPES[container.media_type],
                 "children": list(container.children),
                 "shortcode": code,
+                **self.commit_extra(container),
             },
         )
         children = []
@@ -341,12 +374,16 @@ class ContainerPlatform(GraphPlatform):
         fields = requested_fields(graph_params(request)) or ["quota_usage"]
         now = time.time()
         with self.sim.lock:
-            usage = sum(
-                1 for t in self._publishes.get(account.id, []) if t > now - self.publish_window_seconds
-            )
+            usage = len(self._recent_publishes(account, "post", now))
+            replies = len(self._recent_publishes(account, "reply", now))
         values: dict[str, Any] = {
             "config": {"quota_total": self.publish_quota(), "quota_duration": self.publish_window_seconds},
             "quota_usage": usage,
+            "reply_config": {
+                "quota_total": self.reply_quota(),
+                "quota_duration": self.publish_window_seconds,
+            },
+            "reply_quota_usage": replies,
         }
         item = {name: values[name] for name in self.quota_fields if name in fields}
         return json_response(200, {"data": [item]})
@@ -372,7 +409,7 @@ class ContainerPlatform(GraphPlatform):
             items = [
                 pick(self.published_json(self._published[i]), fields, ("id",))
                 for i in reversed(self._by_account.get(account.id, []))
-                if not self.sim.is_deleted(self.name, i)
+                if not self.sim.is_deleted(self.name, i) and self.in_feed(self._published[i])
             ]
         return json_response(200, edge_page(request, params, items, self.sim.base_url))
 

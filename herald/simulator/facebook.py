@@ -14,6 +14,12 @@ optional, token in query/form/JSON/Bearer, Graph error envelope, no 429s, usage 
   ``limit``, ``after``, ``since``/``until``), ``GET /{post-id}`` and ``DELETE /{post-id}``.
 - Posts are ``{page-id}_{post-id}``; ``permalink_url`` (and the ledger URL) is
   ``{base}/facebook/www.facebook.com/{page-id}_{post-id}``, a page the simulator serves.
+- Comments: ``POST /{post-id}/comments`` with ``message`` (required, at most 8,000 characters
+  [unconfirmed]) on a published, undeleted post (anything else answers 100/33 like an unknown
+  node) → ``{"id": "{post-id}_{comment-id}"}``; ``GET /{post-id}/comments`` (``fields``, ``limit``,
+  ``after``, ``order=chronological|reverse_chronological``); ``GET`` and ``DELETE
+  /{comment-id}``. A comment's ledger entry has ``extra["comment_on"]`` (the post id) and the
+  post's permalink with ``?comment_id=`` as its URL; the public page shows the comments.
 
 Credentials: ``page_id``, ``page_access_token``. Expire the token with ``expires_at`` (epoch
 seconds) → code 190/463; ``password_changed="1"`` → 190/460. A ``rate_limit`` fault answers
@@ -29,6 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from herald.simulator.comments import Comment, CommentStore, comment_entry
 from herald.simulator.graph import (
     FetchFailed,
     GraphPlatform,
@@ -67,12 +74,15 @@ MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"})
 #: The widely cited post text limit.
 MAX_MESSAGE_CHARACTERS = 63_206
+#: The widely cited comment text limit [unconfirmed].
+MAX_COMMENT_CHARACTERS = 8000
 DUPLICATE_USER_MSG = (
     "This status update is identical to the last one you posted. Try posting something different, "
     "or delete your previous update."
 )
 POST_FIELDS = ("id", "message", "created_time")
 PAGE_FIELDS = ("id", "name")
+COMMENT_FIELDS = ("id", "message", "created_time", "from")
 
 
 @dataclass
@@ -113,6 +123,7 @@ class Facebook(GraphPlatform):
         self._photos: dict[str, _Photo] = {}
         self._posts: dict[str, _Post] = {}
         self._by_page: dict[str, list[str]] = {}
+        self._comments = CommentStore()
         super().__init__(sim)
 
     def setup_routes(self) -> None:
@@ -121,6 +132,8 @@ class Facebook(GraphPlatform):
         self.route("POST", "/{node}/feed", self.create_post)
         for edge in ("feed", "published_posts", "posts"):
             self.route("GET", "/{node}/" + edge, self.list_posts)
+        self.route("POST", "/{node}/comments", self.create_comment)
+        self.route("GET", "/{node}/comments", self.list_comments)
         self.route("GET", "/{node}", self.read_node)
         self.route("DELETE", "/{node}", self.delete_node)
 
@@ -129,6 +142,7 @@ class Facebook(GraphPlatform):
         self._photos.clear()
         self._posts.clear()
         self._by_page.clear()
+        self._comments.clear()
 
     # -- photos ----------------------------------------------------------------------------
 
@@ -336,6 +350,75 @@ class Facebook(GraphPlatform):
             ]
         return json_response(200, edge_page(request, params, items, self.sim.base_url))
 
+    # -- comments --------------------------------------------------------------------------
+
+    def _live_post(self, node: str, method: str) -> _Post:
+        """The published, undeleted post ``node`` (call under the lock); else 100/33."""
+        post = self._posts.get(node)
+        if post is None or not post.published or self.sim.is_deleted(self.name, node):
+            raise unsupported_request(method, node)
+        return post
+
+    def _live_comment(self, node: str) -> Comment | None:
+        comment = self._comments.get(node)
+        if comment is None or self.sim.is_deleted(self.name, node):
+            return None
+        return comment
+
+    def create_comment(self, request: Request) -> Response:
+        account = request.account
+        assert account is not None
+        node = request.params["node"]
+        params = graph_params(request)
+        message = as_text(params.get("message")) or ""
+        if not message.strip():
+            raise invalid_parameter("(#100) Missing message or attachment")
+        if len(message) > MAX_COMMENT_CHARACTERS:
+            raise invalid_parameter(
+                "(#100) The message is too long",
+                user_msg=f"Comments can be at most {MAX_COMMENT_CHARACTERS} characters.",
+            )
+        now = time.time()
+        with self.sim.lock:
+            post = self._live_post(node, "POST")
+            comment_id = f"{node.rsplit('_', 1)[-1]}_{self.sim.new_id(self.name)}"
+            url = f"{post.entry.url}?comment_id={comment_id.rsplit('_', 1)[-1]}"
+            entry = comment_entry(self.name, account, comment_id, node, url, message, now)
+            self._comments.add(Comment(comment_id, node, account, message, now, entry))
+            self.sim.commit(entry)
+        return json_response(200, {"id": comment_id})
+
+    def _comment_json(self, comment: Comment) -> dict[str, Any]:  # Any: JSON values
+        author = self.node_id(comment.account)
+        return {
+            "id": comment.id,
+            "message": comment.message,
+            "created_time": graph_time(comment.created_at),
+            "from": {"id": author, "name": comment.account.username},
+            "permalink_url": comment.entry.url,
+            "like_count": 0,
+            "comment_count": 0,
+            "is_hidden": False,
+            "can_remove": True,
+        }
+
+    def list_comments(self, request: Request) -> Response:
+        node = request.params["node"]
+        params = graph_params(request)
+        fields = requested_fields(params)
+        order = as_text(params.get("order")) or "chronological"
+        if order not in ("chronological", "reverse_chronological"):
+            raise invalid_parameter(
+                "(#100) Param order must be one of {chronological, reverse_chronological}"
+            )
+        with self.sim.lock:
+            self._live_post(node, "GET")
+            comments = [c for c in self._comments.under(node) if not self.sim.is_deleted(self.name, c.id)]
+            if order == "reverse_chronological":
+                comments.reverse()
+            items = [pick(self._comment_json(c), fields, COMMENT_FIELDS) for c in comments]
+        return json_response(200, edge_page(request, params, items, self.sim.base_url))
+
     # -- nodes -----------------------------------------------------------------------------
 
     def read_node(self, request: Request) -> Response:
@@ -359,6 +442,9 @@ class Facebook(GraphPlatform):
             photo = self._photos.get(node)
             if photo is not None and photo.page_id == page_id and not self.sim.is_deleted(self.name, node):
                 return json_response(200, pick(self._photo_json(photo), fields, ("id", "created_time")))
+            comment = self._live_comment(node)
+            if comment is not None:
+                return json_response(200, pick(self._comment_json(comment), fields, COMMENT_FIELDS))
         raise unsupported_request("GET", node)
 
     def delete_node(self, request: Request) -> Response:
@@ -373,9 +459,17 @@ class Facebook(GraphPlatform):
                 self.sim.mark_deleted(self.name, node)
             elif photo is not None and photo.page_id == page_id and not self.sim.is_deleted(self.name, node):
                 self.sim.mark_deleted(self.name, node)
+            elif (comment := self._live_comment(node)) is not None and self._may_remove(account, comment):
+                self.sim.mark_deleted(self.name, node)
             else:
                 raise unsupported_request("DELETE", node)
         return json_response(200, {"success": True})
+
+    def _may_remove(self, account: Account, comment: Comment) -> bool:
+        """A Page removes its own comments and any comment under its own posts."""
+        post = self._posts.get(comment.post_id)
+        page_id = self.node_id(account)
+        return comment.account.id == account.id or (post is not None and post.page_id == page_id)
 
     def public_page(self, request: Request) -> Response:
         post_id = request.params["post_id"]
@@ -391,11 +485,18 @@ class Facebook(GraphPlatform):
                 for p in post.photos
             )
             name = html.escape(self._page_name(post.page_id))
+            comments = "".join(
+                f"<li id='comment-{html.escape(c.id)}'><b>{html.escape(c.account.username)}</b> "
+                f"<span style='white-space:pre-wrap'>{html.escape(c.message)}</span></li>"
+                for c in self._comments.under(post_id)
+                if not self.sim.is_deleted(self.name, c.id)
+            )
             return html_response(
                 200,
                 "<!doctype html><meta charset='utf-8'>"
                 f"<title>{name}</title><p><b>{name}</b> · {graph_time(post.created_at)}</p>"
-                f"<p style='white-space:pre-wrap'>{html.escape(post.message)}</p>{images}",
+                f"<p style='white-space:pre-wrap'>{html.escape(post.message)}</p>{images}"
+                + (f"<ul>{comments}</ul>" if comments else ""),
             )
 
 

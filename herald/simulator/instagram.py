@@ -22,6 +22,13 @@ Follows shared/platforms.md §6 with the Graph plumbing of ``simulator.graph``:
   ``GET /{ig-user-id}/media`` (newest first), ``GET /{media-id}?fields=permalink,shortcode,...``.
   Permalinks are ``{base}/instagram/p/{shortcode}/``, served by the simulator.
 
+Comments: ``POST /{ig-media-id}/comments`` with ``message`` (required; at most 2,200 characters
+and 30 hashtags [unconfirmed]) on the account's own published media (anything else answers
+100/33 like an unknown node) → ``{"id": ...}``; ``GET /{ig-media-id}/comments`` (oldest first;
+the text is in ``text``), ``GET /{ig-comment-id}`` and ``DELETE /{ig-comment-id}`` (a media
+cannot be deleted: that answers 100/33 as well). A comment's ledger entry has
+``extra["comment_on"]`` (the media id) and the media's permalink as its URL.
+
 Ledger entries carry the bytes Instagram fetched (so tests can check no GPS reached it), the
 caption as text, ``creation_id`` as the idempotency key and the container ids in ``extra``.
 
@@ -32,25 +39,33 @@ seconds) → code 190/463. A ``rate_limit`` fault answers code 4 with usage head
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 
+from herald.simulator.comments import Comment, CommentStore, comment_entry
 from herald.simulator.containers import Container, ContainerPlatform, ImageRejected, Published
 from herald.simulator.graph import (
     as_text,
     count_hashtags,
     count_mentions,
+    edge_page,
     graph_error,
     graph_params,
     graph_time,
     invalid_parameter,
+    pick,
+    requested_fields,
     truthy,
+    unsupported_request,
 )
 from herald.simulator.server import (
     Account,
     HttpError,
     Request,
     Response,
+    Simulator,
     StoredMedia,
+    json_response,
     register_platform,
 )
 
@@ -61,6 +76,10 @@ MAX_CAPTION_CHARACTERS = 2200
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 20
 MAX_CAROUSEL_CHILDREN = 10
+#: A comment's limits, as for captions [unconfirmed: secondary sources only].
+MAX_COMMENT_CHARACTERS = 2200
+MAX_COMMENT_HASHTAGS = 30
+COMMENT_FIELDS = ("id", "text", "timestamp")
 _STATUS_TEXT = {
     "IN_PROGRESS": "In Progress: Media is still being processed.",
     "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
@@ -88,13 +107,24 @@ class Instagram(ContainerPlatform):
     user_default_fields = ("id", "username")
     split_malformed_children = False
 
+    def __init__(self, sim: Simulator) -> None:
+        self._comments = CommentStore()
+        super().__init__(sim)
+
+    def reset(self) -> None:
+        super().reset()
+        self._comments.clear()
+
     def setup_routes(self) -> None:
         self.route("GET", "/p/{shortcode}/", self.public_page, public=True)
         self.route("POST", "/{node}/media", self.create_container)
         self.route("POST", "/{node}/media_publish", self.publish)
         self.route("GET", "/{node}/media", self.list_published)
         self.route("GET", "/{node}/content_publishing_limit", self.publishing_limit)
-        self.route("GET", "/{node}", self.read_node)
+        self.route("POST", "/{node}/comments", self.create_comment)
+        self.route("GET", "/{node}/comments", self.list_comments)
+        self.route("GET", "/{node}", self.read_any)
+        self.route("DELETE", "/{node}", self.delete_comment)
 
     # -- settings and errors ---------------------------------------------------------------
 
@@ -226,6 +256,89 @@ class Instagram(ContainerPlatform):
             )
         return media
 
+    # -- comments --------------------------------------------------------------------------
+
+    def create_comment(self, request: Request) -> Response:
+        account = request.account
+        assert account is not None
+        node = request.params["node"]
+        message = as_text(graph_params(request).get("message")) or ""
+        if not message.strip():
+            raise invalid_parameter("(#100) The parameter message is required.")
+        if len(message) > MAX_COMMENT_CHARACTERS or count_hashtags(message) > MAX_COMMENT_HASHTAGS:
+            raise invalid_parameter(
+                "(#100) The comment is too long",
+                user_msg=f"Comments can have at most {MAX_COMMENT_CHARACTERS} characters and "
+                f"{MAX_COMMENT_HASHTAGS} hashtags.",
+            )
+        now = time.time()
+        with self.sim.lock:
+            media = self._visible(account, node)
+            if media is None:
+                raise unsupported_request("POST", node)
+            comment_id = self.sim.new_id(self.name)
+            entry = comment_entry(self.name, account, comment_id, node, media.entry.url, message, now)
+            self._comments.add(Comment(comment_id, node, account, message, now, entry))
+            self.sim.commit(entry)
+        return json_response(200, {"id": comment_id})
+
+    def _live_comments(self, media_id: str) -> list[Comment]:
+        return [c for c in self._comments.under(media_id) if not self.sim.is_deleted(self.name, c.id)]
+
+    def _comment_json(self, comment: Comment) -> dict[str, Any]:  # Any: JSON values
+        return {
+            "id": comment.id,
+            "text": comment.message,
+            "timestamp": graph_time(comment.created_at),
+            "username": comment.account.username,
+            "from": {"id": self.node_id(comment.account), "username": comment.account.username},
+            "media": {"id": comment.post_id},
+            "like_count": 0,
+            "hidden": False,
+        }
+
+    def list_comments(self, request: Request) -> Response:
+        account = request.account
+        assert account is not None
+        node = request.params["node"]
+        params = graph_params(request)
+        fields = requested_fields(params)
+        with self.sim.lock:
+            if self._visible(account, node) is None:
+                raise unsupported_request("GET", node)
+            items = [pick(self._comment_json(c), fields, COMMENT_FIELDS) for c in self._live_comments(node)]
+        return json_response(200, edge_page(request, params, items, self.sim.base_url))
+
+    def _own_comment(self, account: Account, node: str) -> Comment | None:
+        """A live comment the account may see and remove: its own, or one under its media."""
+        comment = self._comments.get(node)
+        if comment is None or self.sim.is_deleted(self.name, node):
+            return None
+        if comment.account.id != account.id and self._visible(account, comment.post_id) is None:
+            return None
+        return comment
+
+    def read_any(self, request: Request) -> Response:
+        account = request.account
+        assert account is not None
+        with self.sim.lock:
+            comment = self._own_comment(account, request.params["node"])
+            if comment is not None:
+                fields = requested_fields(graph_params(request))
+                return json_response(200, pick(self._comment_json(comment), fields, COMMENT_FIELDS))
+        return self.read_node(request)
+
+    def delete_comment(self, request: Request) -> Response:
+        account = request.account
+        assert account is not None
+        node = request.params["node"]
+        with self.sim.lock:
+            if self._own_comment(account, node) is None:
+                # Media cannot be deleted through the API: Graph answers as for a missing node.
+                raise unsupported_request("DELETE", node)
+            self.sim.mark_deleted(self.name, node)
+        return json_response(200, {"success": True})
+
     # -- reads -----------------------------------------------------------------------------
 
     def permalink(self, account: Account, shortcode: str) -> str:
@@ -262,7 +375,7 @@ class Instagram(ContainerPlatform):
             "username": published.container.owner.username,
             "owner": {"id": self.node_id(published.container.owner)},
             "alt_text": first.alt_text if first and entry.extra["media_type"] == "IMAGE" else None,
-            "comments_count": 0,
+            "comments_count": len(self._live_comments(entry.remote_id)),
             "like_count": 0,
         }
         if published.children:

@@ -23,6 +23,18 @@ Follows shared/platforms.md §7:
   "serviceErrorCode"?, "code"?, ...}``; a rate-limit fault answers 429 ``TOO_MANY_REQUESTS``
   without headers (LinkedIn sends none).
 
+- Comments (Comments API): ``POST /rest/socialActions/{post urn}/comments`` with ``{"actor",
+  "object", "message": {"text"}}`` → 201 with the comment entity (``commentUrn``
+  ``urn:li:comment:({post urn},{id})``, ``id``, ``actor``, ``object``, ``message``, ``created``)
+  and ``x-restli-id`` holding the comment id [which of the two LinkedIn puts there is
+  unconfirmed]. The actor must be the token's organization (403 ``ACCESS_DENIED``), ``object``
+  the post of the path (422), the text non-empty and at most 1,250 characters [unconfirmed]
+  (422); an unknown or deleted post is 404. ``GET /rest/socialActions/{post urn}/comments``
+  (oldest first, ``start``/``count``, ``paging.total``); ``DELETE
+  /rest/socialActions/{post urn}/comments/{id}?actor=`` (204; the actor must be the comment's).
+  A comment's ledger entry has ``extra["comment_on"]`` (the post URN) and the post's feed URL
+  with ``?commentUrn=`` as its URL.
+
 Credentials: ``organization_urn``, ``access_token``. Expire the token with ``expires_at``
 (epoch seconds) → 401 ``EXPIRED_ACCESS_TOKEN``.
 """
@@ -40,6 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from herald.simulator.comments import Comment, CommentStore, comment_entry
 from herald.simulator.graph import parse_expiry
 from herald.simulator.server import (
     Account,
@@ -63,6 +76,8 @@ from herald.simulator.server import (
 logger = logging.getLogger(__name__)
 
 MAX_COMMENTARY_CHARACTERS = 3000
+#: A comment's text limit [unconfirmed: LinkedIn's comment box; the API reference names none].
+MAX_COMMENT_CHARACTERS = 1250
 MIN_MULTI_IMAGES = 2
 MAX_MULTI_IMAGES = 20
 MAX_IMAGE_PIXELS = 36_152_320
@@ -156,6 +171,7 @@ class LinkedIn(Platform):
         self._uploads: dict[str, _Image] = {}
         self._posts: dict[str, _Post] = {}
         self._by_author: dict[str, list[str]] = {}
+        self._comments = CommentStore()
         super().__init__(sim)
 
     def setup_routes(self) -> None:
@@ -166,6 +182,9 @@ class LinkedIn(Platform):
         self.route("GET", "/rest/posts", self.find_posts)
         self.route("GET", "/rest/posts/{urn}", self.get_post)
         self.route("DELETE", "/rest/posts/{urn}", self.delete_post)
+        self.route("POST", "/rest/socialActions/{urn}/comments", self.create_comment)
+        self.route("GET", "/rest/socialActions/{urn}/comments", self.list_comments)
+        self.route("DELETE", "/rest/socialActions/{urn}/comments/{comment_id}", self.delete_comment)
         self.route("GET", "/feed/update/{urn}", self.public_page, public=True)
 
     # -- platform hooks --------------------------------------------------------------------
@@ -186,6 +205,7 @@ class LinkedIn(Platform):
         self._uploads.clear()
         self._posts.clear()
         self._by_author.clear()
+        self._comments.clear()
 
     def authenticate(self, request: Request) -> Account:
         scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
@@ -536,6 +556,108 @@ class LinkedIn(Platform):
             self.sim.mark_deleted(self.name, post.entry.remote_id)
         return Response(204, b"", "application/json")
 
+    # -- comments --------------------------------------------------------------------------
+
+    def _live_post(self, urn: str) -> _Post:
+        """A published, undeleted post of anyone (call under the lock); else 404."""
+        post = self._posts.get(urn)
+        if post is None or self.sim.is_deleted(self.name, urn) or post.body["lifecycleState"] != "PUBLISHED":
+            raise _error(404, f"Post {urn} not found")
+        return post
+
+    def _comment_json(self, comment: Comment) -> dict[str, Any]:  # Any: JSON values
+        stamp = {
+            "actor": comment.account.credentials["organization_urn"],
+            "time": int(comment.created_at * 1000),
+        }
+        return {
+            "actor": stamp["actor"],
+            "commentUrn": comment.id,
+            "id": _comment_number(comment.id),
+            "object": comment.post_id,
+            "message": {"text": comment.message, "attributes": []},
+            "created": stamp,
+            "lastModified": stamp,
+        }
+
+    def create_comment(self, request: Request) -> Response:
+        account = request.account
+        assert account is not None
+        self._check_rest_headers(request)
+        urn = request.params["urn"]
+        data = _json_object(request)
+        actor = _required_str(data, "actor")
+        target = _required_str(data, "object")
+        message = data.get("message")
+        text = message.get("text") if isinstance(message, dict) else None
+        if not isinstance(text, str):
+            raise _input_error("/message/text", "field is required but not found and has no default value")
+        if not text.strip():
+            raise _input_error("/message/text", "must not be empty")
+        if len(text) > MAX_COMMENT_CHARACTERS:
+            raise _input_error(
+                "/message/text", f"length of {len(text)} exceeds the maximum of {MAX_COMMENT_CHARACTERS}"
+            )
+        if actor != self._organization(account):
+            raise self._access_denied("partnerApiSocialActions.CREATE", request)
+        if target != urn:
+            raise _input_error("/object", f"must be the entity of the path, {urn}")
+        now = time.time()
+        with self.sim.lock:
+            self._live_post(urn)
+            number = self.sim.new_id(self.name)
+            comment_urn = f"urn:li:comment:({urn},{number})"
+            url = (
+                f"{self.sim.base_url}/linkedin/feed/update/{urn}"
+                f"?commentUrn={urllib.parse.quote(comment_urn, safe='')}"
+            )
+            entry = comment_entry(self.name, account, comment_urn, urn, url, text, now)
+            comment = Comment(comment_urn, urn, account, text, now, entry)
+            self._comments.add(comment)
+            self.sim.commit(entry)
+            body = self._comment_json(comment)
+        headers = {"x-restli-id": number}
+        return json_response(201, body, headers=headers)
+
+    def list_comments(self, request: Request) -> Response:
+        self._check_rest_headers(request)
+        urn = request.params["urn"]
+        try:
+            count = int(request.query("count") or 10)
+            start = int(request.query("start") or 0)
+        except ValueError:
+            raise _error(400, "count and start must be integers") from None
+        count = max(1, min(count, 100))
+        with self.sim.lock:
+            self._live_post(urn)
+            live = [
+                self._comment_json(c)
+                for c in self._comments.under(urn)
+                if not self.sim.is_deleted(self.name, c.id)
+            ]
+        return json_response(
+            200,
+            {
+                "paging": {"start": start, "count": count, "links": [], "total": len(live)},
+                "elements": live[start : start + count],
+            },
+        )
+
+    def delete_comment(self, request: Request) -> Response:
+        account = request.account
+        assert account is not None
+        self._check_rest_headers(request)
+        urn = request.params["urn"]
+        comment_urn = f"urn:li:comment:({urn},{request.params['comment_id']})"
+        with self.sim.lock:
+            comment = self._comments.get(comment_urn)
+            if comment is None or self.sim.is_deleted(self.name, comment_urn):
+                raise _error(404, f"Comment {comment_urn} not found")
+            if request.query("actor") != self._organization(account) or comment.account.id != account.id:
+                raise self._access_denied("partnerApiSocialActions.DELETE", request)
+            self.sim.mark_deleted(self.name, comment_urn)
+        return Response(204, b"", "application/json")
+
     def public_page(self, request: Request) -> Response:
         urn = request.params["urn"]
         with self.sim.lock:
@@ -572,6 +694,11 @@ def _version_active(version: str, now: float) -> bool:
     today = time.gmtime(now)
     age = (today.tm_year * 12 + today.tm_mon) - (year * 12 + month)
     return 0 <= age <= VERSION_ACTIVE_MONTHS
+
+
+def _comment_number(comment_urn: str) -> str:
+    """The comment's own id, the last part of ``urn:li:comment:({post},{id})``."""
+    return comment_urn.rsplit(",", 1)[-1].rstrip(")")
 
 
 def _b64(value: str) -> str:

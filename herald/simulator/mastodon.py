@@ -98,6 +98,8 @@ TEXT_BLANK = "Validation failed: Text can't be blank"
 TOO_MANY_MEDIA = f"Cannot attach more than {MAX_MEDIA_ATTACHMENTS} files"
 MEDIA_NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
 RECORD_NOT_FOUND = "Record not found"
+#: statuses.errors.in_reply_not_found: the parent of a reply does not exist or is not visible.
+IN_REPLY_NOT_FOUND = "The post you are trying to reply to does not appear to exist."
 TOO_MANY_REQUESTS = "Too many requests"
 
 # A remote mention counts only its local part: "@user@example.social" counts as "@user".
@@ -144,6 +146,8 @@ class _Status:
     spoiler_text: str
     language: str | None
     media: list[StoredMedia]
+    #: The status this one answers (``in_reply_to_id``), if any.
+    in_reply_to: _Status | None = None
 
 
 @register_platform
@@ -279,8 +283,8 @@ class Mastodon(Platform):
         return {
             "id": entry.remote_id,
             "created_at": iso_utc(status.created_at),
-            "in_reply_to_id": None,
-            "in_reply_to_account_id": None,
+            "in_reply_to_id": status.in_reply_to.entry.remote_id if status.in_reply_to else None,
+            "in_reply_to_account_id": status.in_reply_to.account.id if status.in_reply_to else None,
             "sensitive": status.sensitive,
             "spoiler_text": status.spoiler_text,
             "visibility": status.visibility,
@@ -521,6 +525,13 @@ class Mastodon(Platform):
                     if original is None or self.sim.is_deleted(self.name, remembered[0]):
                         raise _error(404, RECORD_NOT_FOUND)
                     return json_response(200, self._status_json(original))
+            parent_id = fields.get("in_reply_to_id")
+            parent = None
+            if parent_id not in (None, ""):
+                # StatusesController#set_thread: an unknown or invisible parent is a 404.
+                parent = self._statuses.get(str(parent_id))
+                if parent is None or self.sim.is_deleted(self.name, parent.entry.remote_id):
+                    raise _error(404, IN_REPLY_NOT_FOUND)
             media = self._attachable_media(account, media_ids)
             if not media and not text.strip():
                 raise _error(422, TEXT_BLANK)
@@ -538,6 +549,7 @@ class Mastodon(Platform):
                 media=tuple(m.ledger_media() for m in media),
                 idempotency_key=key or None,
                 received_at=now,
+                extra={"in_reply_to_id": parent.entry.remote_id} if parent is not None else {},
             )
             for item in media:
                 item.attached_to = status_id
@@ -550,6 +562,7 @@ class Mastodon(Platform):
                 spoiler_text=spoiler,
                 language=language if isinstance(language, str) else None,
                 media=media,
+                in_reply_to=parent,
             )
             self._statuses[status_id] = status
             self._by_account.setdefault(account.id, []).append(status_id)

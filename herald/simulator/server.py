@@ -201,6 +201,9 @@ class Fault:
     reset_in: float = 2.0
     #: For ``slow``: seconds to sleep before answering.
     delay: float = 0.0
+    #: Matching requests let through untouched before the fault starts hitting (e.g. 2: the
+    #: third post of a thread is the first one hit).
+    after: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -213,6 +216,8 @@ class Fault:
             raise ValueError("status must be an HTTP status code")
         if self.delay < 0 or self.reset_in < 0:
             raise ValueError("delay and reset_in must be >= 0")
+        if self.after < 0:
+            raise ValueError("after must be >= 0")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fault:
@@ -983,6 +988,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _ArmedFault:
     fault: Fault
     remaining: int | None
+    #: Matching requests still to let through (``Fault.after``).
+    passes: int = 0
 
 
 class Simulator:
@@ -993,7 +1000,8 @@ class Simulator:
     ``instagram_processing_polls`` / ``threads_processing_polls``: a new container answers
     ``IN_PROGRESS`` to its first N status reads, then ``FINISHED``.
     ``instagram_publish_limit`` / ``threads_publish_limit``: API-published posts per account per
-    rolling 24 h. ``bluesky_access_jwt_seconds``: life of a Bluesky access JWT.
+    rolling 24 h (``threads_reply_limit``: Threads replies, counted apart).
+    ``bluesky_access_jwt_seconds``: life of a Bluesky access JWT.
     ``bluesky_blob_max_bytes``: the image blob cap enforced at createRecord.
     ``random`` drives probabilistic faults; seed it for reproducible runs.
     """
@@ -1014,6 +1022,8 @@ class Simulator:
         #: Instagram's documented quota today (it was 25, then 50).
         self.instagram_publish_limit = 100
         self.threads_publish_limit = 250
+        #: Threads replies count apart: 1,000 per profile per moving 24 h.
+        self.threads_reply_limit = 1000
         #: Access JWTs live ~2 h on bsky.social.
         self.bluesky_access_jwt_seconds = 7200
         #: The lexicon said 1,000,000 until April 2026 and 2,000,000 since; strict by default.
@@ -1163,7 +1173,7 @@ class Simulator:
         if fault.platform is not None:
             self._platform(fault.platform)
         with self.lock:
-            self._faults.append(_ArmedFault(fault, fault.count))
+            self._faults.append(_ArmedFault(fault, fault.count, fault.after))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -1232,6 +1242,9 @@ class Simulator:
                     or (fault.method is not None and fault.method.upper() != method)
                     or (fault.path is not None and fault.path not in path)
                 ):
+                    continue
+                if armed.passes > 0:
+                    armed.passes -= 1
                     continue
                 if fault.probability is not None and self.random.random() >= fault.probability:
                     continue
@@ -1340,6 +1353,7 @@ class Simulator:
             "threads_processing_polls": self.threads_processing_polls,
             "instagram_publish_limit": self.instagram_publish_limit,
             "threads_publish_limit": self.threads_publish_limit,
+            "threads_reply_limit": self.threads_reply_limit,
             "bluesky_access_jwt_seconds": self.bluesky_access_jwt_seconds,
             "bluesky_blob_max_bytes": self.bluesky_blob_max_bytes,
         }

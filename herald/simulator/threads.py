@@ -19,6 +19,15 @@ Follows shared/platforms.md §8 with the Graph plumbing of ``simulator.graph``:
   ``GET /{media-id}?fields=permalink,...``; ``DELETE /{media-id}``. Permalinks are
   ``{base}/threads/@{username}/post/{shortcode}``, served by the simulator.
 
+Replies (``threads_manage_replies``): a container with ``reply_to_id`` (a published, undeleted
+Threads media; anything else answers code 100 when the container is made, and again at publish
+if the parent was deleted meanwhile) is published as a reply. Replies count against their own
+quota (``Simulator.threads_reply_limit``, 1,000 per 24 h; ``reply_quota_usage``/``reply_config``
+in ``threads_publishing_limit``), carry ``is_reply``, ``replied_to`` and ``root_post``, are left
+out of ``GET /{user}/threads`` and listed by ``GET /{user}/replies`` (the user's) and ``GET
+/{media-id}/replies`` (a media's direct replies, newest first unless ``reverse=false``). The
+ledger entry of a reply has ``extra["reply_to"]`` (the parent) and ``extra["root_post"]``.
+
 Threads documents no error codes for publishing failures; this simulator answers them with
 Instagram's (not ready 9007/2207027, already published or unknown container 24/2207006, expired
 -2/2207020, quota 9/2207042) since Threads runs on the same container machinery.
@@ -35,10 +44,13 @@ from typing import Any
 from herald.simulator.containers import MEDIA_TYPES, Container, ContainerPlatform, ImageRejected, Published
 from herald.simulator.graph import (
     as_text,
+    edge_page,
     graph_error,
     graph_params,
     graph_time,
     invalid_parameter,
+    pick,
+    requested_fields,
     truthy,
     unsupported_request,
 )
@@ -56,6 +68,8 @@ from herald.simulator.server import (
 MAX_TEXT_LENGTH = 500
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 MAX_CAROUSEL_CHILDREN = 20
+#: Fields of a listed reply when ``fields`` is not given.
+REPLY_DEFAULT_FIELDS = ("id", "text", "timestamp")
 #: Container ``error_message`` by the way ``fetch_image`` rejected the image.
 _IMAGE_ERRORS = {
     "download": "FAILED_DOWNLOADING_IMAGE",
@@ -98,7 +112,7 @@ class Threads(ContainerPlatform):
     max_children = MAX_CAROUSEL_CHILDREN
     image_types = IMAGE_TYPES
     status_fields = ("status",)
-    quota_fields = ("quota_usage", "config")
+    quota_fields = ("quota_usage", "config", "reply_quota_usage", "reply_config")
     user_default_fields = ("id",)
     split_malformed_children = True
 
@@ -108,6 +122,7 @@ class Threads(ContainerPlatform):
         self.route("POST", "/{node}/threads_publish", self.publish)
         self.route("GET", "/{node}/threads", self.list_published)
         self.route("GET", "/{node}/threads_publishing_limit", self.publishing_limit)
+        self.route("GET", "/{node}/replies", self.list_replies)
         self.route("GET", "/{node}", self.read_node)
         self.route("DELETE", "/{node}", self.delete_post)
 
@@ -122,6 +137,18 @@ class Threads(ContainerPlatform):
     def missing_container(self, container_id: str) -> HttpError:
         return _error(
             "Media ID is not available", 24, 2207006, f"The media with id {container_id} cannot be found."
+        )
+
+    def reply_quota(self) -> int:
+        return self.sim.threads_reply_limit
+
+    def reply_quota_error(self) -> HttpError:
+        # Threads documents the reply quota but not its error; the publishing quota's is reused.
+        return _error(
+            "Application request limit reached",
+            9,
+            2207042,
+            f"You reached the limit of {self.sim.threads_reply_limit} replies per 24 hours.",
         )
 
     def children_count_error(self) -> HttpError:
@@ -170,7 +197,14 @@ class Threads(ContainerPlatform):
                 f"(#100) Param text must be at most {MAX_TEXT_LENGTH} characters long.",
                 user_msg=f"The text is {length} characters long (emoji count as their UTF-8 bytes).",
             )
+        reply_to = as_text(params.get("reply_to_id"))
+        if reply_to is not None:
+            if is_item:
+                raise invalid_parameter("(#100) Param reply_to_id is not allowed on a carousel item")
+            with self.sim.lock:
+                self._reply_parent(reply_to)
         container = self.new_container(account, media_type, "" if is_item else text, is_item=is_item)
+        container.reply_to = reply_to
         if media_type == "TEXT":
             if not text.strip():
                 raise invalid_parameter("(#100) Param text is required for media_type TEXT")
@@ -186,6 +220,63 @@ class Threads(ContainerPlatform):
         else:
             container.children = self.carousel_children(account, params.get("children"))
         return self.store_container(container)
+
+    # -- replies ---------------------------------------------------------------------------
+
+    def _reply_parent(self, media_id: str) -> Published:
+        """The published, undeleted media a reply answers (call under the lock). Anything else
+        is refused the Graph way, code 100 [the exact message and subcode are a guess: Threads
+        documents none]."""
+        parent = self._published.get(media_id)
+        if parent is None or self.sim.is_deleted(self.name, media_id):
+            raise invalid_parameter(
+                "(#100) Param reply_to_id must be the id of a published Threads post",
+                user_msg=f"The post {media_id} you are replying to does not exist or was deleted.",
+            )
+        return parent
+
+    def check_publishable(self, container: Container) -> None:
+        if container.reply_to is not None:
+            self._reply_parent(container.reply_to)
+
+    def commit_extra(self, container: Container) -> dict[str, Any]:  # Any: JSON values
+        if container.reply_to is None:
+            return {}
+        parent = self._published[container.reply_to]
+        root = parent.entry.extra.get("root_post") or parent.entry.remote_id
+        return {"reply_to": container.reply_to, "root_post": root}
+
+    def in_feed(self, published: Published) -> bool:
+        return published.container.reply_to is None
+
+    def list_replies(self, request: Request) -> Response:
+        """``GET /{user}/replies``: the user's replies, newest first. ``GET /{media}/replies``:
+        the media's direct replies, newest first unless ``reverse=false``."""
+        account = request.account
+        assert account is not None
+        node = request.params["node"]
+        params = graph_params(request)
+        fields = requested_fields(params)
+        with self.sim.lock:
+            if node in self._nodes or node == "me":
+                owner = self.owner_of(request, node)
+                replies = [
+                    self._published[i]
+                    for i in reversed(self._by_account.get(owner.id, []))
+                    if self._published[i].container.reply_to is not None
+                ]
+            else:
+                if self._visible(account, node) is None:
+                    raise unsupported_request("GET", node)
+                replies = [p for p in reversed(self._published.values()) if p.container.reply_to == node]
+                if (as_text(params.get("reverse")) or "").lower() == "false":
+                    replies.reverse()
+            items = [
+                pick(self.published_json(p), fields, REPLY_DEFAULT_FIELDS)
+                for p in replies
+                if not self.sim.is_deleted(self.name, p.entry.remote_id)
+            ]
+        return json_response(200, edge_page(request, params, items, self.sim.base_url))
 
     # -- reads and deletion ----------------------------------------------------------------
 
@@ -219,10 +310,14 @@ class Threads(ContainerPlatform):
             "timestamp": graph_time(published.created_at),
             "shortcode": published.shortcode,
             "is_quote_post": False,
+            "is_reply": published.container.reply_to is not None,
             "alt_text": first.alt_text if first and entry.extra["media_type"] == "IMAGE" else None,
         }
         if published.children:
             node["children"] = {"data": [{"id": child} for child in published.children]}
+        if published.container.reply_to is not None:
+            node["replied_to"] = {"id": published.container.reply_to}
+            node["root_post"] = {"id": entry.extra["root_post"]}
         return node
 
     def delete_post(self, request: Request) -> Response:

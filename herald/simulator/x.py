@@ -95,6 +95,9 @@ TWEET_FIELDS = frozenset(
     }
 )
 
+#: X's answer to a reply whose parent was deleted or is not visible.
+REPLY_TO_GONE_DETAIL = "You attempted to reply to a Tweet that is deleted or not visible to you."
+
 PROBLEM_JSON = "application/problem+json"
 INVALID_REQUEST_TYPE = "https://api.twitter.com/2/problems/invalid-request"
 NOT_FOUND_TYPE = "https://api.twitter.com/2/problems/resource-not-found"
@@ -202,6 +205,9 @@ class _Tweet:
     entry: LedgerEntry
     account: Account
     created_at: float
+    #: The post this one replies to (``reply.in_reply_to_tweet_id``), and its thread's first post.
+    reply_to: str | None = None
+    conversation_id: str | None = None
 
 
 @dataclass
@@ -358,6 +364,14 @@ class X(Platform):
             payload["created_at"] = iso_utc(tweet.created_at)
         if "author_id" in fields:
             payload["author_id"] = tweet.account.id
+        if "conversation_id" in fields:
+            payload["conversation_id"] = tweet.conversation_id or tweet.entry.remote_id
+        if tweet.reply_to is not None:
+            parent = self._tweets.get(tweet.reply_to)
+            if "referenced_tweets" in fields:
+                payload["referenced_tweets"] = [{"type": "replied_to", "id": tweet.reply_to}]
+            if "in_reply_to_user_id" in fields and parent is not None:
+                payload["in_reply_to_user_id"] = parent.account.id
         return payload
 
     def create_tweet(self, request: Request) -> Response:
@@ -375,6 +389,7 @@ class X(Platform):
         if text is not None and not isinstance(text, str):
             raise _invalid("$.text: string expected", {"text": [str(text)]})
         media_ids = _media_ids(data.get("media"))
+        reply_to = _reply_to(data.get("reply"))
         if not text and not media_ids:
             raise _invalid("Requires at least one of text, media, poll, quote_tweet_id or card_uri.")
         if text:
@@ -389,6 +404,18 @@ class X(Platform):
         now = time.time()
         with self.sim.lock:
             media = [self._usable_media(account, media_id, now) for media_id in media_ids]
+            parent = self._live_tweet(reply_to) if reply_to is not None else None
+            if reply_to is not None and parent is None:
+                # What X answers for a reply to a post that was deleted or never existed.
+                raise _problem(
+                    403,
+                    {
+                        "detail": REPLY_TO_GONE_DETAIL,
+                        "type": "about:blank",
+                        "title": "Forbidden",
+                        "status": 403,
+                    },
+                )
             if text and (account.id, text) in self._texts:
                 raise _problem(
                     403,
@@ -404,8 +431,10 @@ class X(Platform):
                 media=tuple(m.ledger_media() for m in media),
                 idempotency_key=None,
                 received_at=now,
+                extra={"reply_to": reply_to} if reply_to is not None else {},
             )
-            self._tweets[tweet_id] = _Tweet(entry, account, now)
+            conversation = (parent.conversation_id or parent.entry.remote_id) if parent is not None else None
+            self._tweets[tweet_id] = _Tweet(entry, account, now, reply_to, conversation)
             self._by_account.setdefault(account.id, []).append(tweet_id)
             if text:
                 self._texts[(account.id, text)] = tweet_id
@@ -751,6 +780,28 @@ def _form(request: Request) -> Form:
         return request.form
     except BadBody as exc:
         raise _invalid(f"Malformed multipart body: {exc}") from None
+
+
+def _reply_to(reply: Any) -> str | None:  # Any: client JSON
+    """The post ``reply.in_reply_to_tweet_id`` names, or None without a ``reply`` object."""
+    if reply is None:
+        return None
+    if not isinstance(reply, dict):
+        raise _invalid("$.reply: object expected", {"reply": [str(reply)]})
+    unknown = sorted(set(reply) - {"in_reply_to_tweet_id", "exclude_reply_user_ids"})
+    if unknown:
+        raise _invalid(
+            f"$.reply.{unknown[0]}: is not defined in the schema and the schema does not allow "
+            "additional properties",
+            {f"reply.{unknown[0]}": [str(reply[unknown[0]])]},
+        )
+    parent = reply.get("in_reply_to_tweet_id")
+    if not isinstance(parent, str) or not parent.isdigit() or len(parent) > 19:
+        raise _invalid(
+            f"$.reply.in_reply_to_tweet_id: string [{parent}] does not match pattern ^[0-9]{{1,19}}$",
+            {"reply.in_reply_to_tweet_id": [str(parent)]},
+        )
+    return parent
 
 
 def _media_ids(media: Any) -> list[str]:  # Any: client JSON

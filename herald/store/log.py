@@ -3,12 +3,13 @@ channel gets (its own variant, else the post's)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from herald.store.models import Campaign, Channel, Delivery, Post, PostVariant
+from herald.store.parts import PartState, parts_of
 from herald.store.scope import EVERYTHING, Reach
 
 
@@ -32,6 +33,8 @@ class LogRow:
     campaign: str | None
     #: What this channel gets: its variant's text, else the post's.
     text: str
+    #: A thread's parts (or a post and its first comment), in order; empty for a single post.
+    parts: list[PartState] = field(default_factory=list)
 
 
 def deliveries_for_log(s: Session, filters: LogFilters, limit: int) -> list[LogRow]:
@@ -62,4 +65,8 @@ def deliveries_for_log(s: Session, filters: LogFilters, limit: int) -> list[LogR
             select(PostVariant).where(PostVariant.post_id.in_({r[1].id for r in rows}))
         ).scalars()
     }
-    return [LogRow(d, p, ch, camp, variants.get((p.id, ch.id), p.text)) for d, p, ch, camp in rows]
+    parts = parts_of(s, [r[0].id for r in rows])
+    return [
+        LogRow(d, p, ch, camp, variants.get((p.id, ch.id), p.text), parts.get(d.id, []))
+        for d, p, ch, camp in rows
+    ]

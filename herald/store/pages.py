@@ -18,6 +18,7 @@ from sqlalchemy.sql import Select
 
 from herald.store.log import LogFilters, LogRow
 from herald.store.models import Campaign, Channel, Delivery, Post, PostVariant
+from herald.store.parts import parts_of
 from herald.store.scope import EVERYTHING, Reach
 
 
@@ -113,4 +114,6 @@ def log_page(
         q = q.where(clause)
     if after is not None:
         q = q.where(tuple_(Post.scheduled_at, Delivery.id) < tuple_(after.scheduled_at, after.delivery_id))
-    return [LogRow(d, p, ch, camp, body) for d, p, ch, camp, body in s.execute(q).all()]
+    rows = s.execute(q).all()
+    parts = parts_of(s, [r[0].id for r in rows])
+    return [LogRow(d, p, ch, camp, body, parts.get(d.id, [])) for d, p, ch, camp, body in rows]

@@ -28,6 +28,7 @@ def deliveries_to_stage(s: Session, delivery_ids: Sequence[int]) -> list[Deliver
                 selectinload(Delivery.post).selectinload(Post.campaign),
                 selectinload(Delivery.post).selectinload(Post.photos).selectinload(PostPhoto.blob),
                 selectinload(Delivery.channel),
+                selectinload(Delivery.parts),
             )
         )
         .scalars()
