@@ -1,13 +1,26 @@
 """Bulk import: a CSV file of posts, one per row, read into ``PostRequest``s.
 
-The format (UTF-8, a header row, columns in any order, names case-insensitive):
+The format (a header row, columns in any order, names case-insensitive):
 
 - ``channels`` (required): channel names separated by ``;`` or spaces;
-- ``at`` (required): an ISO 8601 time with its zone (``2026-12-01T09:00+09:00``) or ``now``;
+- ``at`` (required): an ISO 8601 time with its offset (``2026-12-01T09:00+09:00``), a local
+  time without one (``2026-12-01 09:00``: read in the row's ``tz``, else its campaign's zone,
+  else UTC), ``now``, or ``next-slot`` (the earliest free posting slot common to its channels);
 - ``text``: the post's text; ``text:NAME``: the text for channel NAME instead;
 - ``photo1`` .. ``photo4``: photo files, relative to the CSV's folder (from the web app: files
   uploaded with the CSV, matched by name); ``alt1`` .. ``alt4``: their alt text;
-- ``campaign``, ``language``: optional.
+- ``campaign`` (else the import's default campaign), ``language``, ``tz`` (an IANA zone):
+  optional;
+- ``repeat``: an RFC 5545 RRULE with an end (``FREQ=WEEKLY;BYDAY=MO;COUNT=4``): one post per
+  occurrence, the first at ``at`` (``scheduler.recurrence``).
+
+A local time that does not exist or happens twice (a DST change) is refused, naming the line.
+
+Encodings: what spreadsheets save. UTF-8 (with or without the BOM Excel writes), UTF-16 with a
+BOM, and CP949, the superset of EUC-KR that Korean Excel writes. Unless the encoding is chosen,
+it is detected by a strict decode in that order, and a guess that looks wrong (U+FFFD, control
+characters, CP949 that reads as little Hangul) is refused, naming the encodings tried, never
+imported as mojibake.
 
 Reading never stops at the first problem: every row's problems are collected and named by the
 file's line number, so a person fixes the file once. A photo path must stay inside the CSV's
@@ -28,13 +41,24 @@ from herald.accounts import SYSTEM, Actor
 from herald.core.errors import InputError
 from herald.core.times import parse_time
 from herald.service import MAX_PHOTOS_PER_POST, Herald, PhotoInput, PostRequest
+from scheduler.localtime import zone
 
 #: Largest CSV accepted (bytes): far above any campaign's plan, small enough to read at once.
 MAX_CSV_BYTES = 50 * 1024 * 1024
 #: Largest photo file read for an import (bytes); ingest applies the real limits afterwards.
 MAX_PHOTO_FILE_BYTES = 50 * 1024 * 1024
 
-_PLAIN = {"channels", "at", "text", "campaign", "language"}
+_PLAIN = {"channels", "at", "text", "campaign", "language", "tz", "repeat"}
+#: What ``at`` says for "the next free slot" (``-``, ``_`` or a space between the words).
+_NEXT_SLOT = re.compile(r"^next[-_ ]slot$", re.IGNORECASE)
+#: Encodings a person may choose (``--encoding``, the import page), by the names people use.
+ENCODINGS = {"auto": None, "utf-8": "utf-8", "utf8": "utf-8", "cp949": "cp949", "euc-kr": "cp949",
+             "utf-16": "utf-16"}  # fmt: skip
+#: Characters a CSV of posts never holds, but a wrong decoding makes: U+FFFD, C0 controls but
+#: tab and line ends, DEL and the C1 controls (cp1252 bytes read as Latin-1).
+_GARBLED = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: The least share of Hangul among non-ASCII characters for a CP949 guess to be believed.
+MIN_HANGUL_SHARE = 0.5
 _PHOTO = re.compile(r"^(photo|alt)([1-9])$")
 _SPLIT = re.compile(r"[;\s]+")
 
@@ -53,8 +77,9 @@ class Parsed:
     problems: list[str] = field(default_factory=list)
 
 
-def read_csv(path: Path) -> Parsed:
-    """Read ``path``. Raises InputError for a file that cannot be read as CSV at all."""
+def read_csv(path: Path, *, encoding: str = "auto", campaign: str | None = None) -> Parsed:
+    """Read ``path`` (``encoding``: see ``decode``; ``campaign``: rows without one go to it).
+    Raises InputError for a file that cannot be read as CSV at all."""
     try:
         size = path.stat().st_size
         if size > MAX_CSV_BYTES:
@@ -62,7 +87,13 @@ def read_csv(path: Path) -> Parsed:
         raw = path.read_bytes()
     except OSError as e:
         raise InputError("csv", f"cannot read {path.name!r}: {e.strerror}") from None
-    return parse_csv(raw, photo=lambda given: folder_photo(given, path.parent), name=path.name)
+    return parse_csv(
+        raw,
+        photo=lambda given: folder_photo(given, path.parent),
+        name=path.name,
+        encoding=encoding,
+        campaign=campaign,
+    )
 
 
 def base_name(path: str) -> str:
@@ -84,13 +115,95 @@ def uploaded_photos(files: Mapping[str, bytes]) -> PhotoSource:
     return find
 
 
-def parse_csv(raw: bytes, *, photo: PhotoSource, name: str = "the CSV file") -> Parsed:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError("csv", f"{name} is not UTF-8 (byte {e.start}); save it as UTF-8 CSV") from None
-    if "\x00" in text:
+def decode(raw: bytes, name: str = "the CSV file", encoding: str = "auto") -> str:
+    """The text of a CSV file. ``encoding``: a name of ``ENCODINGS``; "auto" detects: a BOM
+    (UTF-8, UTF-16), else strict UTF-8, else strict CP949. Raises InputError ("encoding") for
+    an unknown choice, bytes that are not in the chosen encoding, or no believable guess,
+    naming the encodings tried and how to choose one."""
+    key = encoding.strip().lower()
+    if key not in ENCODINGS:
+        raise InputError("encoding", f"unknown encoding {encoding!r} (choose auto, utf-8, cp949 or utf-16)")
+    chosen = ENCODINGS[key]
+    if b"\x00" in raw and chosen != "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("csv", f"{name} contains NUL bytes: it is not a CSV file")
+    if chosen is not None:
+        try:
+            text = raw.decode("utf-8-sig" if chosen == "utf-8" else chosen)
+        except UnicodeDecodeError as e:
+            raise InputError(
+                "encoding",
+                f"{name} is not {chosen.upper()} (byte {e.start}); choose another encoding, or auto",
+            ) from None
+        if bad := _GARBLED.search(text):
+            raise InputError(
+                "encoding",
+                f"{name} read as {chosen.upper()} holds {_named(bad.group())}: choose another encoding",
+            )
+        return text
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        guesses = ["utf-16"]
+    else:
+        guesses = ["utf-8", "cp949"]
+    why: list[str] = []
+    for guess in guesses:
+        shown = guess.upper()
+        try:
+            text = raw.decode("utf-8-sig" if guess == "utf-8" else guess)
+        except UnicodeDecodeError as e:
+            why.append(f"it is not {shown} (byte {e.start} does not fit)")
+            continue
+        if bad := _GARBLED.search(text):
+            why.append(f"read as {shown} it holds {_named(bad.group())}")
+            continue
+        if guess == "cp949" and not _reads_as_korean(text):
+            why.append(f"read as {shown} it is hardly Hangul (more likely another encoding)")
+            continue
+        return text
+    raise InputError(
+        "encoding",
+        f"cannot tell the encoding of {name} (tried {', '.join(g.upper() for g in guesses)}): "
+        f"{'; '.join(why)}. Save it as CSV UTF-8, or choose the encoding (--encoding "
+        "utf-8|cp949|utf-16 on the command line, the encoding menu on the import page)",
+    )
+
+
+def _named(char: str) -> str:
+    return f"U+{ord(char):04X}" + (
+        " (the replacement character)" if char == "\ufffd" else " (a control character)"
+    )
+
+
+def _reads_as_korean(text: str) -> bool:
+    """Does CP949 text read as Korean? Most of its non-ASCII characters are common Hangul
+    syllables (those of KS X 1001, which EUC-KR holds too); Latin-1 bytes that happen to form
+    CP949 pairs read as Hanja and rare syllables instead."""
+    wide = [c for c in text if ord(c) > 0x7F]
+    if not wide:
+        return True
+    hangul = sum(1 for c in wide if "\uac00" <= c <= "\ud7a3" and _in_euc_kr(c))
+    return hangul >= MIN_HANGUL_SHARE * len(wide)
+
+
+def _in_euc_kr(char: str) -> bool:
+    """Is ``char`` one of EUC-KR's own two-byte characters? (Python's codec spells the rest of
+    Hangul as 8-byte jamo sequences.)"""
+    try:
+        return len(char.encode("euc-kr")) == 2
+    except UnicodeEncodeError:
+        return False
+
+
+def parse_csv(
+    raw: bytes,
+    *,
+    photo: PhotoSource,
+    name: str = "the CSV file",
+    encoding: str = "auto",
+    campaign: str | None = None,
+) -> Parsed:
+    """Read a CSV file's rows as posts (``encoding``: see ``decode``; rows without a campaign
+    go to ``campaign``). Raises InputError for a file that cannot be read as CSV at all."""
+    text = decode(raw, name, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
@@ -112,7 +225,7 @@ def parse_csv(raw: bytes, *, photo: PhotoSource, name: str = "the CSV file") -> 
                 continue
             cells = {columns[i]: cell for i, cell in enumerate(row)}
             try:
-                out.requests.append(_request(cells, photo))
+                out.requests.append(_request(cells, photo, campaign))
                 out.labels.append(f"line {line}")
             except InputError as e:
                 out.problems.append(f"line {line}: {e}")
@@ -131,7 +244,7 @@ def _columns(header: list[str], name: str) -> list[str]:
         raise InputError(
             "csv",
             f"{name}: unknown column(s) {', '.join(map(repr, unknown))}; columns are channels, at, "
-            "text, text:CHANNEL, photo1-4, alt1-4, campaign, language",
+            "text, text:CHANNEL, photo1-4, alt1-4, campaign, language, tz, repeat",
         )
     seen: set[str] = set()
     for low in lowered:
@@ -153,11 +266,18 @@ def _known(column: str) -> bool:
     return m is not None and int(m.group(2)) <= MAX_PHOTOS_PER_POST
 
 
-def _request(cells: dict[str, str], photo: PhotoSource) -> PostRequest:
+def _request(cells: dict[str, str], photo: PhotoSource, campaign: str | None = None) -> PostRequest:
     channels = [c for c in _SPLIT.split(cells.get("channels", "").strip()) if c]
     if not channels:
         raise InputError("channels", "no channel named")
-    at = _time(cells.get("at", "").strip())
+    when = cells.get("at", "").strip()
+    next_slot = bool(_NEXT_SLOT.match(when))
+    at = None if next_slot else _time(when)
+    instant, local = (at, None) if at is None or at.tzinfo is not None else (None, at)
+    tz = cells.get("tz", "").strip() or None
+    if tz is not None:
+        zone(tz)  # named here, with the line, rather than with the post's other checks
+    repeat = cells.get("repeat", "").strip() or None
     text_for = {k[5:]: v for k, v in cells.items() if k.startswith("text:") and v.strip()}
     photos = []
     for i in range(1, MAX_PHOTOS_PER_POST + 1):
@@ -174,18 +294,24 @@ def _request(cells: dict[str, str], photo: PhotoSource) -> PostRequest:
         text=cells.get("text", ""),
         text_for=text_for,
         photos=photos,
-        at=at,
-        campaign=cells.get("campaign", "").strip() or None,
+        at=instant,
+        local_at=local,
+        tz=tz,
+        next_slot=next_slot,
+        repeat=repeat,
+        campaign=cells.get("campaign", "").strip() or campaign,
         language=cells.get("language", "").strip() or None,
     )
 
 
 def _time(value: str) -> datetime | None:
+    """The ``at`` cell: None for now; an aware instant; or a naive wall-clock time (no offset),
+    which the service reads in the row's zone."""
     if value.lower() == "now":
         return None
     if not value:
-        raise InputError("at", "no time: give an ISO 8601 time with its zone, or now")
-    return parse_time(value)
+        raise InputError("at", "no time: give an ISO 8601 time, now, or next-slot")
+    return parse_time(value, local=True)
 
 
 def _shown(given: str) -> str:
@@ -251,9 +377,11 @@ def _problem_lines(e: InputError) -> list[str]:
 
 
 __all__ = [
+    "ENCODINGS",
     "Outcome",
     "Parsed",
     "PhotoSource",
+    "decode",
     "folder_photo",
     "import_posts",
     "parse_csv",

@@ -175,7 +175,12 @@ BAD = [
         ["line 3", "unknown channel", "kr-nope"],
     ),
     ("past-time", "channels,at,text\nkr-m,2020-01-01T00:00:00Z,hi\n", ["line 2", "past"]),
-    ("no-zone", "channels,at,text\nkr-m,2030-01-01T09:00,hi\n", ["line 2", "time zone"]),
+    # A time without an offset is local (tests/test_import_terms.py); one that does not exist is not.
+    (
+        "dst-gap",
+        "channels,at,text,tz\nkr-m,2030-03-10T02:30,hi,America/New_York\n",
+        ["line 2", "does not exist"],
+    ),
     ("over-limit", "channels,at,text\nkr-m,now," + "a" * 501 + "\n", ["line 2", "500", "501"]),
     (
         "path-escapes",

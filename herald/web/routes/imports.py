@@ -1,7 +1,8 @@
 """``/import``: bulk import from the browser — a CSV file and the photos it names, checked as
 a whole: every problem is listed with its line, and nothing is queued unless every row fits.
-The same parsing and rules as ``herald post import`` (``herald.importing``); photos are matched
-by file name among the uploaded files, never read from the server's disk."""
+The same parsing and rules as ``herald post import`` (``herald.importing``), the file's encoding
+detected or chosen from a menu; photos are matched by file name among the uploaded files, never
+read from the server's disk."""
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -23,6 +24,14 @@ from herald.web.templating import Pages, PagesDep
 
 router = APIRouter(tags=["import"])
 
+#: The encoding menu: (value, label); values are names ``herald.importing.decode`` knows.
+IMPORT_ENCODINGS = (
+    ("auto", "Detect (UTF-8, else Korean Excel's CP949)"),
+    ("utf-8", "UTF-8"),
+    ("cp949", "CP949 / EUC-KR (Korean Excel)"),
+    ("utf-16", "UTF-16 (with BOM)"),
+)
+
 
 def _page(
     pages: Pages,
@@ -32,8 +41,11 @@ def _page(
     checked: int | None = None,
     name: str = "",
     status_code: int = 200,
+    encoding: str = "auto",
 ) -> HTMLResponse:
     context = {
+        "encoding": encoding,
+        "encodings": IMPORT_ENCODINGS,
         "active": "import",
         "problems": problems or [],
         "queued": queued or [],
@@ -72,14 +84,18 @@ async def import_submit(actor: CanDraft, svc: ServiceDep, pages: PagesDep, form:
     if too_big:
         return _page(pages, problems=too_big, name=name, status_code=422)
     dry_run = form.get("dry_run") is not None
+    given = form.get("encoding")
+    encoding = given if isinstance(given, str) and given else "auto"
+    if encoding not in dict(IMPORT_ENCODINGS):
+        known = ", ".join(dict(IMPORT_ENCODINGS))
+        return _page(pages, problems=[f"encoding: choose one of {known}"], name=name, status_code=422)
     try:
-        outcome = import_posts(
-            svc, parse_csv(raw, photo=uploaded_photos(photos), name=name), dry_run=dry_run, actor=actor
-        )
+        parsed = parse_csv(raw, photo=uploaded_photos(photos), name=name, encoding=encoding)
+        outcome = import_posts(svc, parsed, dry_run=dry_run, actor=actor)
     except InputError as e:
-        return _page(pages, problems=[str(e)], name=name, status_code=422)
+        return _page(pages, problems=[str(e)], name=name, status_code=422, encoding=encoding)
     if outcome.problems:
-        return _page(pages, problems=outcome.problems, name=name, status_code=422)
+        return _page(pages, problems=outcome.problems, name=name, status_code=422, encoding=encoding)
     if dry_run:
         return _page(pages, checked=outcome.rows, name=name)
     return _page(pages, queued=outcome.post_ids, name=name)
