@@ -52,6 +52,15 @@ def test_campaign_settings_round_trip_and_refusals(herald: Any) -> None:
         "protect_faces": "pixelate",
         "requires_approval": False,
         "paused": False,
+        # Campaign controls (tests/test_campaign_controls.py): no range, tags or windows yet.
+        "starts_at": None,
+        "ends_at": None,
+        "starts_local": None,
+        "ends_local": None,
+        "hashtags": None,
+        "utm": False,
+        "utm_campaign": None,
+        "blackouts": [],
     }
     for args, word in (
         (["--timezone", "Mars/Olympus"], "time zone"),

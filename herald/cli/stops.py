@@ -40,19 +40,32 @@ def _stop(campaign: str | None, takedown_since: str | None, fmt: Format) -> None
         typer.echo(f"taking down {post_id}")
 
 
-def _resume(campaign: str | None, fmt: Format) -> None:
+def _resume(campaign: str | None, fmt: Format, reschedule: str = "keep") -> None:
     try:
-        done = service().resume(campaign=campaign)
+        done = service().resume(campaign=campaign, reschedule=reschedule)
     except HeraldError as e:
         raise fail(str(e)) from None
     if Format(fmt) is Format.json:
         typer.echo(json.dumps(done.to_dict(), ensure_ascii=False))
     else:
-        typer.echo(f"resumed {done.scope}: {done.released} back on the queue")
+        moved = (
+            f", {done.moved} moved to their channel's next free slot"
+            if done.reschedule == "next-slot"
+            else ""
+        )
+        typer.echo(f"resumed {done.scope}: {done.released} back on the queue{moved}")
 
 
 Campaign = Annotated[str | None, typer.Option("--campaign", help="only this campaign (default: everything)")]
 FormatOpt = Annotated[Format, typer.Option("--format")]
+Reschedule = Annotated[
+    str,
+    typer.Option(
+        "--reschedule",
+        help="keep: held posts keep their time and go out late; next-slot: each moves to its "
+        "channel's next free slot from now, in their order",
+    ),
+]
 
 
 @app.command("stop")
@@ -70,9 +83,10 @@ def stop(
 
 
 @app.command("resume")
-def resume(campaign: Campaign = None, fmt: FormatOpt = Format.table) -> None:
-    """Undo an emergency stop: held posts keep their time and go out late."""
-    _resume(campaign, fmt)
+def resume(campaign: Campaign = None, reschedule: Reschedule = "keep", fmt: FormatOpt = Format.table) -> None:
+    """Undo an emergency stop: held posts keep their time and go out late, or (--reschedule
+    next-slot) move to their channel's next free slot."""
+    _resume(campaign, fmt, reschedule)
 
 
 @campaign_app.command("pause")
@@ -82,6 +96,7 @@ def campaign_pause(name: str, fmt: FormatOpt = Format.table) -> None:
 
 
 @campaign_app.command("resume")
-def campaign_resume(name: str, fmt: FormatOpt = Format.table) -> None:
-    """Resume a paused campaign: held posts keep their time and go out late."""
-    _resume(name, fmt)
+def campaign_resume(name: str, reschedule: Reschedule = "keep", fmt: FormatOpt = Format.table) -> None:
+    """Resume a paused campaign: held posts keep their time and go out late, or (--reschedule
+    next-slot) move to their channel's next free slot."""
+    _resume(name, fmt, reschedule)

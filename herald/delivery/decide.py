@@ -4,6 +4,9 @@ and the judgement of the call's result under the retry policy.
 Nothing here touches SQL, Redis or a platform; ``record`` writes what is decided.
 
 - A paused channel, or a post past its window (unless an earlier try may be out), is held.
+- A delivery that comes due inside one of its campaign's blackout windows (a retry, a
+  deferral, a post queued before the window was added) waits for the window's end, or is held
+  for a person in a ``hold`` window; the payload carries the windows (``herald.core.intervals``).
 - A channel over its posting rate defers the delivery without using up an attempt.
 - A refusal fails it; refused credentials fail it and pause the channel. A refusal after an
   earlier try whose outcome is unknown is uncertain: the refusal may be "already posted".
@@ -15,7 +18,7 @@ Nothing here touches SQL, Redis or a platform; ``record`` writes what is decided
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 from herald.core.errors import (
@@ -26,6 +29,7 @@ from herald.core.errors import (
     RetryableError,
     UncertainError,
 )
+from herald.core.intervals import Span, blocked_at
 from herald.delivery.call import CallResult, Raised, Sent, Unconfirmed
 from herald.delivery.outcomes import (
     ChannelPause,
@@ -45,11 +49,15 @@ from herald.store.models import utcnow
 log = logging.getLogger(__name__)
 
 
-def before_call(job: Job, *, now: float) -> Held | None:
-    """Held if the channel is paused or the post missed its window (``now``: epoch seconds)."""
+def before_call(job: Job, *, now: float) -> Held | Deferred | None:
+    """Held if the channel is paused, a blackout window holds it, or the post missed its
+    window; deferred to a blackout window's end (``now``: epoch seconds)."""
     c, payload, channel = job.claim, job.payload, job.channel
     if channel.paused_at is not None:
         return Held(c, payload, f"channel {channel.name} is paused: {channel.pause_reason}")
+    blackout = _blackout(job, now)
+    if blackout is not None:
+        return blackout
     if not c.takeover and payload.hold_after is not None and now > payload.hold_after:
         late = now - payload.hold_after
         log.warning(
@@ -62,6 +70,30 @@ def before_call(job: Job, *, now: float) -> Held | None:
             f"lateness; release it to send it anyway",
         )
     return None
+
+
+def _blackout(job: Job, now: float) -> Held | Deferred | None:
+    """Inside a blackout window of the post's campaign: held (a hold window), or deferred to
+    the first instant clear of every window, in the order it was due. A claim taken over after
+    an earlier try whose outcome is unknown is deferred either way: holding it would let a
+    person's release drop the look-up that must come before sending again."""
+    c, payload = job.claim, job.payload
+    b = blocked_at([Span(*w) for w in payload.blackouts], now)
+    if b is None:
+        return None
+    name = f"blackout {b.span.label!r}" if b.span.label else "a blackout window"
+    if b.hold and not c.takeover:
+        log.info("delivery %s held: %s", c.delivery_id, name, extra=log_fields(c, payload))
+        return Held(c, payload, f"{name} holds posts due then for a person; release it to send it anyway")
+    until = b.release_at(min(payload.due, now)) if not b.hold else b.until
+    log.info("delivery %s deferred to the end of %s", c.delivery_id, name, extra=log_fields(c, payload))
+    return Deferred(
+        c,
+        payload,
+        reason=f"{name} until {datetime.fromtimestamp(until, UTC):%Y-%m-%d %H:%M}Z",
+        due=datetime.fromtimestamp(until, UTC).replace(tzinfo=None),
+        needs_reconcile=c.takeover,
+    )
 
 
 def deferral(job: Job, wait: float) -> Deferred:

@@ -3,7 +3,10 @@ a post or a person names it."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection
+from datetime import datetime
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +41,18 @@ def campaign_or_new(s: Session, name: str) -> Campaign:
     return c
 
 
+class _Keep(enum.Enum):
+    KEEP = "keep"
+
+
+#: "Leave this setting as it is" (where None means "clear it").
+KEEP: Final = _Keep.KEEP
+
+
+def campaign_named(s: Session, name: str) -> Campaign | None:
+    return s.execute(select(Campaign).where(Campaign.name == name)).scalar_one_or_none()
+
+
 def save_campaign(
     s: Session,
     name: str,
@@ -47,9 +62,14 @@ def save_campaign(
     protect_faces: str | None = None,
     timezone: str | None = None,
     requires_approval: bool | None = None,
+    starts_at: datetime | None | _Keep = KEEP,
+    ends_at: datetime | None | _Keep = KEEP,
+    hashtags: str | None | _Keep = KEEP,
+    utm: bool | None = None,
 ) -> Campaign:
-    """Create or change a campaign: each setting given (not None) is stored; ``protect_faces``
-    "off" is stored as no protection. Returns the campaign as saved."""
+    """Create or change a campaign: each setting given (not None; for the range and hashtags,
+    not ``KEEP``: None clears them) is stored; ``protect_faces`` "off" is stored as no
+    protection. Returns the campaign as saved."""
     c = campaign_or_new(s, name)
     if requires_approval is not None:
         c.requires_approval = requires_approval
@@ -61,6 +81,14 @@ def save_campaign(
         c.protect_faces = None if protect_faces == "off" else protect_faces
     if timezone is not None:
         c.timezone = timezone
+    if starts_at is not KEEP:
+        c.starts_at = starts_at
+    if ends_at is not KEEP:
+        c.ends_at = ends_at
+    if hashtags is not KEEP:
+        c.hashtags = hashtags
+    if utm is not None:
+        c.utm = utm
     s.flush()
     return c
 

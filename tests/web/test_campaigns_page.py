@@ -60,6 +60,15 @@ def test_campaigns_page_lists_and_saves_settings(admin: TestClient, herald: Any)
         "protect_faces": "blur",
         "requires_approval": False,
         "paused": False,
+        # Campaign controls (tests/test_campaign_controls.py): no range, tags or windows yet.
+        "starts_at": None,
+        "ends_at": None,
+        "starts_local": None,
+        "ends_local": None,
+        "hashtags": None,
+        "utm": False,
+        "utm_campaign": None,
+        "blackouts": [],
     }
     # The note is on the next page only.
     page = admin.get(r.headers["location"]).text

@@ -30,6 +30,9 @@ def stop(svc: ServiceDep, actor: CanAct, body: Annotated[StopIn | None, Body()] 
 
 @router.post("/resume", response_model=ResumedOut, responses=NOT_FOUND)
 def resume(svc: ServiceDep, actor: CanAct, body: Annotated[ResumeIn | None, Body()] = None) -> ResumedOut:
-    """Undo a stop: what it held goes back on the queue; posts keep their time and go out late."""
-    done = svc.resume(campaign=body.campaign if body else None, actor=actor)
+    """Undo a stop: what it held goes back on the queue; posts keep their time and go out late
+    (``reschedule`` "keep"), or move to their channel's next free slot ("next-slot")."""
+    done = svc.resume(
+        campaign=body.campaign if body else None, reschedule=body.reschedule if body else "keep", actor=actor
+    )
     return ResumedOut.model_validate(done.to_dict())
