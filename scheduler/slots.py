@@ -8,16 +8,22 @@ never shifted; a slot in the hour that happens twice (fall back) is the first of
 "Next free slot" is the earliest instant, at or after a given one, that is a slot of every
 channel of the post and free on each: no other post of that channel within the channel's
 minimum gap of it (with no gap: none at that very slot). Taken slots stay taken, so a post keeps
-its place when others are cancelled; nothing here moves a post already placed.
+its place when others are cancelled; nothing here moves a post already placed. Per a
+choice, a post takes instead the next free slot of each channel (``next_free_slot_each``).
+
+A channel's queue may be reordered or shuffled (``moved_to``, ``shuffled``, ``reassigned``):
+the posts trade the times they hold, so the set of times, and with it every gap, stays.
 """
 
 from __future__ import annotations
 
 import bisect
+import random
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from herald.core.errors import InputError
@@ -207,6 +213,55 @@ def next_free_slot(channels: Sequence[ChannelSlots], after: datetime) -> datetim
     names = ", ".join(c.name for c in channels)
     raise InputError(
         "next-slot",
-        f"no free slot common to {names} in the next {HORIZON_DAYS} days"
+        (f"no free slot common to {names}" if others else f"no free slot on {names}")
+        + f" in the next {HORIZON_DAYS} days"
         + ("; their slots never fall at the same instant" if others else ""),
     )
+
+
+def next_free_slot_each(channels: Sequence[ChannelSlots], after: datetime) -> dict[str, datetime]:
+    """Each channel's own earliest free slot at or after ``after`` (naive UTC), by name, each
+    marked taken on its channel (so the posts of one batch take different slots). The choice
+    for a post whose channels' slots never meet (Seoul mornings, Washington mornings): each
+    copy goes out at its own audience's time. Raises InputError as ``next_free_slot`` does;
+    then nothing is marked taken."""
+    if not channels:
+        raise InputError("next-slot", "a post needs at least one channel")
+    found = {c.name: next_free_slot([c], after) for c in channels}
+    for c in channels:
+        c.take(found[c.name])
+    return found
+
+
+# -- a channel's queue: reorder and shuffle ----------------------------------------------------
+
+K = TypeVar("K")
+
+
+def moved_to(order: Sequence[K], item: K, position: int) -> list[K]:
+    """``order`` with ``item`` moved to ``position`` (1 = first; past the end: last), the
+    others keeping their order. Raises InputError for a position below 1 or an item not in
+    ``order``."""
+    if position < 1:
+        raise InputError("to", f"position {position}: positions start at 1")
+    if item not in order:
+        raise InputError("post", "that post is not in this channel's queue of movable posts")
+    rest = [k for k in order if k != item]
+    rest.insert(min(position, len(order)) - 1, item)
+    return rest
+
+
+def shuffled(order: Sequence[K], seed: int | None) -> list[K]:
+    """``order`` in a random order (``seed``: the same order again for the same queue)."""
+    out = list(order)
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def reassigned(times: Sequence[datetime], order: Sequence[K]) -> dict[K, datetime]:
+    """The times (sorted) given out in ``order``: the first of ``order`` gets the earliest.
+    The set of times does not change, only who holds which, so every minimum gap and every
+    slot that held before still holds."""
+    if len(times) != len(order):
+        raise ValueError("one time per item")
+    return dict(zip(order, sorted(times), strict=True))

@@ -1,14 +1,18 @@
-"""``herald schedule``: a channel's posting slots, minimum gap and time zone."""
+"""``herald schedule``: a channel's posting slots, minimum gap and time zone; its queue, reordered
+or shuffled."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from herald.cli.app import Format, emit, fail, service
 from herald.core.errors import HeraldError
+
+if TYPE_CHECKING:
+    from herald.service.answers import QueueReordered
 
 schedule_app = typer.Typer(
     help="Posting slots: the weekly local times a channel's posts go out at (--next-slot).",
@@ -66,3 +70,76 @@ def schedule_show(
             f"minimum gap {info.min_gap_seconds // 60} min"
         )
     emit([u.to_dict() for u in info.upcoming], fmt, ["local", "at", "free", "note"])
+
+
+def _queue_rows(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{**e, "position": e["position"] or "-", "note": e["note"] or ""} for e in entries]
+
+
+QUEUE_COLUMNS = ["position", "local", "post_id", "campaign", "state", "note", "text"]
+
+
+@schedule_app.command("queue")
+def schedule_queue(
+    channel: str,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many to list")] = 50,
+) -> None:
+    """What is still to go out on a channel, by time, in its zone. POSITION numbers the posts
+    that `schedule reorder` and `schedule shuffle` move; "-" marks one that stays at its time
+    (NOTE says why: being published, held, waiting for approval, a time of its own)."""
+    try:
+        q = service().queue_of(channel, limit=limit)
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    if Format(fmt) is Format.json:
+        typer.echo(json.dumps(q.to_dict(), ensure_ascii=False, indent=2))
+        return
+    if Format(fmt) is Format.table:
+        typer.echo(f"channel {q.channel} ({q.timezone}): {len(q.entries)} to go out")
+    emit(_queue_rows([e.to_dict() for e in q.entries]), fmt, QUEUE_COLUMNS)
+
+
+def _changed(answer: QueueReordered, fmt: Format) -> None:
+    if Format(fmt) is Format.json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    for m in answer.moved:
+        typer.echo(f"moved {m.post_id}: {m.was} -> {m.at} ({m.local})")
+    typer.echo(f"{len(answer.moved)} moved on {answer.channel}", err=True)
+    for k in answer.kept:
+        typer.echo(f"kept {k.post_id} at {k.local}: {k.note}", err=True)
+
+
+@schedule_app.command("reorder")
+def schedule_reorder(
+    channel: str,
+    post_id: str,
+    to: Annotated[int, typer.Option("--to", help="its new place in the channel's queue (1: next)")],
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Move a post to place N in a channel's queue; the posts between shift by one. The
+    channel's times stay the same (and so its slots and minimum gap): the posts trade them.
+    Only this channel's copy of the post moves; posts being published, held, waiting for
+    approval or at a time of their own stay where they are."""
+    try:
+        answer = service().reorder(channel, post_id, to)
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    _changed(answer, fmt)
+
+
+@schedule_app.command("shuffle")
+def schedule_shuffle(
+    channel: str,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="the same order again for the same queue")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Give a channel's movable posts its same times in a random order."""
+    try:
+        answer = service().shuffle(channel, seed=seed)
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    _changed(answer, fmt)

@@ -46,6 +46,7 @@ from herald.web.routes import (
     pages,
     posts,
     session,
+    stops,
     users,
 )
 from herald.web.security import CsrfError, LoginCsrf
@@ -114,7 +115,20 @@ def create_app(service: Herald | None = None, *, settings: Settings | None = Non
     app.add_middleware(SecurityHeaders)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (session, pages, posts, campaigns, imports, log, audit, users, account, health, media):
+    for module in (
+        session,
+        pages,
+        posts,
+        campaigns,
+        stops,
+        imports,
+        log,
+        audit,
+        users,
+        account,
+        health,
+        media,
+    ):
         app.include_router(module.router)
     app.include_router(api.router)
     # The document describes the API alone (the HTML pages and forms are not part of it).
