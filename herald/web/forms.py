@@ -5,9 +5,8 @@ actions, campaign settings, the JSON post and the log's filters. A route takes a
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -25,10 +24,12 @@ from herald.service import (
     PostRequest,
 )
 from herald.web.auth import CanDraft
-from herald.web.deps import FormDep
+from herald.web.deps import FormDep, ServiceDep
 from herald.web.drafts import DRAFT_TTL_SECONDS, DraftStore
-from herald.web.templating import DEFAULT_TIME_ZONE, TIME_ZONES, minutes
+from herald.web.templating import DEFAULT_TIME_ZONE, minutes
 from herald.web.uploads import read_photo
+from herald.web.zones import FROM_UTC, ZONE_NAMES, default_zone
+from scheduler.localtime import to_utc, zone
 
 #: What may happen to the faces in a photo: kept as they are, blurred or pixelated.
 FACE_KEEP = "keep"
@@ -38,6 +39,15 @@ DRAFT_FIELD = "draft"
 #: The store's limit on a campaign name (``campaigns.name`` is VARCHAR(200)).
 #: Longest late tolerance the form accepts: a week, in minutes.
 MAX_LATE_TOLERANCE_MINUTES = 7 * 24 * 60
+#: How a post that is not sent now gets its time (the compose form's "When" choices): a date
+#: and time typed in a zone, the next free slot common to its channels, or each channel's own.
+WHEN_AT = "at"
+WHEN_SLOT = "slot"
+WHEN_EACH = "each"
+WHEN_CHOICES = (WHEN_AT, WHEN_SLOT, WHEN_EACH)
+#: A local time that happens twice (clocks falling back): "" asks the person (refused until
+#: they choose), else ``PostRequest.fold`` by name, as the JSON API takes it.
+FOLD_CHOICES = ("", "first", "second")
 
 
 def _text(form: FormData, name: str) -> str:
@@ -92,6 +102,19 @@ class ComposeForm:
     campaign: str = ""
     #: File names of photos kept from an earlier submit that are no longer kept (expired).
     lost: tuple[str, ...] = ()
+    #: One of ``WHEN_CHOICES`` (unless ``now``).
+    when: str = WHEN_AT
+    #: One of ``FOLD_CHOICES``; and whether a time that does not exist moves forward.
+    fold: str = ""
+    shift_gap: bool = False
+    #: With the next free slot: not before this local time (in ``tz``), as typed.
+    after: str = ""
+    #: Go out as a thread where the text is too long (or split at lines of ``---``).
+    thread: bool = False
+    first_comment: str = ""
+    #: Where ``tz`` came from when the person did not choose it: "campaign", "channel" or
+    #: "utc" (``web.zones.default_zone``); "" when they chose it.
+    tz_from: str = FROM_UTC
 
     @property
     def has_photos(self) -> bool:
@@ -100,6 +123,16 @@ class ComposeForm:
     @property
     def photo_bytes(self) -> int:
         return sum(len(slot.upload.data) for slot in self.slots if slot.upload)
+
+    @property
+    def kept_bytes(self) -> int:
+        """Roughly what keeping this form in a draft costs: its photos and its texts."""
+        texts = [self.text, self.first_comment, *self.text_for.values()]
+        return self.photo_bytes + sum(len(t.encode()) for t in texts)
+
+    @property
+    def next_slot(self) -> bool:
+        return not self.now and self.when in (WHEN_SLOT, WHEN_EACH)
 
     def texts(self) -> dict[str, str]:
         """The text each ticked channel gets: its own if one was typed, else the main text."""
@@ -156,29 +189,83 @@ class ComposeForm:
 
     def to_request(self, campaign_faces: str | None = None) -> PostRequest:
         """The service request, each photo carrying its face protection. Raises InputError for a
-        missing or malformed time, a kept photo that expired, or an unknown face choice."""
+        missing or malformed time, an unknown zone or choice, or a kept photo that expired.
+
+        The form shows every "When" option at once, so only the chosen one's fields are sent
+        (as "Post now" always ignored the date): a date and time goes as the service's
+        ``local_at`` in ``tz`` with ``fold``/``gap``, read (and refused when it does not exist
+        or happens twice) by the service; the next free slot with ``after`` and
+        ``slot_each`` (the JSON API's rules: ``web.api.submission``)."""
         self.require_kept()
         return PostRequest(
             channels=list(self.channels),
             text=self.text,
             text_for={k: v for k, v in self.text_for.items() if v.strip()},
             photos=self.photos(campaign_faces),
-            at=None if self.now else self._at(),
             campaign=self.campaign.strip() or None,
+            thread=self.thread,
+            # A blank box is no comment (the service refuses an empty one given on purpose).
+            first_comment=self.first_comment if self.first_comment.strip() else None,
+            **self._when(),
         )
 
-    def _at(self) -> datetime:
-        if not self.at.strip():
-            raise InputError("at", "choose a date and time, or tick “Post now”")
-        if self.tz not in TIME_ZONES:
-            raise InputError("tz", f"unknown time zone {self.tz!r}; choose one from the list")
+    def _when(self) -> dict[str, Any]:  # Any: PostRequest's time keywords
+        if self.now:
+            return {}
+        if self.when not in WHEN_CHOICES:
+            raise InputError("when", "choose a date and time, the next free slot or each channel's own")
+        if self.fold not in FOLD_CHOICES:
+            raise InputError("fold", "a time that happens twice: choose the first or the second")
+        if self.when != WHEN_AT:
+            # The zone goes along for the times shown (a slot is found in each channel's own).
+            after = self._after()
+            return {
+                "next_slot": True,
+                "slot_each": self.when == WHEN_EACH,
+                "after": after,
+                "tz": self._zone(),
+            }
+        local = self._local("at", self.at, "choose a date and time, or tick “Post now”")
+        assert local is not None
+        return {
+            "local_at": local,
+            "tz": self._zone(),
+            "fold": FOLD_CHOICES.index(self.fold) - 1 if self.fold else None,
+            "gap": "forward" if self.shift_gap else "refuse",
+        }
+
+    def _zone(self) -> str:
+        """The chosen zone, if it is one of the list: a name from the form is never looked up
+        on disk unless it is a known IANA name (``../../etc/passwd`` is refused here)."""
+        if self.tz not in ZONE_NAMES:
+            raise InputError("tz", f"unknown time zone {self.tz[:64]!r}; choose one from the list")
+        return self.tz
+
+    def _local(self, name: str, value: str, missing: str | None) -> datetime | None:
+        """A wall-clock time typed in field ``name`` (naive), or None when blank and optional."""
+        if not value.strip():
+            if missing is None:
+                return None
+            raise InputError(name, missing)
         try:
-            local = datetime.fromisoformat(self.at.strip())
+            local = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise InputError("at", f"{self.at!r} is not a date and time like 2025-06-01T09:30") from None
+            raise InputError(name, f"{value[:64]!r} is not a date and time like 2025-06-01T09:30") from None
         if local.tzinfo is not None:
-            raise InputError("at", "give the time without a zone offset and pick the zone from the list")
-        return local.replace(tzinfo=ZoneInfo(self.tz))
+            raise InputError(name, "give the time without a zone offset and pick the zone from the list")
+        return local
+
+    def _after(self) -> datetime | None:
+        """ "Not before", read in the chosen zone with the same DST choices as the date and
+        time (``scheduler.localtime``), as the aware instant the service takes."""
+        local = self._local("after", self.after, None)
+        if local is None:
+            return None
+        fold = FOLD_CHOICES.index(self.fold) - 1 if self.fold else None
+        instant = to_utc(
+            local, zone(self._zone()), fold=fold, gap="forward" if self.shift_gap else "refuse", field="after"
+        )
+        return instant.replace(tzinfo=UTC)
 
 
 # -- drafts ------------------------------------------------------------------------------------
@@ -205,9 +292,11 @@ def keep_draft(owner: str, drafts: DraftStore[ComposeForm], form: ComposeForm) -
     return drafts.put(owner, form, form.photo_bytes)
 
 
-async def compose_form(actor: CanDraft, form: FormDep, drafts: DraftsDep) -> ComposeForm:
+async def compose_form(actor: CanDraft, form: FormDep, drafts: DraftsDep, svc: ServiceDep) -> ComposeForm:
     """The compose form as submitted. A photo input left empty keeps the photo of the same slot
-    from the draft the form carries (unless "remove" is ticked); a new file replaces it."""
+    from the draft the form carries (unless "remove" is ticked); a new file replaces it. A time
+    zone left as the page offered it by default (``tz_auto``) is the default for what was
+    chosen now: the campaign's zone, else the channels', else UTC (no script needed)."""
     kept = drafts.get(draft_owner(actor), _text(form, DRAFT_FIELD) or None)
     channels = tuple(dict.fromkeys(v for v in form.getlist("channels") if isinstance(v, str) and v))
     text_for = {
@@ -226,16 +315,26 @@ async def compose_form(actor: CanDraft, form: FormDep, drafts: DraftsDep) -> Com
             if photo is None:
                 lost.append(_text(form, f"kept{i}"))
         slots.append(PhotoSlot(photo, _text(form, f"alt{i}").strip(), _text(form, f"faces{i}") or FACE_KEEP))
+    tz, tz_from = _text(form, "tz"), ""
+    if not tz or tz == _text(form, "tz_auto"):
+        tz, tz_from = default_zone(svc, actor, _text(form, "campaign"), channels)
     return ComposeForm(
         text=_text(form, "text"),
         channels=channels,
         text_for=text_for,
         slots=tuple(slots),
         at=_text(form, "at"),
-        tz=_text(form, "tz") or DEFAULT_TIME_ZONE,
+        tz=tz,
         now=form.get("now") is not None,
         campaign=_text(form, "campaign"),
         lost=tuple(lost),
+        when=_text(form, "when") or WHEN_AT,
+        fold=_text(form, "fold"),
+        shift_gap=form.get("shift_gap") is not None,
+        after=_text(form, "after"),
+        thread=form.get("thread") is not None,
+        first_comment=_text(form, "first_comment"),
+        tz_from=tz_from,
     )
 
 

@@ -1,5 +1,6 @@
-"""The face-protection preview: each photo as it will be stored, shown to a person before
-anything is queued.
+"""The preview shown before a post is queued: when it goes out (in the chosen zone and in
+UTC, per channel when each takes its own next free slot), the parts it becomes on each channel
+(from the service's ``plan_post``), and each photo as it will be stored.
 
 The steps are the service's own (``Herald.add_post``): the upload is cleaned by
 ``media.ingest_photo``; if its faces are to be protected, ``media.protect_photo`` finds them,
@@ -16,11 +17,17 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
+from datetime import datetime
 
 from PIL import Image
 
 from herald.media import CleanPhoto, ingest_photo, protect_photo
+from herald.service.answers import PostPlan
 from herald.web.forms import ComposeForm
+
+#: Fields of a refusal shown next to the compose form's "When" choices (the form's own, the
+#: service's for a local time, a zone, a slot, and the campaign's date range).
+WHEN_FIELDS = ("at", "tz", "after", "when", "fold", "gap", "next-slot", "each-channel", "slot")
 
 #: Longest side of a preview image, pixels: enough to judge a face on a large screen without
 #: putting a 50 MP photo into the page.
@@ -92,3 +99,29 @@ def preview_photos(form: ComposeForm, campaign_faces: str | None) -> list[PhotoP
             )
         )
     return out
+
+
+# -- when ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WhenRow:
+    """A time the post goes out, for all its channels (``channel`` None) or for one."""
+
+    channel: str | None
+    #: ISO 8601 UTC, for ``<time datetime>``.
+    at: str
+    #: The wall-clock time in the post's zone and in UTC, as a person reads them.
+    local: str
+    utc: str
+
+
+def _shown(value: str) -> str:
+    return f"{datetime.fromisoformat(value.replace('Z', '+00:00')):%a %Y-%m-%d %H:%M}"
+
+
+def when_rows(plan: PostPlan) -> list[WhenRow]:
+    """One row for the post, or one per channel when each has its own next free slot."""
+    if plan.each_channel:
+        return [WhenRow(c.channel, c.at, _shown(c.local), _shown(c.at)) for c in plan.channels]
+    return [WhenRow(None, plan.at, _shown(plan.local), _shown(plan.at))]

@@ -41,7 +41,10 @@ def check_draft(svc: Herald, form: ComposeForm) -> list[CheckRow]:
     rows: dict[str, CheckRow] = {}
     for text, names in groups.items():
         # The answers come in the order of the channels asked about.
-        for name, r in zip(names, svc.check(names, text, photos), strict=True):
+        answers = svc.check(
+            names, text, photos, thread=form.thread, first_comment=form.first_comment.strip() or None
+        )
+        for name, r in zip(names, answers, strict=True):
             rows[name] = CheckRow(**vars(r), own_text=text != form.text)
     return [rows[name] for name in form.channels]
 

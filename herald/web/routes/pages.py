@@ -11,6 +11,7 @@ from herald.core.errors import AccessDenied, InputError
 from herald.service import PENDING_STATES, STATUSES, Herald
 from herald.web.auth import CanDraft, CanView, capable
 from herald.web.deps import FormDep, ServiceDep
+from herald.web.drafts import DraftStore
 from herald.web.flash import Note
 from herald.web.forms import (
     DRAFT_FIELD,
@@ -23,10 +24,11 @@ from herald.web.forms import (
     draft_owner,
     keep_draft,
 )
-from herald.web.preview import preview_photos
+from herald.web.preview import WHEN_FIELDS, preview_photos, when_rows
 from herald.web.security import CsrfDep
 from herald.web.templating import Pages, PagesDep, flash_redirect
 from herald.web.views import CheckRow, campaign_faces, check_draft, problems_by_channel, stats_rows
+from herald.web.zones import ZONE_NAMES
 
 #: Most rows the dashboard shows; the JSON API and the CLI give the full log.
 DASHBOARD_LOG_ROWS = 200
@@ -91,6 +93,8 @@ def compose_page(
         "channels": svc.list_channels(),
         "campaigns": [c.name for c in svc.list_campaigns(actor=actor)],
         "face_choices": FACE_CHOICES,
+        "zones": ZONE_NAMES,
+        "when_fields": WHEN_FIELDS,
         "error": error,
         "problems": problems_by_channel(error),
         "checks": checks,
@@ -118,18 +122,37 @@ def _queued(request: Request, svc: Herald, actor: Actor, post_id: str) -> Respon
     return flash_redirect(request, note, "dashboard")
 
 
-def _misfit(rows: list[CheckRow]) -> InputError | None:
-    """The channels a draft does not fit, as the error ``add_post`` would give."""
-    bad = [(row, problem) for row in rows if not row.fits for problem in row.problems]
-    if not bad:
-        return None
-    return InputError(
-        "post",
-        "; ".join(f"{row.channel}: {problem}" for row, problem in bad),
-        details=[
-            {"channel": row.channel, "platform": row.platform, "message": problem} for row, problem in bad
-        ],
-    )
+def _preview(
+    pages: Pages,
+    svc: Herald,
+    actor: Actor,
+    drafts: DraftStore[ComposeForm],
+    form: ComposeForm,
+    faces: str | None,
+) -> HTMLResponse:
+    """The preview: the post as queueing would make it, after every check queueing makes (the
+    campaign's rules such as alt text, the time, the slots, each channel's parts: ``plan_post``,
+    so a post shown here is not refused on confirm for a rule the preview skipped), and each
+    photo as it will be stored. Kept as a draft until the person confirms it."""
+    plan = svc.plan_post(form.to_request(faces), actor=actor)
+    previews = preview_photos(form, faces)
+    # Kept with the campaign's choice made explicit: what is confirmed is what was shown.
+    resolved = form.resolved(faces)
+    token = drafts.put(draft_owner(actor), resolved, resolved.kept_bytes)
+    if token is None:
+        raise InputError("photo", "this post is too large to keep for a preview; send fewer photos at once")
+    context = {
+        "active": "compose",
+        "form": resolved,
+        "previews": previews,
+        "faces_shown": any(p.mode for p in previews),
+        "plan": plan,
+        "when": when_rows(plan),
+        "threaded": any(len(c.parts) > 1 for c in plan.channels),
+        "channels": {c.name: c.platform for c in svc.list_channels()},
+        "draft": token,
+    }
+    return pages.render("preview.html", context)
 
 
 @router.get("/compose", response_class=HTMLResponse, name="compose")
@@ -147,36 +170,18 @@ def compose_submit(
     form: ComposeDep,
     action: ActionDep,
 ) -> Response:
-    """ "Check": the draft against each ticked channel, nothing queued. "Queue post": queued at
-    once, unless faces are to be protected in a photo: then the preview page, and the post is
-    queued only when a person confirms it (``compose_confirm``)."""
+    """ "Check": the draft against each ticked channel (with its parts), nothing queued.
+    "Preview": when and how it goes out (``_preview``), queued only when the person confirms
+    it (``compose_confirm``). "Queue post": queued at once, unless faces are to be protected in
+    a photo: then the preview first."""
     owner = draft_owner(actor)
     try:
         if action == "check":
             checks = check_draft(svc, form)
             return compose_page(pages, svc, actor, form, checks=checks, draft=keep_draft(owner, drafts, form))
         faces = campaign_faces(svc, actor, form.campaign)
-        if any(choice.mode for choice in form.faces(faces)):
-            form.to_request(faces)  # the time and the photos' choices, before any pixel work
-            misfit = _misfit(check_draft(svc, form))
-            if misfit is not None:
-                raise misfit
-            previews = preview_photos(form, faces)
-            # Kept with the campaign's choice made explicit: what is confirmed is what was shown.
-            resolved = form.resolved(faces)
-            token = keep_draft(owner, drafts, resolved)
-            if token is None:
-                raise InputError(
-                    "photo", "these photos are too large to keep for a preview; send fewer at once"
-                )
-            context = {
-                "active": "compose",
-                "form": resolved,
-                "previews": previews,
-                "channels": {c.name: c.platform for c in svc.list_channels()},
-                "draft": token,
-            }
-            return pages.render("preview.html", context)
+        if action == "preview" or any(choice.mode for choice in form.faces(faces)):
+            return _preview(pages, svc, actor, drafts, form, faces)
         post_id = svc.add_post(form.to_request(faces), actor=actor)
     except (InputError, AccessDenied) as e:
         draft = keep_draft(owner, drafts, form)
