@@ -34,6 +34,13 @@ class Payload:
     photos: tuple[PhotoRef, ...] = field(default_factory=tuple)
     #: After this time (epoch seconds) the post missed its window: hold it for a person.
     hold_after: float | None = None
+    #: The later parts of a thread, or a first comment, in order (``text`` is part 1); left
+    #: out of the staged JSON when empty, so a single post's payload is as it always was.
+    parts: tuple[str, ...] = ()
+    #: The campaign's blackout windows still ahead of it, as (start, end, hold, label) in epoch
+    #: seconds (``herald.core.intervals.Span``), so that the worker's last check before the call
+    #: needs no SQL; left out of the staged JSON when empty.
+    blackouts: tuple[tuple[float, float, bool, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The payload as plain JSON values (what is staged, and what its MAC covers)."""
@@ -41,6 +48,14 @@ class Payload:
         # was a fifth of the cost of a bulk import.
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["photos"] = [{f.name: getattr(p, f.name) for f in fields(p)} for p in self.photos]
+        if self.parts:
+            d["parts"] = list(self.parts)
+        else:
+            del d["parts"]
+        if self.blackouts:
+            d["blackouts"] = [list(b) for b in self.blackouts]
+        else:
+            del d["blackouts"]
         return d
 
     def to_json(self) -> str:
@@ -50,7 +65,11 @@ class Payload:
     def from_dict(cls, d: dict[str, Any]) -> Payload:
         """The payload ``to_dict`` gave. Raises ``TypeError``/``ValueError`` on another shape."""
         photos = tuple(PhotoRef(**p) for p in d.get("photos", ()))
-        return cls(**{**d, "photos": photos})
+        parts = d.get("parts", ())
+        if not isinstance(parts, list | tuple) or not all(isinstance(p, str) for p in parts):
+            raise ValueError("payload parts must be a list of texts")
+        blackouts = tuple((float(a), float(b), bool(h), str(n)) for a, b, h, n in d.get("blackouts", ()))
+        return cls(**{**d, "photos": photos, "parts": tuple(parts), "blackouts": blackouts})
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Payload:

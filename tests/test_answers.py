@@ -45,6 +45,9 @@ LOG_KEYS = [
     "approved_by",
     "approved_at",
     "created_by",
+    "parts",
+    "series_id",
+    "occurrence",
 ]
 POST_KEYS = [
     "id",
@@ -58,6 +61,8 @@ POST_KEYS = [
     "approved_at",
     "approval_note",
     "created_by",
+    "series_id",
+    "occurrence",
 ]
 CHANNEL_KEYS = ["id", "name", "platform", "base_url", "paused", "pause_reason", "credentials"]
 CAMPAIGN_KEYS = [
@@ -68,6 +73,14 @@ CAMPAIGN_KEYS = [
     "protect_faces",
     "requires_approval",
     "paused",
+    "starts_at",
+    "ends_at",
+    "starts_local",
+    "ends_local",
+    "hashtags",
+    "utm",
+    "utm_campaign",
+    "blackouts",
 ]
 CHECK_KEYS = ["channel", "platform", "fits", "count", "limit", "unit", "problems"]
 #: The JSON API's channel record names the credentials ``credential_keys`` and has no id.
@@ -272,6 +285,14 @@ def test_cli_json_keeps_every_key(herald: Any, world: World) -> None:
         "protect_faces": "review",
         "requires_approval": False,
         "paused": False,
+        "starts_at": None,
+        "ends_at": None,
+        "starts_local": None,
+        "ends_local": None,
+        "hashtags": None,
+        "utm": False,
+        "utm_campaign": None,
+        "blackouts": [],
     }
     assert list(campaign) == CAMPAIGN_KEYS
 

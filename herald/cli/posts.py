@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +45,13 @@ def post_add(
     after: Annotated[
         str | None, typer.Option("--after", help="with --next-slot: at or after this ISO 8601 instant")
     ] = None,
+    each_channel: Annotated[
+        bool,
+        typer.Option(
+            "--each-channel",
+            help="with --next-slot: each channel's own next free slot, not one common to all",
+        ),
+    ] = False,
     tz: Annotated[
         str | None,
         typer.Option("--tz", "--timezone", help="IANA zone a local --at is read in, e.g. Asia/Seoul"),
@@ -58,13 +66,35 @@ def post_add(
             "--shift-gap", help="a local --at that does not exist (clocks spring forward): move it forward"
         ),
     ] = False,
+    thread: Annotated[
+        bool,
+        typer.Option(
+            "--thread",
+            help="a text too long for one post goes out as a thread (X, Bluesky, Mastodon, Threads) "
+            "or a post and its first comment (Facebook, Instagram, LinkedIn); a line of --- "
+            "chooses where the parts break",
+        ),
+    ] = False,
+    first_comment: Annotated[
+        str | None,
+        typer.Option("--first-comment", help="a first comment under the post (a last reply on threads)"),
+    ] = None,
+    repeat: Annotated[
+        str | None,
+        typer.Option(
+            "--repeat",
+            help='an RFC 5545 RRULE with an end, e.g. "FREQ=WEEKLY;BYDAY=MO;COUNT=4": one post per '
+            "occurrence from --at (the first), on the wall clock of --tz, else the campaign's zone",
+        ),
+    ] = None,
     campaign: Annotated[str | None, typer.Option("--campaign")] = None,
     language: Annotated[str | None, typer.Option("--language", help="ISO 639-1, e.g. ko")] = None,
     protect_faces: Annotated[
         str | None, typer.Option("--protect-faces", help="blur or pixelate every face in the photos")
     ] = None,
 ) -> None:
-    """Queue a post. Prints the new post id as the last line."""
+    """Queue a post. Prints the new post id as the last line (with --repeat: every
+    occurrence's id, one per line, in order)."""
     from herald.service import PhotoInput, PostRequest  # lazy: start-up cost
 
     try:
@@ -81,6 +111,8 @@ def post_add(
             raise InputError("after", "--after goes with --next-slot")
         if fold is not None and fold not in ("first", "second"):
             raise InputError("fold", "--fold is first or second")
+        if repeat is not None and at is None:
+            raise InputError("repeat", f"--repeat needs --at (the first occurrence), not {chosen[0]}")
         when = parse_time(at, local=True) if at is not None else None
         instant, local = (when, None) if when is None or when.tzinfo is not None else (None, when)
         alts = _pair_alts(ctx.meta.get("raw_args", []), len(photo), alt)
@@ -102,11 +134,16 @@ def post_add(
             gap="forward" if shift_gap else "refuse",
             next_slot=next_slot,
             after=parse_time(after, field="after") if after is not None else None,
+            slot_each=each_channel,
+            thread=thread,
+            first_comment=first_comment,
+            repeat=repeat,
         )
-        post_id = service().add_post(req)
+        post_ids = service().add_posts([req])  # one id, or one per occurrence of --repeat
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(post_id)
+    for post_id in post_ids:
+        typer.echo(post_id)
 
 
 @post_app.command("import")
@@ -115,13 +152,28 @@ def post_import(
         Path, typer.Argument(help="CSV file: channels, at, text, text:NAME, photo1-4, alt1-4, ...")
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check every row, queue nothing")] = False,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding",
+            help="auto (UTF-8 with or without BOM, UTF-16 with BOM, else CP949), utf-8, cp949 "
+            "(= euc-kr, Korean Excel) or utf-16",
+        ),
+    ] = "auto",
+    campaign: Annotated[
+        str | None,
+        typer.Option("--campaign", help="rows without a campaign go to this one (and use its time zone)"),
+    ] = None,
 ) -> None:
     """Queue every post of a CSV file, or none: each row is checked first, and every problem is
-    reported with its line number. Prints the new post ids, one per line."""
+    reported with its line number. Prints the new post ids, one per line (one per occurrence of
+    a row with a repeat rule)."""
     from herald.importing import import_posts, read_csv  # lazy: start-up cost
 
     try:
-        outcome = import_posts(service(), read_csv(path), dry_run=dry_run)
+        outcome = import_posts(
+            service(), read_csv(path, encoding=encoding, campaign=campaign), dry_run=dry_run
+        )
     except HeraldError as e:
         raise fail(str(e)) from None
     if outcome.problems:
@@ -184,15 +236,61 @@ def post_list(
 
 
 @post_app.command("cancel")
-def post_cancel(post_id: str) -> None:
-    """Cancel whatever of a post has not gone out yet."""
+def post_cancel(
+    post_id: str,
+    following: Annotated[
+        bool,
+        typer.Option(
+            "--following",
+            help="an occurrence of a recurring post: cancel it and every later one of its series",
+        ),
+    ] = False,
+) -> None:
+    """Cancel whatever of a post has not gone out yet (with --following: of this occurrence
+    and every later one; what was published stays)."""
     try:
-        res = service().cancel_post(post_id)
+        if following:
+            series = service().cancel_following(post_id)
+            typer.echo(f"{len(series.posts)} occurrence(s) of the series, from this one")
+            cancelled, too_late = series.cancelled, series.too_late
+        else:
+            res = service().cancel_post(post_id)
+            cancelled, too_late = res.cancelled, res.too_late
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"cancelled {len(res.cancelled)} deliveries")
-    if res.too_late:
-        typer.echo(f"{len(res.too_late)} already publishing or done; see `herald log --format table`")
+    typer.echo(f"cancelled {len(cancelled)} deliveries")
+    if too_late:
+        typer.echo(f"{len(too_late)} already publishing or done; see `herald log --format table`")
+
+
+@post_app.command("edit")
+def post_edit(
+    post_id: str,
+    text: Annotated[str | None, typer.Option("--text", help="the new text, for every channel")] = None,
+    text_for: Annotated[list[str], typer.Option("--text-for", help="NAME=TEXT for one channel")] = [],  # noqa: B006
+    following: Annotated[
+        bool,
+        typer.Option(
+            "--following",
+            help="an occurrence of a recurring post: edit it and every later one of its series",
+        ),
+    ] = False,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Change the text of a post that has not gone out yet (with --following: of this occurrence
+    and every later one). The same checks as queueing; times, photos and channels stay."""
+    try:
+        done = service().edit_post(
+            post_id, text=text, text_for=pairs(text_for, "text-for"), following=following
+        )
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    if fmt is Format.json:
+        typer.echo(json.dumps(done.to_dict(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"edited {len(done.posts)} post(s), {len(done.deliveries)} deliveries")
+    if done.too_late:
+        typer.echo(f"{len(done.too_late)} already publishing or done: they keep the old text")
 
 
 @post_app.command("takedown")
@@ -246,3 +344,50 @@ def _requeue(post_id: str, channel: str | None, what: str) -> None:
     except HeraldError as e:
         raise fail(str(e)) from None
     typer.echo(f"{len(ids)} deliveries queued to go out now")
+
+
+@post_app.command("publish-now")
+def post_publish_now(post_id: str) -> None:
+    """Publish a queued (or scheduled-later) post now: its queued deliveries become due now.
+    Refused for posts published, cancelled, held or waiting for approval, and during a blackout
+    window. In the audit log."""
+    try:
+        done = service().publish_now(post_id)
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    typer.echo(f"{post_id} due now on {', '.join(done.channels)}")
+
+
+@post_app.command("duplicate")
+def post_duplicate(
+    post_id: str,
+    channel: Annotated[list[str], typer.Option("--channel", help="a channel to post it to (repeatable)")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="ISO 8601; without an offset, local to --tz or the campaign")
+    ] = None,
+    now: Annotated[bool, typer.Option("--now", help="publish as soon as possible")] = False,
+    next_slot: Annotated[
+        bool, typer.Option("--next-slot", help="the next free slot of its channels")
+    ] = False,
+    tz: Annotated[
+        str | None, typer.Option("--tz", "--timezone", help="IANA zone a local --at is read in")
+    ] = None,
+) -> None:
+    """A new post with the same text, photos, alt text and campaign for other channels, queued
+    with every check (each platform its own renditions). Prints the new post id."""
+    try:
+        chosen = [
+            name
+            for name, given in (("--at", at is not None), ("--now", now), ("--next-slot", next_slot))
+            if given
+        ]
+        if len(chosen) > 1:
+            raise InputError("at", f"give one of --at, --now and --next-slot, not {' and '.join(chosen)}")
+        when = parse_time(at, local=True) if at is not None else None
+        instant, local = (when, None) if when is None or when.tzinfo is not None else (None, when)
+        new_id = service().duplicate_post(
+            post_id, channel, at=instant, local_at=local, tz=tz, next_slot=next_slot
+        )
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    typer.echo(new_id)

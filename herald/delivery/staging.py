@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from content_queue.payload import Payload, PhotoRef
 from content_queue.queue import ContentQueue
 from herald.core.errors import HeraldError
+from herald.core.intervals import Span, late_after, pending
 from herald.media import alt_with_credit
 from herald.platforms import connector_class
 from herald.store import states
+from herald.store.blackouts import spans_of
 from herald.store.db import Database
 from herald.store.models import DEFAULT_LATE_TOLERANCE_SECONDS, Post, utcnow
 from herald.store.queueing import deliveries_to_stage, pending_after, photo_bytes, renditions_of
@@ -53,17 +55,21 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
     """Payloads for ``delivery_ids`` with the bytes of their photos, read from SQL."""
     rows = deliveries_to_stage(s, delivery_ids)
     renditions = renditions_of(s, {p.sha256 for d in rows for p in d.post.photos})
+    blackouts = spans_of(s, {d.post.campaign_id for d in rows if d.post.campaign_id is not None})
     out = []
     for d in rows:
         post = d.post
         platform = d.channel.platform
         blobs = [renditions.get((p.sha256, platform), p.blob) for p in post.photos]
+        # A thread's texts are its parts, as split for this platform when it was queued.
+        texts = [part.text for part in d.parts] or [text_for(post, d.channel_id)]
         payload = make_payload(
             delivery_id=d.id,
             post=post,
             channel_id=d.channel_id,
             platform=platform,
-            text=text_for(post, d.channel_id),
+            text=texts[0],
+            parts=texts[1:],
             due_at=d.due_at,
             idempotency_key=d.idempotency_key,
             photos=list(zip(post.photos, blobs, strict=True)),
@@ -71,6 +77,7 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
             if post.campaign
             else DEFAULT_LATE_TOLERANCE_SECONDS,
             released_at=d.released_at,
+            blackouts=blackouts.get(d.post.campaign_id, ()) if d.post.campaign_id is not None else (),
         )
         out.append((payload, {b.sha256: b.data for b in blobs}))
     return out
@@ -123,6 +130,8 @@ def make_payload(
     photos: Sequence[tuple[_PhotoFacts, _BlobFacts]],
     tolerance: int,
     released_at: datetime | None = None,
+    parts: Sequence[str] = (),
+    blackouts: Sequence[Span] = (),
 ) -> Payload:
     """One delivery's payload: the single definition used both when a post is queued (from the
     objects just written) and when the queue is rebuilt from SQL, so the two cannot drift."""
@@ -139,6 +148,13 @@ def make_payload(
         for i, (p, b) in enumerate(photos, 1)
     )
     window_start = max(post.scheduled_at, released_at or post.scheduled_at)
+    # The campaign's blackout windows it may still meet (the worker's last check reads them);
+    # lateness is counted without the time spent waiting one out.
+    ahead = pending(
+        blackouts,
+        min(to_epoch(due_at), to_epoch(window_start)),
+        to_epoch(released_at) if released_at else None,
+    )
     return Payload(
         delivery_id=delivery_id,
         post_id=post.id,
@@ -150,7 +166,9 @@ def make_payload(
         idempotency_key=idempotency_key,
         language=post.language,
         photos=refs,
-        hold_after=to_epoch(window_start) + tolerance if tolerance > 0 else None,
+        hold_after=late_after(to_epoch(window_start), tolerance, ahead) if tolerance > 0 else None,
+        parts=tuple(parts),
+        blackouts=tuple((b.start, b.end, b.hold, b.label) for b in ahead),
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from herald.service.accounts import Accounts, SignedIn, WebSessionInfo
 from herald.service.actions import Actions
+from herald.service.alerts import Alerts, AlertTargetInfo, AlertTestResult
 from herald.service.answers import (
     Answer,
     AuditEntry,
@@ -36,13 +37,16 @@ from herald.service.answers import (
 from herald.service.approvals import Approvals
 from herald.service.campaigns import FACE_MODES, MAX_CAMPAIGN_NAME_CHARS, Campaigns
 from herald.service.channels import MAX_NAME_CHARS, Channels
+from herald.service.controls import Controls
 from herald.service.drafts import MAX_PHOTOS_PER_POST, PAST_GRACE_SECONDS
+from herald.service.edits import Edited, Edits
 from herald.service.health import Health
 from herald.service.keys import Keys
 from herald.service.log import Log
 from herald.service.queueing import BULK_CHUNK, MAX_REFUSALS_SHOWN, Queueing
 from herald.service.requests import PhotoInput, PostRequest
 from herald.service.schedules import Schedules
+from herald.service.series import SeriesActions, SeriesCancelled
 from herald.service.stops import Stops
 from herald.store import states
 
@@ -52,13 +56,30 @@ PENDING_STATES = states.PENDING
 
 
 class Herald(
-    Channels, Queueing, Schedules, Stops, Actions, Approvals, Log, Campaigns, Health, Accounts, Keys
+    Edits,
+    Controls,
+    Channels,
+    Queueing,
+    Schedules,
+    Stops,
+    Actions,
+    SeriesActions,
+    Approvals,
+    Log,
+    Campaigns,
+    Health,
+    Accounts,
+    Keys,
+    Alerts,
 ):
     """The service layer over one store and one content queue: ``Herald(db, queue, keyring)``."""
 
 
 __all__ = [
+    "AlertTargetInfo",
+    "AlertTestResult",
     "AuditEntry",
+    "Edited",
     "CreatedToken",
     "SignedIn",
     "TokenInfo",
@@ -85,6 +106,7 @@ __all__ = [
     "PlatformStats",
     "PostRequest",
     "PostSummary",
+    "SeriesCancelled",
     "QueueHealth",
     "TakedownResult",
 ]

@@ -8,7 +8,7 @@ lists; a few answers say where their record differs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import Field, dataclass, fields
+from dataclasses import Field, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -80,6 +80,57 @@ class ScheduleInfo(Answer):
 
 
 @dataclass(frozen=True)
+class QueueEntry(Answer):
+    """One delivery in a channel's queue (``herald schedule queue``)."""
+
+    #: Its place among the posts that may trade times (1: the next), None when it stays put.
+    position: int | None
+    post_id: str
+    delivery_id: int
+    campaign: str | None
+    #: Its time in the channel's zone, ISO 8601 with the offset.
+    local: str
+    #: Its time, ISO 8601 UTC ("Z").
+    at: str
+    state: str
+    #: Why it stays put (None when it may move).
+    note: str | None
+    #: The start of the post's text.
+    text: str
+
+
+@dataclass(frozen=True)
+class ChannelQueue(Answer):
+    channel: str
+    timezone: str
+    entries: tuple[QueueEntry, ...]
+
+
+@dataclass(frozen=True)
+class MovedPost(Answer):
+    post_id: str
+    delivery_id: int
+    #: Its time before and after, ISO 8601 UTC ("Z"), and after in the channel's zone.
+    was: str
+    at: str
+    local: str
+
+
+@dataclass(frozen=True)
+class QueueReordered(Answer):
+    """What a reorder or shuffle of a channel's queue did."""
+
+    channel: str
+    timezone: str
+    moved: tuple[MovedPost, ...]
+    #: The queue's deliveries that stayed at their time, each with why (a worker claimed it,
+    #: held, waiting for approval, a time of its own, not the actor's to move).
+    kept: tuple[QueueEntry, ...]
+    #: The queue as it is now.
+    queue: tuple[QueueEntry, ...]
+
+
+@dataclass(frozen=True)
 class Stopped(Answer):
     """What an emergency stop did."""
 
@@ -98,10 +149,44 @@ class Stopped(Answer):
 
 
 @dataclass(frozen=True)
+class StopTarget(Answer):
+    """A campaign a person may stop and resume, and whether it is stopped now."""
+
+    campaign: str
+    paused: bool
+
+
+@dataclass(frozen=True)
+class Stoppable(Answer):
+    """What a person may stop (the web's stop buttons)."""
+
+    #: May stop everything (an installation-wide role that acts).
+    everything: bool
+    #: Everything is stopped now (an installation-wide stop paused the channels).
+    everything_stopped: bool
+    campaigns: tuple[StopTarget, ...]
+
+
+@dataclass(frozen=True)
 class Resumed(Answer):
     scope: str
     #: Deliveries put back on the queue.
     released: int
+    #: "keep" (held posts keep their time and go out late) or "next-slot" (each moved to its
+    #: channel's next free slot from now).
+    reschedule: str = "keep"
+    #: Of ``released``, how many were moved to a new slot.
+    moved: int = 0
+
+
+@dataclass(frozen=True)
+class PublishedNow(Answer):
+    """``publish-now``: a post's queued deliveries made due now."""
+
+    post_id: str
+    #: Channel names whose delivery was made due now.
+    channels: tuple[str, ...]
+    due_at: str | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +212,36 @@ class CampaignInfo(Answer):
     requires_approval: bool = False
     #: Stopped (``herald stop --campaign`` / ``campaign pause``) until a person resumes it.
     paused: bool = False
+    #: Its date range in UTC (``Z``; None: open) and in its zone (ISO 8601 with the offset):
+    #: nothing outside [starts_at, ends_at) is queued.
+    starts_at: str | None = None
+    ends_at: str | None = None
+    starts_local: str | None = None
+    ends_local: str | None = None
+    #: Appended to every post's text at queue time unless already there.
+    hashtags: str | None = None
+    #: Links get utm_source (the platform), utm_medium=social, utm_campaign (``utm_campaign``).
+    utm: bool = False
+    utm_campaign: str | None = None
+    #: Its blackout windows, by start.
+    blackouts: tuple[BlackoutInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class BlackoutInfo(Answer):
+    """A campaign's blackout window: nothing goes out from ``starts_at`` to ``ends_at``."""
+
+    id: int
+    campaign: str
+    label: str
+    #: "wait" (posts due then go out at its end) or "hold" (held for a person).
+    mode: str
+    starts_at: str | None
+    ends_at: str | None
+    #: The same, in the campaign's zone (ISO 8601 with the offset).
+    starts_local: str
+    ends_local: str
+    created_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +260,23 @@ class PostSummary(Answer):
     approved_at: str | None = None
     approval_note: str | None = None
     created_by: str | None = None
+    #: An occurrence of a recurring post: its series' id and place (from 1); else None.
+    series_id: str | None = None
+    occurrence: int | None = None
+
+
+@dataclass(frozen=True)
+class PartEntry(Answer):
+    """One part of a thread, or a post or its first comment, in the log."""
+
+    position: int
+    text: str
+    #: "published", "sending" (a try began and its answer is not recorded: it may be out, and
+    #: the next try looks it up first) or "waiting".
+    status: str
+    remote_id: str | None
+    remote_url: str | None
+    published_at: str | None
 
 
 @dataclass(frozen=True)
@@ -175,6 +307,12 @@ class LogEntry(Answer):
     approved_at: str | None = None
     #: Who queued the post (None: the command line, or before people signed in).
     created_by: str | None = None
+    #: A thread's parts (or the post and its first comment), in order; empty for a single
+    #: post. The thread's outcome is ``status``: published once every part is out.
+    parts: tuple[PartEntry, ...] = ()
+    #: The post's series and its place in it, for an occurrence of a recurring post.
+    series_id: str | None = None
+    occurrence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -209,11 +347,62 @@ class CheckResult(Answer):
     channel: str | None
     platform: str
     fits: bool
-    #: The text's length and the limit, in the platform's ``unit``.
+    #: The text's length and the limit, in the platform's ``unit`` (of the first part, when it
+    #: goes out in several).
     count: int
     limit: int
     unit: str
     problems: tuple[str, ...]
+    #: The texts it goes out as when it is a thread or a post and its first comment (asked with
+    #: ``thread``/``first_comment``), in order; empty when it is one post. Keyword-only so that
+    #: answers extending this one keep their own fields' order.
+    parts: tuple[str, ...] = field(default=(), kw_only=True)
+
+    def to_dict(self) -> dict[str, object]:
+        """Without ``parts`` when it is one post: the record ``herald check --format json``
+        printed before threads, unchanged for the scripts that read it."""
+        out = super().to_dict()
+        if not self.parts:
+            del out["parts"]
+        return out
+
+
+@dataclass(frozen=True)
+class ChannelPlan(Answer):
+    """One channel of a post planned but not queued (``Herald.plan_post``)."""
+
+    channel: str
+    platform: str
+    #: When it goes out there, ISO 8601 UTC ("Z"), and in the post's zone (with the offset).
+    at: str
+    local: str
+    #: The texts it goes out as, in order: one for a single post, more for a thread or a post
+    #: and its first comment; with the campaign's hashtags and link tags, as they go out.
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PostPlan(Answer):
+    """What queueing a post would do, with every check queueing makes passed; nothing written.
+    The next free slot is looked up again when the post is queued: one taken meanwhile moves
+    it to the next."""
+
+    #: When it goes out (the earliest of its channels'), ISO 8601 UTC ("Z").
+    at: str
+    #: The zone its time was read in (the request's, else its campaign's, else UTC) and ``at``
+    #: there, ISO 8601 with the offset.
+    timezone: str
+    local: str
+    #: Each channel once, in the order given.
+    channels: tuple[ChannelPlan, ...]
+    #: Each channel has its own next free slot (``PostRequest.slot_each``).
+    each_channel: bool
+    #: "approved" (queued at once) or "pending" (waits for a manager's approval).
+    approval: str
+    #: Why it would be held for a person as written (a blackout window), else None.
+    held: str | None = None
+    #: Every occurrence's time of a recurring post, ISO 8601 UTC; empty for one post.
+    occurrences: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,9 +450,11 @@ __all__ = [
     "CampaignInfo",
     "Cancelled",
     "ChannelInfo",
+    "ChannelPlan",
     "CheckResult",
     "LogEntry",
     "PlatformStats",
+    "PostPlan",
     "PostSummary",
     "QueueHealth",
     "TakedownResult",

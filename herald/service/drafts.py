@@ -5,19 +5,24 @@ of writing anything."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from herald.core.errors import ConfigError, InputError, PhotoError
+from herald.core.tagging import Utm, slug, tagged
 from herald.core.text import refuse_controls
 from herald.media import CleanPhoto, Rendition, ingest_photo
 from herald.platforms import PhotoInfo, Problem, connector_class
+from herald.platforms.follow_ups import plan_parts
 from herald.service.answers import CheckResult
+from herald.service.campaigns import bounds_of
 from herald.service.photos import Photos, photo_info, photo_infos
 from herald.service.requests import PhotoInput, PostRequest
 from herald.service.schedules import Schedules, slot_search_start
+from herald.store.blackouts import blackouts_of
 from herald.store.channels import channels_named
 from herald.store.models import Campaign, Channel
+from scheduler.bounds import Bounds
 from scheduler.localtime import to_utc, zone
 from scheduler.slots import ChannelSlots
 
@@ -41,6 +46,19 @@ class Context:
     planned: dict[str, ChannelSlots] = field(default_factory=dict)
     #: Every campaign's name, when some post names one that does not exist (for the error).
     known_campaigns: list[str] = field(default_factory=list)
+    #: Each campaign's date range and blackout windows, by name (read on its first post).
+    bounds: dict[str, Bounds] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Series:
+    """Where one occurrence of a recurring post belongs (``herald.service.series``)."""
+
+    id: str
+    #: The RRULE as written back by ``scheduler.recurrence.parse_rule``.
+    rule: str
+    #: This occurrence's place, from 1.
+    occurrence: int = 1
 
 
 @dataclass(frozen=True)
@@ -59,6 +77,19 @@ class Draft:
     #: Faces found in photos of a campaign that protects faces by "review": the post waits for
     #: a person who may approve before it goes out.
     faces_to_review: int = 0
+    #: Channel name → its texts when the post goes out there in several parts (a thread, or a
+    #: first comment); absent for a channel where it is one post.
+    parts_for: dict[str, list[str]] = field(default_factory=dict)
+    #: Channel name → its own time (naive UTC) when the post takes each channel's next free
+    #: slot (``PostRequest.slot_each``); ``due`` is then the earliest. Empty: ``due`` for all.
+    due_for: dict[str, datetime] = field(default_factory=dict)
+    #: A recurring post: every occurrence's instant and why it is held as written (as ``due``
+    #: and ``held``; the first is this draft's), each checked, until queueing makes one draft
+    #: per occurrence; then empty, and ``series`` says which.
+    repeats: tuple[tuple[datetime, str | None], ...] = ()
+    series: Series | None = None
+    #: Why it is held for a person as it is written (a ``hold`` blackout window has its time).
+    held: str | None = None
 
 
 class Drafts(Photos, Schedules):
@@ -69,10 +100,14 @@ class Drafts(Photos, Schedules):
         photos: Sequence[PhotoInput] = (),
         *,
         platforms: Sequence[str] = (),
+        thread: bool = False,
+        first_comment: str | None = None,
     ) -> list[CheckResult]:
         """Does this draft fit each channel (or platform)? The same rules, counting and photo
-        renditions as queueing; nothing is queued or stored. Raises InputError for an unknown
-        channel or platform, no target at all, or a photo that cannot be read."""
+        renditions as queueing; nothing is queued or stored. With ``thread`` or
+        ``first_comment``, the parts it becomes on each (``plan_parts``, as queueing plans
+        them), each part checked. Raises InputError for an unknown channel or platform, no
+        target at all, or a photo that cannot be read."""
         with self.db.read() as s:
             chans = channels_named(s, channels)
             s.expunge_all()
@@ -88,7 +123,14 @@ class Drafts(Photos, Schedules):
         out = []
         for name, platform in targets:
             cls = connector_class(platform)
-            tc = cls.count_text(text)
+            first = text
+            parts: tuple[str, ...] = ()
+            planned: list[Problem] = []
+            if thread or first_comment is not None:
+                plan = plan_parts(cls, text, thread=thread, first_comment=first_comment)
+                first, planned = plan.texts[0], plan.problems
+                parts = tuple(plan.texts) if len(plan.texts) > 1 else ()
+            tc = cls.count_text(first)
             infos: list[PhotoInfo] = []
             refused = []
             for i, (p, given) in enumerate(zip(clean, photos, strict=True), 1):
@@ -96,7 +138,7 @@ class Drafts(Photos, Schedules):
                     infos.append(photo_info(self._render(p, platform), given))
                 except PhotoError as e:
                     refused.append(Problem(platform, "photos", f"photo {i}: {e.message}"))
-            problems = cls.validate(text, infos) + refused
+            problems = planned + cls.validate(first, infos) + refused
             out.append(
                 CheckResult(
                     channel=name,
@@ -106,6 +148,7 @@ class Drafts(Photos, Schedules):
                     limit=tc.limit,
                     unit=tc.unit,
                     problems=tuple(p.message for p in problems),
+                    parts=parts,
                 )
             )
         return out
@@ -119,6 +162,7 @@ class Drafts(Photos, Schedules):
         refuse_controls("campaign", req.campaign, name=True)
         for channel, text in req.text_for.items():
             refuse_controls(f"text-for {channel}", text)
+        refuse_controls("first comment", req.first_comment)
         for i, ph in enumerate(req.photos, 1):
             refuse_controls(f"alt text of photo {i}", ph.alt_text)
             refuse_controls(f"credit of photo {i}", ph.credit)
@@ -146,10 +190,15 @@ class Drafts(Photos, Schedules):
                 f"no campaign named {req.campaign!r} (existing: {existing}); "
                 f"an admin creates one with `herald campaign set {req.campaign}`",
             )
-        due = self._when(req, ctx, names, campaign, now)
+        bounds = self._bounds(ctx, campaign)
+        due_for = self._due_each(req, ctx.planned, names, now, bounds)  # each channel's own slot
+        due = min(due_for.values()) if due_for else self._when(req, ctx, names, campaign, now)
+        placed = bounds.place(due) if bounds else None  # the campaign's range and blackout windows
+        due = placed.at if placed else due
         stray = sorted(set(req.text_for) - set(names))
         if stray:
             raise InputError("text-for", f"text given for channel(s) not in this post: {', '.join(stray)}")
+        req, tagged_on = _tagged(req, names, platform_of, campaign)  # before the platforms count it
         for n in names:
             if n not in ctx.credentials_checked:
                 self._check_credentials(ctx.chans[n])
@@ -176,17 +225,25 @@ class Drafts(Photos, Schedules):
             photos.append(clean)
             faces.append(protected)
         renditions = self._renditions(photos, platform_of)
-        problems = [
-            (n, problem)
-            for n, platform in platform_of.items()
-            for problem in connector_class(platform).validate(
-                req.text_for.get(n, req.text), photo_infos(photos, req.photos, renditions, platform)
-            )
-        ]
+        parts_for: dict[str, list[str]] = {}
+        problems: list[tuple[str, Problem]] = []
+        for n, platform in platform_of.items():
+            cls = connector_class(platform)
+            text = req.text_for.get(n, req.text)
+            if req.thread or req.first_comment is not None:
+                planned = plan_parts(cls, text, thread=req.thread, first_comment=req.first_comment)
+                problems += [(n, problem) for problem in planned.problems]
+                text = planned.texts[0]
+                if len(planned.texts) > 1:
+                    parts_for[n] = planned.texts
+            problems += [
+                (n, problem)
+                for problem in cls.validate(text, photo_infos(photos, req.photos, renditions, platform))
+            ]
         if problems:
             raise InputError(
                 "post",
-                "; ".join(f"{chan}: {p.message}" for chan, p in problems),
+                "; ".join(f"{chan}: {p.message}{tagged_on.get(chan, '')}" for chan, p in problems),
                 details=[
                     {
                         "channel": chan,
@@ -199,7 +256,18 @@ class Drafts(Photos, Schedules):
                     for chan, p in problems
                 ],
             )
-        return Draft(req, due, names, photos, faces, renditions, to_review)
+        return Draft(
+            req,
+            due,
+            names,
+            photos,
+            faces,
+            renditions,
+            to_review,
+            parts_for,
+            due_for,
+            held=placed.held if placed else None,
+        )
 
     def _when(
         self, req: PostRequest, ctx: Context, names: list[str], campaign: Campaign | None, now: datetime
@@ -208,6 +276,7 @@ class Drafts(Photos, Schedules):
         wall-clock time read in its zone (``req.tz``, else the campaign's, else UTC), or an
         instant. Raises InputError for a local time that does not exist or happens twice (unless
         the request says what to do), a time in the past, or no free slot."""
+        refuse_timeless_series(req)
         if req.at is not None and req.local_at is not None:
             raise InputError("at", "give either an instant or a local time, not both")
         if req.next_slot:
@@ -216,7 +285,9 @@ class Drafts(Photos, Schedules):
             missing = [n for n in names if n not in ctx.planned]
             if missing:
                 ctx.planned.update(self._slot_channels(missing, now))
-            return self._place(ctx.planned, names, slot_search_start(req.after, now))
+            return self._place(
+                ctx.planned, names, slot_search_start(req.after, now), self._bounds(ctx, campaign)
+            )
         if req.local_at is None:
             if req.tz:
                 zone(req.tz)
@@ -228,6 +299,15 @@ class Drafts(Photos, Schedules):
         return _due(
             to_utc(local, tz, fold=req.fold, gap="forward" if req.gap == "forward" else "refuse"), now
         )
+
+    def _bounds(self, ctx: Context, campaign: Campaign | None) -> Bounds | None:
+        """The campaign's date range and blackout windows (read once per batch), or None."""
+        if campaign is None:
+            return None
+        if campaign.name not in ctx.bounds:
+            with self.db.read() as s:
+                ctx.bounds[campaign.name] = bounds_of(campaign, blackouts_of(s, campaign.id))
+        return ctx.bounds[campaign.name]
 
     def _check_credentials(self, ch: Channel) -> None:
         """Raises InputError if the channel's credentials cannot be opened or lack one its
@@ -249,6 +329,35 @@ class Drafts(Photos, Schedules):
             raise InputError(
                 "credential", f"channel {ch.name} is missing credential(s): {', '.join(missing)}"
             )
+
+
+def _tagged(
+    req: PostRequest, names: Sequence[str], platform_of: dict[str, str], campaign: Campaign | None
+) -> tuple[PostRequest, dict[str, str]]:
+    """The request with each channel's text as it goes out: the campaign's hashtags appended and
+    its links tagged (``herald.core.tagging``), kept as that channel's own text; and, for the
+    channels whose text changed, what a refusal adds to say why it no longer fits."""
+    if campaign is None or not (campaign.hashtags or campaign.utm):
+        return req, {}
+    texts = dict(req.text_for)
+    changed: dict[str, str] = {}
+    for n in names:
+        utm = Utm(source=platform_of[n], campaign=slug(campaign.name)) if campaign.utm else None
+        before = req.text_for.get(n, req.text)
+        after = tagged(before, hashtags=campaign.hashtags, utm=utm)
+        if after != before:
+            texts[n] = after
+            changed[n] = " (with campaign " + campaign.name + "'s hashtags and UTM link parameters)"
+    return replace(req, text_for=texts), changed
+
+
+def refuse_timeless_series(req: PostRequest) -> None:
+    """A recurring post starts at a time of its own, its first occurrence: raises InputError
+    ("repeat") for one that asks for now or the next free slot (``herald.service.series``)."""
+    if req.repeat is not None and (req.next_slot or (req.at is None and req.local_at is None)):
+        raise InputError(
+            "repeat", "a recurring post needs the time of its first occurrence, not now or a slot"
+        )
 
 
 def _due(at: datetime | None, now: datetime) -> datetime:

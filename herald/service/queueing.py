@@ -18,16 +18,22 @@ from herald.core.errors import HeraldError, InputError
 from herald.delivery.staging import make_payload
 from herald.media import CleanPhoto, Rendition
 from herald.platforms import connector_class
+from herald.service.answers import ChannelPlan, PostPlan, iso
 from herald.service.drafts import Context, Draft, Drafts
 from herald.service.requests import PostRequest
+from herald.service.series import each_occurrence, with_repeats
 from herald.store import audit
 from herald.store.audit import fit
 from herald.store.campaigns import campaign_names, campaigns_named
 from herald.store.channels import channel_names, channels_named
 from herald.store.models import CREATED_BY_CHARS, DEFAULT_LATE_TOLERANCE_SECONDS, PostPhoto, new_uuid, utcnow
+from herald.store.parts import NewPart, add_parts
 from herald.store.pauses import hold_new_if_paused
 from herald.store.photos import NewPostPhoto, add_post_photos, add_rendition, has_rendition, store_blob
 from herald.store.posts import NewDelivery, NewPost, NewVariant, add_posts
+from herald.store.queue_order import set_own_times
+from herald.store.rescheduling import hold
+from scheduler.localtime import local_of, zone
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,20 @@ class Queueing(Drafts):
         when ``actor`` may not approve); returns its id. Raises InputError naming every problem,
         AccessDenied when ``actor`` may not draft in its campaign."""
         return self.add_posts([req], now=now, actor=actor)[0]
+
+    def plan_post(self, req: PostRequest, *, now: datetime | None = None, actor: Actor = SYSTEM) -> PostPlan:
+        """What ``add_post`` would queue, after every check it makes (the actor's role in the
+        campaign, the time, slots, date range and blackout windows, the campaign's alt text
+        rule, photos, each channel's parts), writing nothing: what the composer shows before a
+        person confirms, so that a post the preview accepts is not refused on confirm. Raises
+        what ``add_post`` raises."""
+        now = now or utcnow()
+        ctx = self._queue_context([req])
+        [approval] = self._approvals([req], ctx, actor)
+        draft = with_repeats(self._prepare(req, ctx, now), ctx, now)
+        if draft.faces_to_review and not self._may_approve(draft, ctx, actor):
+            approval = "pending"
+        return _plan(draft, ctx, approval)
 
     def add_posts(
         self,
@@ -83,7 +103,7 @@ class Queueing(Drafts):
         refused: list[tuple[int, InputError]] = []
         for n, req in enumerate(reqs, 1):
             try:
-                drafts.append(self._prepare(req, ctx, now))
+                drafts.append(with_repeats(self._prepare(req, ctx, now), ctx, now))
             except InputError as e:
                 if len(reqs) == 1 and labels is None:
                     raise
@@ -94,6 +114,7 @@ class Queueing(Drafts):
             "pending" if d.faces_to_review and not self._may_approve(d, ctx, actor) else approval
             for d, approval in zip(drafts, approvals, strict=True)
         ]
+        drafts, approvals = each_occurrence(drafts, approvals)  # a recurring post: one per occurrence
         if dry_run:
             return []
         ids: list[str] = []
@@ -173,6 +194,32 @@ class Queueing(Drafts):
         return Context(chans=chans, known=known, campaigns=campaigns, known_campaigns=known_campaigns)
 
 
+def _plan(d: Draft, ctx: Context, approval: str) -> PostPlan:
+    """``d`` as the answer ``plan_post`` gives: times in UTC and in the zone the post's time is
+    read in, each channel's parts as they go out."""
+    campaign = ctx.campaigns.get(d.req.campaign) if d.req.campaign else None
+    tz = zone(d.req.tz) if d.req.tz else zone(campaign.timezone if campaign else "UTC", "timezone")
+
+    def local(at: datetime) -> str:
+        return local_of(at, tz).isoformat(timespec="minutes")
+
+    channels = []
+    for n in d.names:
+        at = d.due_for.get(n, d.due)
+        parts = d.parts_for.get(n) or [d.req.text_for.get(n, d.req.text)]
+        channels.append(ChannelPlan(n, ctx.chans[n].platform, iso(at) or "", local(at), tuple(parts)))
+    return PostPlan(
+        at=iso(d.due) or "",
+        timezone=tz.key,
+        local=local(d.due),
+        channels=tuple(channels),
+        each_channel=bool(d.due_for),
+        approval=approval,
+        held=d.held,
+        occurrences=tuple(iso(at) or "" for at, _ in d.repeats),
+    )
+
+
 def _refusal(refused: list[tuple[int, InputError]], total: int, labels: Sequence[str] | None) -> InputError:
     """One error for a batch with refused posts: each named, every problem in its details."""
 
@@ -222,6 +269,9 @@ def _write(
                 scheduled_at=d.due,
                 created_by=_by(d.req.created_by or author),
                 approval=approval,
+                series_id=d.series.id if d.series else None,
+                recurrence=d.series.rule if d.series else None,
+                occurrence=d.series.occurrence if d.series else None,
             )
             for (pid, d), approval in zip(posts, approvals, strict=True)
         ],
@@ -230,30 +280,58 @@ def _write(
             for pid, d in posts
             for name, text in d.req.text_for.items()
         ],
-        [NewDelivery(pid, ctx.chans[name].id, d.due, key) for pid, d, name, key in wanted],
+        [
+            NewDelivery(pid, ctx.chans[name].id, d.due_for.get(name, d.due), key)
+            for pid, d, name, key in wanted
+        ],
         now=now,
     )
     photo_rows = {pid: _write_photos(s, pid, d) for pid, d in posts}
+    # A delivery at its channel's own slot, later than the post's time, is late from its own.
+    set_own_times(
+        s,
+        {
+            delivery_id: d.due_for[name]
+            for delivery_id, (_, d, name, _) in zip(delivery_ids, wanted, strict=True)
+            if d.due_for.get(name, d.due) > d.due
+        },
+    )
+    add_parts(
+        s,
+        [
+            NewPart(delivery_id, position, text)
+            for delivery_id, (_, d, name, _) in zip(delivery_ids, wanted, strict=True)
+            for position, text in enumerate(d.parts_for.get(name, ()), 1)
+        ],
+    )
     pending = {pid for (pid, _), approval in zip(posts, approvals, strict=True) if approval != "approved"}
     # In a paused campaign, or on a channel an emergency stop paused: held as written, in this
     # transaction, so a stop that committed first is never outrun.
     held = hold_new_if_paused(s, delivery_ids, now=now)
+    # A time that a ``hold`` blackout window covers: held for a person as it is written.
+    held |= hold(
+        s, {i: d.held for i, (_, d, _, _) in zip(delivery_ids, wanted, strict=True) if d.held}, now=now
+    )
     staged = []
     for delivery_id, (pid, d, name, key) in zip(delivery_ids, wanted, strict=True):
         if pid in pending or delivery_id in held:
             continue
         ch = ctx.chans[name]
         blobs: list[CleanPhoto | Rendition] = [d.renditions.get((p.sha256, ch.platform), p) for p in d.photos]
+        texts = d.parts_for.get(name) or [d.req.text_for.get(name, d.req.text)]
         payload = make_payload(
             delivery_id=delivery_id,
             post=_WrittenPost(pid, 1, d.req.language, d.due),
             channel_id=ch.id,
             platform=ch.platform,
-            text=d.req.text_for.get(name, d.req.text),
-            due_at=d.due,
+            text=texts[0],
+            parts=texts[1:],
+            due_at=d.due_for.get(name, d.due),
+            released_at=own if (own := d.due_for.get(name, d.due)) > d.due else None,
             idempotency_key=key,
             photos=list(zip(photo_rows[pid], blobs, strict=True)),
             tolerance=campaigns[d.req.campaign][1] if d.req.campaign else DEFAULT_LATE_TOLERANCE_SECONDS,
+            blackouts=[w.span for w in ctx.bounds[d.req.campaign].windows] if d.req.campaign else (),
         )
         staged.append((payload, {b.sha256: b.data for b in blobs}))
     return post_ids, staged

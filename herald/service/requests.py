@@ -42,3 +42,15 @@ class PostRequest:
     #: (aware; None: now) (``scheduler.slots``).
     next_slot: bool = False
     after: datetime | None = None
+    #: With ``next_slot``: each channel's own next free slot instead of one common to all (each
+    #: delivery then has its own time; the post's is the earliest).
+    slot_each: bool = False
+    #: Go out as a thread where the text is too long for one post, or split where the writer
+    #: put a line of ``---`` (``herald.platforms.follow_ups``).
+    thread: bool = False
+    #: A first comment (Facebook, Instagram, LinkedIn) or the thread's last reply elsewhere.
+    first_comment: str | None = None
+    #: An RFC 5545 RRULE (``FREQ=WEEKLY;BYDAY=MO;COUNT=4``): the post repeats from its time
+    #: (``at``/``local_at``, the first occurrence), read on the wall clock of ``tz``, else the
+    #: campaign's zone; one post per occurrence (``scheduler.recurrence``).
+    repeat: str | None = None

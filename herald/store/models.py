@@ -64,9 +64,33 @@ class Campaign(Base):
     #: Paused (an emergency stop): its deliveries are held, new ones too, until a person resumes.
     paused_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     pause_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Its date range (naive UTC; None: open): nothing outside [starts_at, ends_at) is queued.
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: Appended to every post's text at queue time unless already there ("#통일 #Unification").
+    hashtags: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Links in its posts get utm_source (the platform), utm_medium and utm_campaign at queue time.
+    utm: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     members: Mapped[list[Membership]] = relationship(back_populates="campaign")
+
+
+class CampaignBlackout(Base):
+    """A window when nothing of a campaign goes out (a memorial day, an election silence):
+    entered in the campaign's local time, stored naive UTC. ``mode`` "wait": what is due then
+    goes out at its end; "hold": it is held for a person (``scheduler.blackouts``)."""
+
+    __tablename__ = "campaign_blackouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime] = mapped_column(DateTime)
+    mode: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str | None] = mapped_column(String(CREATED_BY_CHARS), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class User(Base):
@@ -184,6 +208,9 @@ class Channel(Base):
     min_gap_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paused_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     pause_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: When its access token stops working (naive UTC; None: unknown or never), not a secret:
+    #: alerts go out from 7 days before (``herald.alerts.expiry``).
+    token_expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -203,8 +230,13 @@ class Post(Base):
     approved_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: What a manager said when sending the post back.
     approval_note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    #: RFC 5545 RRULE for recurring posts (later); the series' next post is materialised ahead.
+    #: The RFC 5545 RRULE of the series this post is an occurrence of (``scheduler.recurrence``);
+    #: every occurrence is written as its own post when the series is queued.
     recurrence: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: The series' id, shared by its occurrences (None: a single post); "this and following".
+    series_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    #: This post's place in its series, from 1.
+    occurrence: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(CREATED_BY_CHARS), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -307,7 +339,9 @@ class Delivery(Base):
     #: A person asked to take the post down (set even while it is still being published).
     takedown_requested_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    #: When a person last said "send it now" (release/retry): the missed-window clock restarts.
+    #: When a person last said "send it now" (release/retry), or a time of its own was chosen for
+    #: it (each channel's next slot, a reorder: ``store.queue_order``): the missed-window clock
+    #: restarts there.
     released_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     #: An earlier try may have gone out (uncertain outcome): look it up before sending again.
     needs_reconcile: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -322,6 +356,36 @@ class Delivery(Base):
 
     post: Mapped[Post] = relationship(back_populates="deliveries")
     channel: Mapped[Channel] = relationship()
+    #: A thread's parts, or a post and its first comment, in order (none for a single post).
+    parts: Mapped[list[DeliveryPart]] = relationship(
+        cascade="all, delete-orphan", order_by="DeliveryPart.position", passive_deletes=True
+    )
+
+
+class DeliveryPart(Base):
+    """One part of a delivery that goes out in several (a thread, or a post and its first
+    comment): its text as split for the channel's platform at queue time, and what became of
+    it. Part 1 is the post itself; the delivery's remote id and URL are part 1's.
+
+    ``sent_at`` is written (with the claim's token checked) before the part's platform call and
+    ``remote_id`` after it, each in its own commit: a part with ``sent_at`` and no ``remote_id``
+    may be out, so the next claim looks it up before sending it again (``delivery.thread``).
+    """
+
+    __tablename__ = "delivery_parts"
+    __table_args__ = (UniqueConstraint("delivery_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    #: 1 for the post itself, then each reply (or the first comment) in order.
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    remote_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    remote_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    #: What a reply to this part must also name (Bluesky: its record's CID).
+    remote_cid: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Attempt(Base):
@@ -341,3 +405,64 @@ class Attempt(Base):
     http_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class AlertTarget(Base):
+    """Where a campaign's alerts go (``campaign_id`` NULL: every campaign's, and the
+    installation's own): an apprise URL sealed like channel credentials (it holds passwords and
+    tokens), so the web app can add one it can never read. ``shown`` is its scheme and host."""
+
+    __tablename__ = "alert_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    url_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    shown: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str | None] = mapped_column(String(CREATED_BY_CHARS), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AlertMessage(Base):
+    """One alert, queued where it was decided (a worker's transaction, the scheduler) and sent
+    by one sender later, so a slow mail server never slows publishing. ``status``: pending,
+    sending (claimed until ``claimed_until``), done."""
+
+    __tablename__ = "alert_messages"
+    __table_args__ = (
+        Index("ix_alert_messages_status", "status", "id"),
+        Index("ix_alert_messages_dedup", "dedup_key", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    campaign_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    #: Alerts with the same key go out at most once per dedup window.
+    dedup_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: sent | failed | duplicate | limited | unrouted (once done).
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AlertSend(Base):
+    """One alert to one target: what the per-target rate limit counts, and the alerts it held
+    back (``outcome`` "limited") until a summary names them ("summarized")."""
+
+    __tablename__ = "alert_sends"
+    __table_args__ = (Index("ix_alert_sends_target_at", "target_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("alert_targets.id", ondelete="CASCADE"))
+    #: None for a summary of held-back alerts.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alert_messages.id", ondelete="CASCADE"), nullable=True
+    )
+    #: sent | failed | limited | summarized
+    outcome: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -26,6 +26,10 @@ class NewPost:
     created_by: str | None
     #: "approved", or "pending" (its deliveries wait as ``scheduled`` for a manager).
     approval: str = "approved"
+    #: An occurrence of a recurring post: its series' id, rule text and place (from 1).
+    series_id: str | None = None
+    recurrence: str | None = None
+    occurrence: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ def add_posts(
                 "scheduled_at": p.scheduled_at,
                 "created_by": p.created_by,
                 "approval": p.approval,
+                "series_id": p.series_id,
+                "recurrence": p.recurrence,
+                "occurrence": p.occurrence,
                 "created_at": now,
                 "updated_at": now,
                 "version": 1,

@@ -56,8 +56,9 @@ def add_post(
     actor: CanDraft, req: SubmittedPost, svc: ServiceDep, request: Request, response: Response
 ) -> PostOut:
     """Queue a post: every check first (channels, time, photos, each platform's text rules),
-    nothing queued unless all pass (422 names each problem). Photos go in a multipart form."""
-    post_id = svc.add_post(req, actor=actor)
+    nothing queued unless all pass (422 names each problem). Photos go in a multipart form.
+    With ``repeat``, one post per occurrence; the answer is the first (with its ``series_id``)."""
+    post_id = svc.add_posts([req], actor=actor)[0]
     response.headers["Location"] = str(request.url_for("api_v1_post", post_id=post_id))
     return PostOut.of(post_summary(svc, post_id, actor=actor))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
 from herald.service import (
     MAX_CAMPAIGN_NAME_CHARS,
@@ -26,8 +26,10 @@ from herald.service import (
     TakedownResult,
     UserInfo,
 )
+from herald.service.answers import ScheduleInfo
 from herald.service.identity import Identity
 from herald.web.api.text import Text
+from scheduler.recurrence import MAX_RULE_CHARS
 
 #: The delivery states (``herald.service.STATUSES``; a test holds the two the same).
 Status = Literal[
@@ -66,6 +68,37 @@ class _In(BaseModel):
 
 
 # -- channels ----------------------------------------------------------------------------------
+
+
+class UpcomingSlotOut(BaseModel):
+    local: str = Field(description="The slot in the channel's zone, ISO 8601 with the offset")
+    at: datetime | None = Field(description="The slot's instant (UTC); null when skipped")
+    free: bool
+    note: str | None = Field(description="Why it is skipped (a local time that does not exist)")
+
+
+class ScheduleOut(BaseModel):
+    """A channel's posting slots, read in its zone, and its next slots."""
+
+    channel: str
+    timezone: str
+    slots: dict[str, list[str]] = Field(description='Wall-clock times by day: {"mon": ["09:00"], ...}')
+    slots_text: str = Field(examples=["mon-fri 09:00,13:00; sat 10:00"])
+    min_gap_seconds: int
+    upcoming: list[UpcomingSlotOut]
+
+    @classmethod
+    def of(cls, info: ScheduleInfo) -> ScheduleOut:
+        return cls.model_validate(info.to_dict())
+
+
+class ScheduleIn(_In):
+    """What to change (those given): slots (``""``: none), minimum gap, zone. Posts already
+    placed keep their times."""
+
+    slots: Text | None = Field(None, max_length=2000, examples=["mon-fri 09:00,13:00; sat 10:00"])
+    min_gap_seconds: int | None = Field(None, ge=0, le=7 * 86400)
+    timezone: Text | None = Field(None, max_length=64, examples=["Asia/Seoul"])
 
 
 class ChannelOut(BaseModel):
@@ -169,6 +202,8 @@ class PostOut(BaseModel):
     approved_at: datetime | None
     approval_note: str | None = Field(description="Why a manager sent the post back")
     created_by: str | None
+    series_id: str | None = Field(None, description="An occurrence of a recurring post: its series")
+    occurrence: int | None = Field(None, description="Its place in the series, from 1")
 
     @classmethod
     def of(cls, row: PostSummary) -> PostOut:
@@ -194,6 +229,42 @@ class PostIn(_In):
     now: bool = False
     campaign: Text | None = Field(None, max_length=MAX_CAMPAIGN_CHARS)
     language: Text | None = Field(None, max_length=MAX_LANGUAGE_CHARS, examples=["ko"])
+    thread: bool = Field(
+        False,
+        description="A text too long for one post goes out as a thread (X, Bluesky, Mastodon, "
+        "Threads) or a post and its first comment (Facebook, Instagram, LinkedIn); a line of --- "
+        "chooses where the parts break",
+    )
+    first_comment: Text | None = Field(
+        None, description="A first comment under the post (the thread's last reply where posts thread)"
+    )
+    next_slot: bool = Field(
+        False, description="The earliest free posting slot common to the channels (instead of at or now)"
+    )
+    after: AwareDatetime | None = Field(None, description="With next_slot: at or after this instant")
+    each_channel: bool = Field(
+        False, description="With next_slot: each channel's own next free slot, not one common to all"
+    )
+    local_at: NaiveDatetime | None = Field(
+        None,
+        description="A wall-clock time without an offset (instead of at), read in tz, else the "
+        "campaign's zone, else UTC",
+        examples=["2030-01-07T09:00:00"],
+    )
+    tz: Text | None = Field(None, max_length=64, description="IANA zone of local_at", examples=["Asia/Seoul"])
+    fold: Literal["first", "second"] | None = Field(
+        None, description="A local_at that happens twice (clocks fall back): which one"
+    )
+    shift_gap: bool = Field(
+        False, description="A local_at that does not exist (clocks spring forward): move it forward"
+    )
+    repeat: Text | None = Field(
+        None,
+        max_length=MAX_RULE_CHARS,
+        description="An RFC 5545 RRULE with COUNT or UNTIL: one post per occurrence, the first at at "
+        "or local_at, read on the wall clock of tz, else the campaign's zone; the answer is the first",
+        examples=["FREQ=WEEKLY;BYDAY=MO;COUNT=4"],
+    )
 
 
 class PostPage(BaseModel):
@@ -271,6 +342,11 @@ class StoppedOut(BaseModel):
 
 class ResumeIn(_In):
     campaign: Text | None = Field(None, max_length=MAX_CAMPAIGN_CHARS)
+    reschedule: Literal["keep", "next-slot"] = Field(
+        "keep",
+        description="keep: held posts keep their time and go out late; next-slot: each moves to "
+        "its channel's next free slot from now, in the order of their original times",
+    )
 
 
 class ResumedOut(BaseModel):
@@ -279,6 +355,19 @@ class ResumedOut(BaseModel):
 
 
 # -- the log, statistics, the audit log --------------------------------------------------------
+
+
+class PartOut(BaseModel):
+    """One part of a thread, or the post or its first comment."""
+
+    position: int = Field(description="1: the post itself, then each reply (or the first comment)")
+    text: str
+    status: Literal["published", "sending", "waiting"] = Field(
+        description="sending: a try began and its answer is not recorded (the next try looks it up first)"
+    )
+    remote_id: str | None
+    remote_url: str | None
+    published_at: datetime | None
 
 
 class LogEntryOut(BaseModel):
@@ -303,6 +392,12 @@ class LogEntryOut(BaseModel):
     approved_by: str | None
     approved_at: datetime | None
     created_by: str | None = Field(description="Who queued the post (null: the command line)")
+    parts: list[PartOut] = Field(
+        default_factory=list,
+        description="A thread's parts (or the post and its first comment) in order; empty for a single post",
+    )
+    series_id: str | None = Field(None, description="An occurrence of a recurring post: its series")
+    occurrence: int | None = Field(None, description="Its place in the series, from 1")
 
     @classmethod
     def of(cls, row: LogEntry) -> LogEntryOut:

@@ -45,6 +45,16 @@ class PostForm(BaseModel):
     now: bool = False
     campaign: str | None = None
     language: str | None = None
+    thread: bool = False
+    first_comment: str | None = None
+    next_slot: bool = False
+    after: str | None = Field(None, description="With next_slot: at or after this ISO 8601 instant")
+    each_channel: bool = False
+    local_at: str | None = Field(None, description="A wall-clock time without an offset, read in tz")
+    tz: str | None = None
+    fold: Literal["first", "second"] | None = None
+    shift_gap: bool = False
+    repeat: str | None = Field(None, description="An RFC 5545 RRULE with COUNT or UNTIL")
     photos: list[bytes] = Field(default_factory=list, max_length=MAX_PHOTOS_PER_POST)
     alt_text: list[str] = Field(default_factory=list, description="One per photo, in order")
     faces: list[Literal["keep", "blur", "pixelate"]] = Field(
@@ -82,11 +92,42 @@ def _validated(data: object) -> PostIn:
 
 
 def _to_request(body: PostIn, photos: list[PhotoInput]) -> PostRequest:
-    if body.now and body.at is not None:
-        raise InputError("at", "give either at or now: true, not both")
-    if not body.now and body.at is None:
-        raise InputError("at", "give at (ISO 8601 with a zone, e.g. 2025-06-01T09:30:00+09:00) or now: true")
+    chosen = [
+        name
+        for name, given in (
+            ("at", body.at is not None),
+            ("local_at", body.local_at is not None),
+            ("now", body.now),
+            ("next_slot", body.next_slot),
+        )
+        if given
+    ]
+    if len(chosen) == 2:
+        raise InputError("at", f"give either {chosen[0]} or {chosen[1]}, not both")
+    if len(chosen) > 2:
+        raise InputError("at", f"give one of at, local_at, now and next_slot, not {' and '.join(chosen)}")
+    if not chosen:
+        raise InputError(
+            "at",
+            "give at (ISO 8601 with a zone, e.g. 2025-06-01T09:30:00+09:00), local_at with tz, "
+            "now: true or next_slot: true",
+        )
+    if (body.after is not None or body.each_channel) and not body.next_slot:
+        raise InputError(
+            "after" if body.after is not None else "each_channel", "after and each_channel go with next_slot"
+        )
+    if (body.fold is not None or body.shift_gap) and body.local_at is None:
+        raise InputError(
+            "fold" if body.fold is not None else "shift_gap", "fold and shift_gap go with local_at"
+        )
     return PostRequest(
+        local_at=body.local_at,
+        tz=body.tz or None,
+        fold=None if body.fold is None else ("first", "second").index(body.fold),
+        gap="forward" if body.shift_gap else "refuse",
+        next_slot=body.next_slot,
+        after=body.after,
+        slot_each=body.each_channel,
         channels=body.channels,
         text=body.text,
         text_for=body.text_for,
@@ -94,6 +135,9 @@ def _to_request(body: PostIn, photos: list[PhotoInput]) -> PostRequest:
         at=body.at,
         campaign=body.campaign or None,
         language=body.language or None,
+        thread=body.thread,
+        first_comment=body.first_comment,
+        repeat=body.repeat or None,
     )
 
 
@@ -127,7 +171,10 @@ async def _from_form(request: Request) -> PostRequest:
         raise InputError("photos" if too_many else "body", str(e.detail)) from None
     try:
         fields: dict[str, object] = {"channels": _texts(form, "channels")}
-        for name in ("text", "at", "now", "campaign", "language"):
+        for name in (
+            *("text", "at", "now", "campaign", "language", "thread", "first_comment"),
+            *("next_slot", "after", "each_channel", "local_at", "tz", "fold", "shift_gap", "repeat"),
+        ):
             value = _text(form, name)
             if value is not None:
                 fields[name] = value
