@@ -101,10 +101,12 @@ def worker(
 def scheduler() -> None:
     """Run the dispatcher: claim due deliveries and hand them to the workers."""
     from tasks.handover import build_dispatcher  # lazy: start-up cost
+    from tasks.metrics import serve_process_metrics  # lazy: start-up cost
 
     s = get_settings()
     setup_logging(s.log_level, s.log_format)
     d = build_dispatcher()
+    serve_process_metrics("scheduler", s)
     _stop_on_signals(d.stop)
     d.run()
 

@@ -5,6 +5,11 @@ attempt token; only after the commit is Redis acknowledged, in one round trip. A
 the two leaves the deliveries in flight: the reaper returns them and the next claim sorts them
 out. A lost compare-and-set means our lease ran out and another worker took the delivery over:
 it reconciles, so we touch nothing (``Recorded.ours`` is False).
+
+Every outcome moves the metrics (``herald.core.metrics``: an in-memory increment each), and
+every one a person may have to act on (failed, uncertain, deferred, held: a paused channel, a
+missed window, a blackout) is one WARNING line in the worker's own output with the delivery,
+its platform, the outcome and the reason.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import assert_never
 from sqlalchemy.orm import Session
 
 from content_queue import ContentQueue
+from herald.core import metrics
+from herald.delivery.alerting import alert_outcomes
 from herald.delivery.outcomes import (
     Deferred,
     Failed,
@@ -83,10 +90,17 @@ def record(db: Database, queue: ContentQueue, outcomes: Sequence[Outcome]) -> li
                     extra=o.fields,
                 )
             recorded.append(Recorded(o, ours))
+        alert_outcomes(s, [r.outcome for r in recorded if r.ours])
     queue.settle(acks)
+    now = time.time()
     for r in recorded:
-        if isinstance(r.outcome, Published) and r.ours:
+        _measure(r, now)
+        if not r.ours:
+            continue
+        if isinstance(r.outcome, Published):
             _log_published(r.outcome)
+        elif isinstance(r.outcome, Failed | Uncertain | Deferred | Held):
+            _warn(r.outcome)
     return recorded
 
 
@@ -152,6 +166,40 @@ def _final(
     if ours:
         acks.append(("release", o.claim.delivery_id, o.photo_shas))
     return ours
+
+
+def _measure(r: Recorded, now: float) -> None:
+    """Move the metrics for one written outcome (memory only: no round trip)."""
+    o = r.outcome
+    if isinstance(o, Kept):
+        metrics.DELIVERIES.labels("unknown", r.answer).inc()
+        return
+    platform = o.payload.platform
+    metrics.DELIVERIES.labels(platform, r.answer).inc()
+    if not r.ours:
+        return
+    if isinstance(o, Retry):
+        metrics.RETRIES.labels(platform).inc()
+    elif isinstance(o, Deferred):
+        metrics.DEFERRALS.labels(platform).inc()
+    if isinstance(o, Published | Retry | Failed | Uncertain) and o.latency_ms > 0:
+        metrics.PLATFORM_CALL.labels(platform).observe(o.latency_ms / 1000)
+    if isinstance(o, Published) and not o.reconciled:
+        # A reconciled post went out on an earlier try, at a time we do not know.
+        metrics.LATENESS.labels(platform).observe(max(0.0, now - o.payload.due))
+
+
+def _warn(o: Failed | Uncertain | Deferred | Held) -> None:
+    """One line a person can act on, in the worker's own output."""
+    reason = o.reason if isinstance(o, Deferred | Held) else o.error
+    log.warning(
+        "delivery %s %s on %s: %s",
+        o.claim.delivery_id,
+        o.answer,
+        o.payload.platform,
+        reason,
+        extra={**o.fields, "outcome": o.answer},
+    )
 
 
 def _log_published(o: Published) -> None:
