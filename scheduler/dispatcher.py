@@ -13,14 +13,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import redis
 
 from content_queue import ContentQueue
 from content_queue.heartbeats import Heartbeats
+from herald.core import metrics
 from herald.delivery.staging import ensure_queue
 from herald.store.db import Database
-from scheduler.liveness import Health, Liveness, Verdict
+from scheduler.liveness import Alarms, Health, Liveness, Verdict
 
 log = logging.getLogger(__name__)
 alerts = logging.getLogger("herald.alerts")
@@ -43,6 +45,14 @@ Send = Callable[[Sequence[int]], None]
 Alert = Callable[[str, str], None]
 
 
+class Companion(Protocol):
+    """A duty with its own thread that lives as long as the dispatcher (the alert sender)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 def log_alert(kind: str, message: str) -> None:
     alerts.error("ALERT %s: %s", kind, message, extra={"alert": kind})
 
@@ -60,6 +70,7 @@ class Dispatcher:
         housekeeping: Callable[[], object] | None = None,
         liveness_bound: float | None = None,
         alert: Alert = log_alert,
+        companions: Sequence[Companion] = (),
     ) -> None:
         self.db = db
         self.queue = queue
@@ -77,6 +88,8 @@ class Dispatcher:
         #: Messages that wait this long with no worker taking one are a stall (2 leases).
         self.liveness = Liveness(liveness_bound if liveness_bound is not None else 2 * lease_seconds)
         self.alert = alert
+        self.companions = tuple(companions)
+        self.alarms = Alarms(started=time.time())
         self.verdict = Verdict(Health.OK, 0, 0.0)
         self.stalls = 0
         self._stalled_since: float | None = None
@@ -84,6 +97,8 @@ class Dispatcher:
         self._next_stall_report = 0.0
         self._reaped = 0
         self._next_reap_report = 0.0
+        #: The earliest due time the last sleep was planned around (``herald_scheduler_lag_seconds``).
+        self._earliest_due: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -95,6 +110,8 @@ class Dispatcher:
         """Run until ``stop()``. Survives Redis restarts (rebuilding the queue from SQL)."""
         listener = threading.Thread(target=self._listen, name="dispatcher-wake", daemon=True)
         listener.start()
+        for c in self.companions:
+            c.start()
         log.info("dispatcher started (lease %.1f s)", self.lease_seconds)
         while not self._stop.is_set():
             try:
@@ -106,6 +123,8 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatcher: unexpected error; continuing")
                 self._stop.wait(REDIS_ERROR_BACKOFF_SECONDS)
+        for c in self.companions:
+            c.stop()
         log.info("dispatcher stopped after dispatching %d deliveries", self.dispatched)
 
     # -- one round -------------------------------------------------------------------------
@@ -127,6 +146,7 @@ class Dispatcher:
                 log.exception("housekeeping failed; dispatching goes on")
         # Clear before looking, so a wake-up that arrives while we work is not lost.
         self._wake.clear()
+        self.note_lag(time.time())
         if self.verdict.health is Health.STALLED:
             # Nobody takes what was handed over: handing over more would only pile up messages
             # (and re-claim the same deliveries each lease). What waits goes out when a worker
@@ -155,6 +175,11 @@ class Dispatcher:
         )
         was = self.verdict.health
         self.verdict = verdict
+        due = self._earliest_due
+        for kind, message in self.alarms.changes(
+            now=now, verdict=verdict, lag=now - due if due is not None and due <= now else 0.0
+        ):
+            self.alert(kind, message)
         if verdict.health is Health.STALLED:
             if was is not Health.STALLED:
                 self.stalls += 1
@@ -192,10 +217,17 @@ class Dispatcher:
             self._reaped = 0
             self._next_reap_report = now + REPORT_INTERVAL_SECONDS
 
+    def note_lag(self, now: float) -> None:
+        """How late this hand-over runs: the time since the earliest due delivery the last sleep
+        knew of. It grows while handing over is paused (a stall) or a tick runs long; read from
+        what ``_sleep`` already fetched, so it costs no round trip."""
+        due = self._earliest_due
+        metrics.SCHEDULER_LAG.set(now - due if due is not None and due <= now else 0.0)
+
     def _sleep(self) -> None:
         now = time.time()
         wait = MAX_SLEEP_SECONDS
-        nxt = self.queue.next_due()
+        nxt = self._earliest_due = self.queue.next_due()
         if nxt is not None:
             wait = min(wait, nxt - now)
         lease = self.queue.next_lease_expiry()

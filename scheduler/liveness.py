@@ -102,6 +102,63 @@ class Liveness:
         return Verdict(Health.STALLED, waiting, stuck, alive, gone, deaf, reason, since_last_take)
 
 
+#: The scheduler is lagging when the earliest due delivery has waited this long (seconds).
+LAG_ALERT_SECONDS = 60.0
+#: No live worker for this long (from start-up, or since the last one was seen) is an alert.
+NO_WORKER_GRACE_SECONDS = 60.0
+
+
+class Alarms:
+    """Turns verdicts into alerts when something changes, each once until it clears: no worker
+    alive (even while nothing waits: the next post would not go out), and the scheduler lagging
+    (due deliveries wait to be handed over while the workers are not the cause). A stall is the
+    dispatcher's own alert."""
+
+    def __init__(
+        self,
+        *,
+        started: float,
+        lag_bound: float = LAG_ALERT_SECONDS,
+        grace: float = NO_WORKER_GRACE_SECONDS,
+    ) -> None:
+        self.lag_bound = lag_bound
+        self.grace = grace
+        self._none_alive_since: float | None = started
+        self._no_worker_told = False
+        self._lag_told = False
+        self._stalled = False
+
+    def changes(self, *, now: float, verdict: Verdict, lag: float) -> list[tuple[str, str]]:
+        """The ``(kind, message)`` alerts this verdict calls for (usually none)."""
+        out = []
+        if verdict.alive:
+            self._none_alive_since, self._no_worker_told = None, False
+        else:
+            if self._none_alive_since is None:
+                self._none_alive_since = now
+            quiet = now - self._none_alive_since
+            if quiet >= self.grace and not self._no_worker_told:
+                self._no_worker_told = True
+                gone = f" (heartbeat stopped: {', '.join(verdict.gone)})" if verdict.gone else ""
+                out.append(("no-worker-alive", f"no worker has been alive for {quiet:.0f} s{gone}"))
+        # While stalled, handing over is paused on purpose (the stall is the alert), and the
+        # first verdict after it still sees the due time from before it: neither is lag.
+        after_stall, self._stalled = self._stalled, verdict.health is Health.STALLED
+        if lag >= self.lag_bound and not self._stalled and not after_stall:
+            if not self._lag_told:
+                self._lag_told = True
+                out.append(
+                    (
+                        "scheduler-lagging",
+                        f"the earliest due delivery has waited {lag:.0f} s to be handed over "
+                        f"({verdict.waiting} messages waiting for workers)",
+                    )
+                )
+        elif lag < self.lag_bound / 2:
+            self._lag_told = False
+        return out
+
+
 def _describe(beats: Sequence[WorkerBeat], now: float) -> str:
     parts = []
     for b in beats:

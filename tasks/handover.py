@@ -4,6 +4,7 @@ due deliveries as ``publish`` / ``publish_many`` messages."""
 from __future__ import annotations
 
 from content_queue import ContentQueue
+from herald.alerts import Outbox, alert_duties
 from herald.core.settings import Settings, get_settings, redis_url
 from herald.runtime import service
 from herald.store.db import Database
@@ -13,8 +14,9 @@ from tasks.publish import dispatch
 
 def build_dispatcher(settings: Settings | None = None) -> Dispatcher:
     settings = settings or get_settings()
+    db = Database(settings.sqlalchemy_url)
     return Dispatcher(
-        Database(settings.sqlalchemy_url),
+        db,
         ContentQueue.from_url(redis_url(settings), keyring=settings.keyring()),
         dispatch,
         lease_seconds=settings.lease_seconds,
@@ -22,4 +24,6 @@ def build_dispatcher(settings: Settings | None = None) -> Dispatcher:
         consistency_interval=settings.consistency_interval_seconds,
         liveness_bound=settings.liveness_bound_seconds,
         housekeeping=lambda: service(settings).purge_photos(older_than_days=settings.photo_retention_days),
+        alert=Outbox(db),
+        companions=alert_duties(db, settings),
     )

@@ -5,15 +5,17 @@ brings OpenCV, Pillow and SQLAlchemy (about a second), so ``herald --help`` and 
 do not pay for what ``herald post add`` needs.
 """
 
-from herald.cli import campaigns, channels, keys, log, posts, processes, schedules, stops, users
+from herald.cli import alerts, campaigns, channels, keys, log, posts, processes, schedules, stops, users
 from herald.cli.app import app
 
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(schedules.schedule_app, name="schedule")
+app.add_typer(alerts.alert_app, name="alert")
 
 __all__ = [
+    "alerts",
     "app",
     "campaigns",
     "channels",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,14 @@ CREDENTIAL_HELP = (
     "in your shell's history; prefer --credentials-file, --credentials-stdin or the prompt"
 )
 CREDENTIALS_FORMAT = "one KEY=VALUE per line (blank lines and # comments ignored) or a JSON object"
+TokenExpires = Annotated[
+    str | None,
+    typer.Option(
+        "--token-expires",
+        help="when its access token expires: YYYY-MM-DD (UTC), an ISO 8601 time, or none "
+        "(Meta's long-lived tokens last 60 days); alerts go out from 7 days before",
+    ),
+]
 
 
 @channel_app.command("add")
@@ -56,10 +65,12 @@ def channel_add(
             "--tz", "--timezone", help="IANA time zone of its posting slots, e.g. Asia/Seoul (default UTC)"
         ),
     ] = None,
+    token_expires: TokenExpires = None,
 ) -> None:
     """Add a channel. Credentials are encrypted at rest and never shown again. Any the platform
     needs that no option gave are asked for with hidden input when run in a terminal."""
     try:
+        expires = _expiry(token_expires)
         creds = pairs(credential, "credential")
         if credentials_file is not None:
             _merge(creds, _parse_credentials(_read_file(credentials_file), "credentials-file"))
@@ -68,11 +79,32 @@ def channel_add(
         elif sys.stdin.isatty():
             _prompt_missing(platform, creds)
         opts = pairs(option, "option")
-        cid = service().add_channel(name, platform, creds, base_url=base_url, options=opts, timezone=tz)
+        herald = service()
+        cid = herald.add_channel(name, platform, creds, base_url=base_url, options=opts, timezone=tz)
+        if token_expires is not None:
+            herald.set_token_expiry(name, expires)
     except HeraldError as e:
         raise fail(str(e)) from None
     typer.echo(f"channel {name} ({platform}) added")
     typer.echo(str(cid))
+
+
+@channel_app.command("set")
+def channel_set(name: str, token_expires: TokenExpires = None) -> None:
+    """Change a channel: when its access token expires (alerts go out from 7 days before)."""
+    if token_expires is None:
+        raise fail("nothing to change: give --token-expires")
+    try:
+        service().set_token_expiry(name, _expiry(token_expires))
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    typer.echo(f"channel {name}: token expires {token_expires}")
+
+
+def _expiry(value: str | None) -> datetime | None:
+    from herald.service.alerts import parse_expiry  # lazy: start-up cost
+
+    return None if value is None else parse_expiry(value)
 
 
 @channel_app.command("list")

@@ -30,6 +30,12 @@ EMBEDDED_URL_FILE = "embedded-redis.url"
 PLACEHOLDER_KEYS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 #: The shortest secret key accepted, in every mode: 32 characters is 128 bits of hex.
 MIN_SECRET_KEY_CHARS = 32
+#: The shortest ``HERALD_METRICS_TOKEN`` accepted: 16 characters, and long enough that the log
+#: filter redacts it (``herald.core.secret.MIN_REDACT_CHARS``).
+MIN_METRICS_TOKEN_CHARS = 16
+#: Where each kind of process serves its metrics when ``HERALD_METRICS_PORT`` is not set. A
+#: prefork worker's children take the ports after the worker's (``docs/deploy.md``).
+DEFAULT_METRICS_PORTS = {"scheduler": 9464, "worker": 9465}
 
 
 class Settings(BaseSettings):
@@ -92,8 +98,21 @@ class Settings(BaseSettings):
     #: person who may approve, "blur" / "pixelate" hide them, "off" keeps them.
     campaign_require_alt_text: bool = True
     campaign_protect_faces: Literal["blur", "pixelate", "review", "off"] = "review"
+    #: Alerts (``herald alert``): the same alert goes out at most once per this many seconds;
+    #: a target gets at most this many an hour (the last a summary of those held back); a
+    #: channel's token alerts from this many days before it expires.
+    alert_dedup_seconds: float = Field(default=3600.0, ge=0)
+    alert_rate_per_hour: int = Field(default=20, ge=1)
+    alert_token_warn_days: float = Field(default=7.0, ge=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    #: Bearer token that lets a client other than loopback read the web app's ``/metrics``;
+    #: empty: loopback only. Never logged or shown (``metrics_secret``).
+    metrics_token: str = Field(default="", repr=False)
+    #: The port a worker or scheduler serves its own metrics on (``DEFAULT_METRICS_PORTS`` when
+    #: unset; 0: off), and the address it listens on (loopback unless told otherwise).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("data_dir")
     @classmethod
@@ -130,6 +149,23 @@ class Settings(BaseSettings):
         key = self.secret_key_previous
         return (checked_secret_key(key, "HERALD_SECRET_KEY_PREVIOUS"),) if key else ()
 
+    def metrics_secret(self) -> Secret | None:
+        """``HERALD_METRICS_TOKEN`` as a Secret, or None when unset. Raises ConfigError (naming
+        the setting, never its value) for one shorter than ``MIN_METRICS_TOKEN_CHARS``."""
+        token = self.metrics_token.strip()
+        if not token:
+            return None
+        if len(token) < MIN_METRICS_TOKEN_CHARS:
+            raise ConfigError(
+                f"HERALD_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters "
+                "(e.g. `openssl rand -hex 24`)"
+            )
+        return Secret(token)
+
+    def metrics_port_for(self, role: Literal["scheduler", "worker"]) -> int:
+        """The port ``role`` serves its metrics on; 0 means off."""
+        return DEFAULT_METRICS_PORTS[role] if self.metrics_port is None else self.metrics_port
+
     def keyring(self) -> Keyring:
         """This process's keys: derived from ``HERALD_SECRET_KEY`` (and the previous key) when
         it is set, or generated outside production; else the web app's share,
@@ -153,7 +189,9 @@ def checked_secret_key(key: str, name: str) -> Secret:
 def check_internet_facing(settings: Settings) -> None:
     """In production a process that faces the internet (the web app, the photo server) holds
     ``HERALD_WEB_KEYS`` and never ``HERALD_SECRET_KEY``, which opens every channel's
-    credentials. Raises ConfigError otherwise (or for a malformed ``HERALD_WEB_KEYS``)."""
+    credentials. Raises ConfigError otherwise (or for a malformed ``HERALD_WEB_KEYS``), and in
+    every mode for a ``HERALD_METRICS_TOKEN`` too short to guard ``/metrics``."""
+    settings.metrics_secret()
     if settings.env != "production":
         return
     if settings.secret_key.strip() or settings.secret_key_previous.strip():
