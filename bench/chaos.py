@@ -104,21 +104,38 @@ def evaluate(
             agrees = False  # out on the platform but the log does not say published
     published_keys = {(r.platform, r.text) for r in rows if r.status in ("published", "uncertain")}
     agrees &= all(k in published_keys for k in seen)
+    return _outcome(c, scenario, len(posts), rows, ledger, at, started, note, lost, duplicated, bool(agrees))
+
+
+def _outcome(
+    c: Cluster,
+    scenario: str,
+    posts: int,
+    rows: list[Any],
+    ledger: list[Any],
+    at: datetime,
+    started: float,
+    note: str,
+    lost: int,
+    duplicated: int,
+    agrees: bool,
+) -> Outcome:
+    """A run's outcome from the log's ``rows`` and the platforms' ``ledger``, with what the
+    scenario judged (``lost``, ``duplicated``, whether the log ``agrees``)."""
     late = sorted(e.received_at - at.timestamp() for e in ledger) or [0.0]
-    faults = sum(1 for q in c.sim.requests_seen() if q.fault)
     status = Counter(r.status for r in rows)
     return Outcome(
         scenario=scenario,
-        posts=len(posts),
+        posts=posts,
         deliveries=len(rows),
-        faults=faults,
+        faults=sum(1 for q in c.sim.requests_seen() if q.fault),
         published=status["published"],
         lost=lost,
         duplicated=duplicated,
         uncertain=status["uncertain"],
         failed=status["failed"],
         cancelled=status["cancelled"],
-        log_agrees=bool(agrees),
+        log_agrees=agrees,
         p99_lateness_s=round(late[min(len(late) - 1, int(len(late) * 0.99))], 3),
         max_lateness_s=round(late[-1], 3),
         seconds=round(time.monotonic() - started, 2),
@@ -247,6 +264,7 @@ def cancel_while_claimed(n: int, **kw: Any) -> Outcome:
 
 #: The three platforms these scenarios post to (X, Mastodon, Bluesky).
 THREE = ("m", "x", "b")
+THREE_PLATFORMS = ("mastodon", "x", "bluesky")
 
 
 def _hostile_platforms(c: Cluster) -> None:
@@ -380,6 +398,158 @@ def idle_redis_restart(n: int, *, idle: float = 60.0, **kw: Any) -> Outcome:
 RECOVERY = ("kill-then-redis", "two-redis-drops", "idle-redis-restart")
 
 
+# -- several machines --------------------------------------------------------------------------
+
+
+def _photo(i: int) -> bytes:
+    """A small JPEG, different for each post."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (i * 37 % 256, 90, 160)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def machines(n: int, *, db_url: str | None = None, timeout: float = 240) -> Outcome:
+    """Three workers and two schedulers, each with its own data directory as if on its own
+    machine, sharing only the Redis and database URLs; half the posts carry a photo. A worker is
+    killed -9 at a quarter out and a scheduler at half. Exactly once, and no machine's data
+    directory holds a photo (photos travel through Redis and SQL, never a local path)."""
+    from herald.service import PhotoInput, PostRequest
+
+    with Cluster(db_url=db_url) as c:
+        assert c.workdir is not None
+        homes = [c.workdir / f"machine{i}" for i in range(5)]
+        for i in range(3):
+            c.start_worker({"HERALD_DATA_DIR": str(homes[i])})
+        for i in range(2):
+            c.start_scheduler({"HERALD_DATA_DIR": str(homes[3 + i])})
+        c.sim.inject(_slow())
+        at = datetime.now(UTC) + timedelta(seconds=2 + 0.03 * n)
+        started = time.monotonic()
+        posts = {}
+        for i in range(n):
+            text = f"machines #{i} 평화"
+            photos = [PhotoInput(_photo(i), f"rally-{i}.jpg", alt_text="a rally")] if i % 2 else []
+            posts[c.herald.add_post(PostRequest(channels=["m", "x"], text=text, at=at, photos=photos))] = text
+        _fraction_out(c, 2 * n, 0.25)
+        worker_at = len(c.sim.ledger())
+        c.restart_worker(0)
+        _fraction_out(c, 2 * n, 0.5)
+        scheduler_at = len(c.sim.ledger())
+        c.kill_scheduler(0)
+        note = f"worker killed -9 at {worker_at}/{2 * n} out, a scheduler at {scheduler_at}"
+        if not wait_for(lambda: _settled(c, 2 * n), timeout=timeout):
+            note += " (did not settle in time)"
+        stray = [
+            str(f)
+            for home in homes
+            if home.exists()
+            for f in home.rglob("*")
+            if f.is_file() and f.suffix != ".log"
+        ]
+        if stray:
+            note += f"; files on a machine's disk: {stray[:5]}"
+        outcome = evaluate(c, "3 workers, 2 schedulers, 5 machines", posts, at, started, note)
+        outcome.logs = c.logs()
+        outcome.exits = c.worker_exits()
+        return outcome
+
+
+def _slow() -> Any:
+    """Every platform answer takes 30 ms, so a burst is still in flight when we strike."""
+    from herald.simulator import Fault
+
+    return Fault(kind="slow", delay=0.03, count=None)
+
+
+# -- threads -----------------------------------------------------------------------------------
+
+#: Parts per thread in the thread scenario.
+THREAD_PARTS = 5
+
+
+def _thread_chain_ok(ledger: list[Any], texts: list[str]) -> bool:
+    """Each of ``texts`` out once on this platform, in order, each under the one before."""
+    out = []
+    for text in texts:
+        found = [e for e in ledger if e.text == text]
+        if len(found) != 1:
+            return False
+        out.append(found[0])
+    for i, e in enumerate(out):
+        extra = dict(e.extra)
+        parent = (
+            extra["reply"]["parent"]
+            if "reply" in extra
+            else extra.get("reply_to") or extra.get("in_reply_to_id")
+        )
+        if parent != (out[i - 1].remote_id if i else None):
+            return False
+    return [e.received_at for e in out] == sorted(e.received_at for e in out)
+
+
+def thread_kill_worker(n: int, *, db_url: str | None = None, timeout: float = 240) -> Outcome:
+    """``n // 10`` (at least 4) five-part threads on X, Bluesky and Mastodon, every platform
+    answer slowed so that parts are in flight, and the worker killed -9 twice mid-thread (at a
+    third and at two thirds of the parts out). Every part must be out exactly once, in order,
+    under the right parent; the log's parts must be the platforms' posts."""
+    from herald.service import PostRequest
+    from herald.simulator import Fault
+
+    threads = max(4, n // 10)
+    total = threads * len(THREE) * THREAD_PARTS
+    with Cluster(db_url=db_url) as c:
+        c.sim.inject(Fault(kind="slow", delay=0.1, count=None))
+        c.start_worker()
+        c.start_scheduler()
+        at = datetime.now(UTC) + timedelta(seconds=2)
+        started = time.monotonic()
+        posts: dict[str, list[str]] = {}
+        for i in range(threads):
+            parts = [
+                f"thread {i} part {k}/{THREAD_PARTS}: 평화 통일 peaceful unification" for k in range(1, 6)
+            ]
+            req = PostRequest(channels=list(THREE), text="\n---\n".join(parts), at=at, thread=True)
+            posts[c.herald.add_post(req)] = parts
+        kills = []
+        for fraction in (1 / 3, 2 / 3):
+            _fraction_out(c, total, fraction)
+            kills.append(len(c.sim.ledger()))
+            c.restart_worker(0)
+        note = f"worker killed -9 at {kills[0]} and {kills[1]} of {total} parts out"
+        if not wait_for(lambda: _settled(c, threads * len(THREE)), timeout=timeout):
+            note += " (did not settle in time)"
+        # Parts the killed worker had begun: the next one looked them up before sending again.
+        lookups = sum(
+            1
+            for q in c.sim.requests_seen()
+            if q.method == "GET"
+            and ("getRecord" in q.path or ("/users/" in q.path and q.path.endswith("/tweets")))
+        )
+        note += f"; {lookups} look-ups of parts that may have been out (X, Bluesky)"
+        rows = c.herald.delivery_log(limit=threads * len(THREE) + 10)
+        ledger = c.sim.ledger()
+        seen = Counter((e.platform, e.text) for e in ledger)
+        by_remote = {(e.platform, e.remote_id) for e in ledger}
+        duplicated = sum(k - 1 for k in seen.values() if k > 1)
+        lost = sum(1 for parts in posts.values() for p in THREE_PLATFORMS for t in parts if seen[(p, t)] == 0)
+        agrees = all(
+            _thread_chain_ok([e for e in ledger if e.platform == r.platform], posts[r.post_id])
+            and all((r.platform, part.remote_id) in by_remote for part in r.parts)
+            for r in rows
+            if r.status == "published"
+        )
+        outcome = _outcome(
+            c, "kill -9 mid-thread", threads, rows, ledger, at, started, note, lost, duplicated, bool(agrees)
+        )
+        outcome.logs = c.logs()
+        outcome.exits = c.worker_exits()
+        return outcome
+
+
 SCENARIOS: dict[str, Callable[..., Outcome]] = {
     "kill-worker": kill_worker,
     "sigterm-worker": sigterm_worker,
@@ -391,7 +561,13 @@ SCENARIOS: dict[str, Callable[..., Outcome]] = {
     "kill-then-redis": kill_then_redis,
     "two-redis-drops": two_redis_drops,
     "idle-redis-restart": idle_redis_restart,
+    "thread-kill-worker": thread_kill_worker,
+    "machines": machines,
 }
+#: Scenarios of threads (five parts per post on three channels): checked on their own terms.
+THREADED = ("thread-kill-worker",)
+#: Scenarios that need PostgreSQL (``--db-url``) to mean what they say.
+SHARED_DATABASE = ("machines",)
 
 COLUMNS = [
     "scenario",

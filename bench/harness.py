@@ -148,8 +148,13 @@ class Cluster:
             # Deaf after two leases, as the scheduler judges a stall.
             "HERALD_WORKER_WATCHDOG_SECONDS": str(2 * self.lease_seconds),
             "HERALD_LOG_LEVEL": self.log_level,
+            # Several workers and schedulers on one machine: no metrics ports unless asked for.
+            "HERALD_METRICS_PORT": "0",
             **self.extra_env,
         }
+        # The service in this process reads its settings from the environment; ``stop`` puts
+        # the environment back as it was, so that nothing leaks into whatever runs next.
+        self._saved_env = {k: os.environ.get(k) for k in self.env if k.startswith("HERALD_")}
         os.environ.update({k: v for k, v in self.env.items() if k.startswith("HERALD_")})
         reset_settings()
         from herald.runtime import service
@@ -194,6 +199,15 @@ class Cluster:
             self.herald.db.dispose()
         if self._tmp is not None:
             self._tmp.cleanup()
+        for k, v in getattr(self, "_saved_env", {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved_env = {}
+        from herald.core.settings import reset_settings
+
+        reset_settings()
 
     # -- processes -------------------------------------------------------------------------
 
@@ -206,8 +220,9 @@ class Cluster:
         """The worker processes running now (or last started), in the order they were added."""
         return [c.proc for c in self._worker_children if c.proc is not None]
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        """A supervised worker as an operator starts one: ``herald worker``."""
+    def start_worker(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """A supervised worker as an operator starts one: ``herald worker`` (``env``: variables
+        of its own, e.g. the data directory of another machine)."""
         name = f"worker{len(self._worker_children)}"
 
         def spawn() -> subprocess.Popen[bytes]:
@@ -215,7 +230,7 @@ class Cluster:
                 subprocess.Popen(
                     [HERALD, "worker", "--pool", self.worker_pool, "-c", str(self.worker_concurrency)],
                     cwd=ROOT,
-                    env=self.env,
+                    env={**self.env, **(env or {})},
                     stdout=self._log(name),
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
@@ -243,17 +258,23 @@ class Cluster:
         """Exit statuses of every worker process that ended (killed by us or not)."""
         return [status for c in self._worker_children for status in c.exits]
 
-    def start_scheduler(self) -> subprocess.Popen[bytes]:
+    def start_scheduler(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         p = subprocess.Popen(
             [HERALD, "scheduler"],
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=self._log(f"scheduler{len(self.schedulers)}"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.schedulers.append(track(p))
         return p
+
+    def kill_scheduler(self, index: int = 0) -> None:
+        """SIGKILL a scheduler's whole process group (it is not supervised: the others go on)."""
+        p = self.schedulers[index]
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
 
     def kill_worker(self, index: int = 0) -> None:
         """SIGKILL the worker's whole process group (no graceful shutdown, no acks); its
