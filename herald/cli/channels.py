@@ -117,11 +117,35 @@ def channel_list(fmt: Annotated[Format, typer.Option("--format")] = Format.table
     )
 
 
-@channel_app.command("resume")
-def channel_resume(name: str) -> None:
-    """Unpause a channel (after fixing its credentials) and requeue its held posts."""
+@channel_app.command("pause")
+def channel_pause(
+    name: str, reason: Annotated[str | None, typer.Option("--reason", help="why, for the log")] = None
+) -> None:
+    """Pause a channel: its queued posts are held at once and nothing of it goes out until
+    `herald channel resume` (a try under way finishes)."""
     try:
-        n = service().resume_channel(name)
+        n = service().pause_channel(name, reason=reason)
+    except HeraldError as e:
+        raise fail(str(e)) from None
+    typer.echo(f"channel {name} paused; {n} queued deliveries held")
+
+
+@channel_app.command("resume")
+def channel_resume(
+    name: str,
+    reschedule: Annotated[
+        str,
+        typer.Option(
+            "--reschedule",
+            help="keep: held posts keep their time and go out late; next-slot: each moves to the "
+            "channel's next free slot",
+        ),
+    ] = "keep",
+) -> None:
+    """Unpause a channel (after fixing its credentials, or a person's pause) and requeue its
+    held posts."""
+    try:
+        n = service().resume_channel(name, reschedule=reschedule)
     except HeraldError as e:
         raise fail(str(e)) from None
     typer.echo(f"channel {name} resumed; {n} held deliveries requeued")

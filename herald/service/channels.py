@@ -3,17 +3,22 @@ point one at another API root, and resume a paused one."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import Conflict, InputError, NotFound
 from herald.core.secret import Secret
-from herald.core.text import CONTROL_IN_NAME
+from herald.core.text import CONTROL_IN_NAME, refuse_controls
 from herald.platforms import connector_class
 from herald.service.answers import ChannelInfo
 from herald.service.base import ServiceBase
+from herald.service.stops import to_next_slots
 from herald.store import audit, channels
 from herald.store.decisions import release_held_on_channel
+from herald.store.models import utcnow
+from herald.store.pauses import pause_one_channel
 from scheduler.localtime import zone
 
 MAX_NAME_CHARS = 100
@@ -127,22 +132,57 @@ class Channels(ServiceBase):
                 detail={"base_url": base_url},
             )
 
-    def resume_channel(self, name: str, *, actor: Actor = SYSTEM) -> int:
+    def pause_channel(self, name: str, *, reason: str | None = None, actor: Actor = SYSTEM) -> int:
+        """A person pauses a channel: its queued posts are held at once and nothing of it is
+        published until it is resumed (a try under way finishes). Returns how many were held.
+        Raises NotFound for an unknown channel, AccessDenied unless an admin."""
+        self._require(actor, Capability.ADMINISTER, None, "pausing a channel")
+        refuse_controls("reason", reason)
+        why = f"paused by {actor.email}" + (f": {reason.strip()}" if reason and reason.strip() else "")
+        with self.db.session() as s:
+            ch = channels.channel_by_name(s, name)
+            if ch is None:
+                raise NotFound("channel", f"unknown channel {name!r}")
+            paused = pause_one_channel(s, ch.id, reason=why)
+            audit.record(
+                s,
+                actor=actor.email,
+                action="channel.pause",
+                target_type="channel",
+                target_id=name,
+                detail={"held": len(paused.held), "in_flight": len(paused.in_flight)},
+            )
+        for i in paused.held:
+            self.queue.release(i)
+        return len(paused.held)
+
+    def resume_channel(
+        self, name: str, *, reschedule: str = "keep", now: datetime | None = None, actor: Actor = SYSTEM
+    ) -> int:
         """Unpause a channel and put its held deliveries back on the queue; returns how many.
-        Raises InputError for an unknown channel."""
+        ``reschedule`` "keep": due no earlier than now (they go out late); "next-slot": each to
+        the channel's next free slot, in the order of their original times. Raises NotFound for
+        an unknown channel, InputError for another choice."""
         self._require(actor, Capability.ADMINISTER, None, "resuming a channel")
+        if reschedule not in ("keep", "next-slot"):
+            raise InputError(
+                "reschedule",
+                f"a resume keeps the posts' times or moves them: keep or next-slot, not {reschedule!r}",
+            )
+        now = now or utcnow()
         with self.db.session() as s:
             channel_id = channels.unpause(s, name)
             if channel_id is None:
                 raise NotFound("channel", f"unknown channel {name!r}")
-            ids = release_held_on_channel(s, channel_id)
+            ids = release_held_on_channel(s, channel_id, now=now)
+            moved = to_next_slots(s, ids, now) if reschedule == "next-slot" else 0
             audit.record(
                 s,
                 actor=actor.email,
                 action="channel.resume",
                 target_type="channel",
                 target_id=name,
-                detail={"released": len(ids)},
+                detail={"released": len(ids), "reschedule": reschedule, "moved": moved},
             )
         self._stage(ids)
         return len(ids)

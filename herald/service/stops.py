@@ -115,7 +115,7 @@ class Stops(Actions):
             campaign_id = self._campaign_id(s, campaign)
             self._require(actor, Capability.ACT, campaign_id, "resuming after a stop")
             ids = resume(s, campaign_id=campaign_id, now=now)
-            moved = _to_next_slots(s, ids, now) if reschedule == "next-slot" else 0
+            moved = to_next_slots(s, ids, now) if reschedule == "next-slot" else 0
             audit.record(
                 s,
                 actor=actor.email,
@@ -163,7 +163,7 @@ class Stops(Actions):
         return True
 
 
-def _to_next_slots(s: Session, ids: list[int], now: datetime) -> int:
+def to_next_slots(s: Session, ids: list[int], now: datetime) -> int:
     """Move the resumed deliveries ``ids`` each to its channel's next free slot from ``now``, in
     the order of their original times (an earlier post takes an earlier slot), inside its
     campaign's bounds. Returns how many moved."""

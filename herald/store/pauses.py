@@ -81,6 +81,35 @@ def pause(
     return Paused(held_ids, [int(i) for i in flying])
 
 
+def pause_one_channel(s: Session, channel_id: int, *, reason: str, now: datetime | None = None) -> Paused:
+    """A person pauses one channel: marked paused with ``reason`` (the worker holds whatever of
+    it is claimed from then on, and new posts for it are held when a worker takes them), its
+    queued deliveries held at once and those being published marked, as a stop does."""
+    now = now or utcnow()
+    s.execute(
+        update(Channel)
+        .where(Channel.id == channel_id)
+        .values(paused_at=now, pause_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    held = s.execute(
+        update(Delivery)
+        .where(Delivery.channel_id == channel_id, Delivery.state == states.QUEUED)
+        .values(state=states.HELD, paused_at=now, last_error=f"paused: {reason}", updated_at=now)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    held_ids = [int(i) for i in held]
+    flying = s.execute(
+        update(Delivery)
+        .where(Delivery.channel_id == channel_id, Delivery.state == states.PUBLISHING)
+        .values(paused_at=now)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    return Paused(held_ids, [int(i) for i in flying])
+
+
 def resume(s: Session, *, campaign_id: int | None, now: datetime | None = None) -> list[int]:
     """Undo a pause: the campaign (None: the channels an installation-wide stop paused) is no
     longer paused, and the deliveries a pause held are queued, due no earlier than now. Returns
