@@ -41,10 +41,11 @@ browser:
 	  else echo "no $(CHROMIUM): browser tests will be skipped"; fi; \
 	fi
 
-# Four xdist workers on two cores: most tests spend their time waiting on sockets, processes and
-# the platform simulator, not computing (measured: 1.2 cores busy with two workers, 438 s; 353 s
-# with four). The process-heavy tests share one worker (tests/conftest.py), so they never overlap.
-TEST_WORKERS ?= 4
+# Three xdist workers on two cores: most tests spend their time waiting on sockets, processes and
+# the platform simulator, not computing (measured: 1.2 cores busy with two workers, 438 s; four
+# overloaded the machine enough to starve timing-bound tests). The process-heavy tests share one
+# worker (tests/conftest.py), so they never overlap.
+TEST_WORKERS ?= 3
 test: install-dev browser
 	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 

@@ -92,6 +92,9 @@ def make_photos(size: tuple[int, int], count: int, seed: int) -> list[bytes]:
     return out
 
 
+#: The least time between queueing photo posts and their due instant, seconds.
+PHOTO_LEAD_SECONDS = 2.0
+
 # -- one run ---------------------------------------------------------------------------------------
 
 
@@ -167,9 +170,12 @@ def run(plan: Plan, rig: Rig) -> Outcome:
     ingest, renders = _renditions(shared_four[0])
     # Queueing ingests every photo (shared or not: de-duplication happens after): ~4 ingests.
     per_post = 4 * ingest + 0.02
-    shared = _queue_and_publish(rig, r, "shared", [shared_four] * n, per_post, plan.lead_seconds)
+    # Cleaning photos is CPU work: on a busy machine queueing them takes longer than the plan's
+    # lead, so they get at least two seconds before they are due.
+    lead = max(plan.lead_seconds, PHOTO_LEAD_SECONDS)
+    shared = _queue_and_publish(rig, r, "shared", [shared_four] * n, per_post, lead)
     own = _queue_and_publish(
-        rig, r, "distinct", [distinct[4 * i : 4 * i + 4] for i in range(n)], per_post, plan.lead_seconds
+        rig, r, "distinct", [distinct[4 * i : 4 * i + 4] for i in range(n)], per_post, lead
     )
     sp = _specs(plan)
     out = Outcome()

@@ -36,8 +36,8 @@ def herald_web(env: Mapping[str, str], *, start_seconds: float = 30) -> Iterator
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code in (200, 503):
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or too busy starting to answer within the second
             assert proc.poll() is None and time.monotonic() < deadline, "herald web did not start"
             time.sleep(0.2)
         yield base, proc.pid
