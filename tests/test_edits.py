@@ -157,3 +157,11 @@ def test_bad_edits_are_refused_naming_the_problem(
     assert reason in _refused("post", "edit", pid, *args)
     assert _log(herald, pid)["m"].text == "kept"
     assert "unknown post" in _refused("post", "edit", "nope", "--text", "x")
+
+
+def test_a_first_comment_survives_an_edit_of_the_post(chans: None, herald: Any) -> None:
+    pid = herald.add_post(
+        PostRequest(channels=["m"], text="Sign today.", first_comment="example.org/sign", at=_later())
+    )
+    herald.edit_post(pid, text="Sign today, it matters.")
+    assert [p.text for p in _log(herald, pid)["m"].parts] == ["Sign today, it matters.", "example.org/sign"]

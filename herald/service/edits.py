@@ -118,7 +118,8 @@ class Edits(Queueing):
                 at=max(p.scheduled_at, now).replace(tzinfo=UTC),
                 campaign=p.campaign.name if p.campaign else None,
                 language=p.language,
-                thread=any(d.parts for d in open_),
+                thread=p.thread,
+                first_comment=p.first_comment,
             )
             ctx = self._queue_context([req])
             try:

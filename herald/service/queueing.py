@@ -272,6 +272,8 @@ def _write(
                 series_id=d.series.id if d.series else None,
                 recurrence=d.series.rule if d.series else None,
                 occurrence=d.series.occurrence if d.series else None,
+                thread=d.req.thread,
+                first_comment=d.req.first_comment,
             )
             for (pid, d), approval in zip(posts, approvals, strict=True)
         ],

@@ -242,6 +242,10 @@ class Post(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     #: Bumped on every edit; payloads carry it so a worker never sends a stale text.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Asked to go out as a thread where too long (or split at lines of ---), and its first
+    #: comment: an edit splits the new text the same way (the parts are in ``delivery_parts``).
+    thread: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    first_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     campaign: Mapped[Campaign | None] = relationship()
     variants: Mapped[list[PostVariant]] = relationship(cascade="all, delete-orphan")

@@ -30,6 +30,9 @@ class NewPost:
     series_id: str | None = None
     recurrence: str | None = None
     occurrence: int | None = None
+    #: Asked to go out as a thread, and its first comment (kept so an edit splits it again).
+    thread: bool = False
+    first_comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ def add_posts(
                 "series_id": p.series_id,
                 "recurrence": p.recurrence,
                 "occurrence": p.occurrence,
+                "thread": p.thread,
+                "first_comment": p.first_comment,
                 "created_at": now,
                 "updated_at": now,
                 "version": 1,
