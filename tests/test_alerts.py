@@ -176,6 +176,8 @@ def test_a_failed_delivery_mails_and_calls_the_webhook_once_without_secrets(
     # Once: another pass sends nothing more.
     assert AlertSender(herald.db, herald.box).drain().alerts == []
     assert len(smtp.messages) == 1 and len(hook.calls) == 1
+    # The sender writes its audit event once both targets answered: wait for it too.
+    assert wait_for(lambda: any(e.action == "alert.sent" for e in _audit(herald)), timeout=30)
     (event,) = [e for e in _audit(herald) if e.action == "alert.sent"]
     assert event.detail["kind"] == "delivery-failed"
     assert sorted(t["outcome"] for t in event.detail["targets"]) == ["sent", "sent"]
