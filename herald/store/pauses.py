@@ -62,7 +62,12 @@ def pause(
             .values(paused_at=now, pause_reason=reason)
             .execution_options(synchronize_session=False)
         )
-    reach = _reach(campaign_id)
+    return _hold(s, _reach(campaign_id), reason, now)
+
+
+def _hold(s: Session, reach: ColumnElement[bool], reason: str, now: datetime) -> Paused:
+    """What a pause does to the deliveries in ``reach``: the queued ones held, with
+    ``paused_at``, and those being published marked, so that a retry of theirs is held too."""
     held = s.execute(
         update(Delivery)
         .where(reach, Delivery.state == states.QUEUED)
@@ -92,22 +97,7 @@ def pause_one_channel(s: Session, channel_id: int, *, reason: str, now: datetime
         .values(paused_at=now, pause_reason=reason)
         .execution_options(synchronize_session=False)
     )
-    held = s.execute(
-        update(Delivery)
-        .where(Delivery.channel_id == channel_id, Delivery.state == states.QUEUED)
-        .values(state=states.HELD, paused_at=now, last_error=f"paused: {reason}", updated_at=now)
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).scalars()
-    held_ids = [int(i) for i in held]
-    flying = s.execute(
-        update(Delivery)
-        .where(Delivery.channel_id == channel_id, Delivery.state == states.PUBLISHING)
-        .values(paused_at=now)
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).scalars()
-    return Paused(held_ids, [int(i) for i in flying])
+    return _hold(s, Delivery.channel_id == channel_id, reason, now)
 
 
 def resume(s: Session, *, campaign_id: int | None, now: datetime | None = None) -> list[int]:
