@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from herald.accounts import Actor, Capability
+from herald.core.i18n import gettext, ngettext
 from herald.service import Herald
 from herald.web.auth import capable, web_session
 from herald.web.deps import ServiceDep
@@ -80,7 +81,10 @@ def build_templates(pending_states: tuple[str, ...]) -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Every string meant for people is {{ _("...") }}, looked up in the request's locale.
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["utc"] = _utc
     env.filters["http_url"] = _http_url
     env.filters["percent"] = _percent
