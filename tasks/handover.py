@@ -7,14 +7,15 @@ from content_queue import ContentQueue
 from herald.alerts import Outbox, alert_duties
 from herald.core.settings import Settings, get_settings, redis_url
 from herald.runtime import service
-from herald.store.db import Database
+from herald.store.db import Database, pool_size_for
 from scheduler import Dispatcher
 from tasks.publish import dispatch
 
 
 def build_dispatcher(settings: Settings | None = None) -> Dispatcher:
     settings = settings or get_settings()
-    db = Database(settings.sqlalchemy_url)
+    # The dispatcher's loop and its companions (alerts, housekeeping) share the pool.
+    db = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size or pool_size_for(2))
     return Dispatcher(
         db,
         ContentQueue.from_url(redis_url(settings), keyring=settings.keyring()),

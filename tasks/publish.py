@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 
 from herald.delivery.deliverer import Deliverer
 from herald.delivery.factory import build_deliverer
@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _deliverer: Deliverer | None = None
+#: Threads of this process that deliver at once: the concurrency under the threads pool, one in
+#: a prefork child (set when the worker starts, before it forks; children inherit it).
+_threads = 1
 
 #: Most deliveries one ``publish_many`` message carries (amortises broker and task overhead).
 MAX_BATCH = 25
@@ -26,7 +29,7 @@ def deliverer() -> Deliverer:
     global _deliverer
     with _lock:
         if _deliverer is None:
-            _deliverer = build_deliverer()
+            _deliverer = build_deliverer(threads=_threads)
         return _deliverer
 
 
@@ -35,6 +38,22 @@ def set_deliverer(d: Deliverer | None) -> None:
     global _deliverer
     with _lock:
         _deliverer = d
+
+
+@worker_init.connect
+def _size_pool(sender: object = None, **_: object) -> None:
+    """Size the SQL pool from the worker's pool kind and concurrency (Celery's WorkController;
+    its ``pool_cls`` is still the name given or a class at this point)."""
+    global _threads
+    pool = getattr(sender, "pool_cls", "")
+    name = (
+        pool
+        if isinstance(pool, str)
+        else f"{getattr(pool, '__module__', '')}.{getattr(pool, '__name__', '')}"
+    )
+    concurrency = getattr(sender, "concurrency", None)
+    threaded = "thread" in name.lower() or "eventlet" in name.lower() or "gevent" in name.lower()
+    _threads = int(concurrency) if threaded and isinstance(concurrency, int) and concurrency > 0 else 1
 
 
 @worker_process_init.connect

@@ -97,10 +97,9 @@ def redis_url(redis_server: str) -> Iterator[str]:
 
 def _pg_available() -> str | None:
     try:
-        import psycopg2
+        import psycopg
 
-        conn = psycopg2.connect(PG_ADMIN_URL, connect_timeout=2)
-        conn.close()
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=2).close()
         return None
     except Exception as e:  # any failure means "no PostgreSQL here"
         return f"no PostgreSQL at {PG_ADMIN_URL.rsplit('@', 1)[-1]}: {str(e).strip().splitlines()[0]}"
@@ -108,25 +107,26 @@ def _pg_available() -> str | None:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
-    """URL of a fresh PostgreSQL database for this session (skips if none answers)."""
+    """URL of a fresh PostgreSQL database for this session (skips if none answers). A plain
+    ``postgresql://`` URL, as an operator writes it: SQLAlchemy opens it with psycopg 3, the
+    driver ``make install`` installs."""
     reason = _pg_available()
     if reason:
         pytest.skip(reason)
-    import psycopg2
+    import psycopg
 
     name = f"herald_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(PG_ADMIN_URL)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     try:
-        yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg2://", 1)
+        yield f"{base}/{name}"
     finally:
-        admin.cursor().execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+            )
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def _reset_pg(url: str) -> None:
@@ -199,24 +199,60 @@ def _sqlite_copy(template: Path, tmp_path: Path) -> str:
     return f"sqlite:///{target}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test using this runs on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
+#: The two databases, as parameters: PostgreSQL's skip with the reason when none answers.
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+#: Suites whose every test that touches a database runs on SQLite and on PostgreSQL (issue 17):
+#: the whole system end to end, the web app, and the chaos runs. The store's own tests ask for
+#: ``any_db_url`` themselves.
+BOTH_DATABASES = ("tests/e2e/", "tests/web/", "tests/chaos/")
+
+
+def _database(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> str:
+    if backend == "sqlite":
         return _sqlite_copy(request.getfixturevalue("migrated_sqlite"), tmp_path)
     url: str = request.getfixturevalue("pg_server")
     if not _empty_pg(url):
-        _reset_pg(url)
         from herald import runtime
+        from herald.store.db import migrate
 
-        runtime._migrated.discard(url)  # the schema is gone: the next service() must migrate again
+        _reset_pg(url)
+        runtime._migrated.discard(url)  # the schema was rebuilt behind its back
+        migrate(url)
     return url
 
 
+@pytest.fixture(params=DATABASES)
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs on SQLite and on PostgreSQL."""
+    return _database(request, tmp_path, request.param)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path, migrated_sqlite: Path) -> str:
-    """A SQLite database of this test's own, at the newest schema."""
-    return _sqlite_copy(migrated_sqlite, tmp_path)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database of this test's own, at the newest schema: SQLite, or, in the suites of
+    ``BOTH_DATABASES``, each of SQLite and PostgreSQL in turn (emptied between tests)."""
+    return _database(request, tmp_path, getattr(request, "param", "sqlite"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = metafunc.definition.nodeid.split("::", 1)[0]
+    if (
+        path.startswith(BOTH_DATABASES)
+        and "db_url" in metafunc.fixturenames
+        and "any_db_url" not in metafunc.fixturenames
+    ):
+        metafunc.parametrize("db_url", DATABASES, indirect=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    reason = _pg_available()
+    if reason:
+        return f"PostgreSQL: {reason}; the PostgreSQL half of every suite is SKIPPED"
+    where = PG_ADMIN_URL.rsplit("@", 1)[-1]
+    return (
+        f"PostgreSQL: {where} answers; {', '.join(BOTH_DATABASES)} and the store run on SQLite and PostgreSQL"
+    )
 
 
 # -- simulator ---------------------------------------------------------------------------------

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     consistency_interval_seconds: float = 30.0
     #: Worker processes/threads for ``herald worker`` and ``herald up``.
     worker_concurrency: int = 4
+    #: PostgreSQL connections each process keeps. Default: from the threads that use them (a
+    #: worker: its concurrency under ``--pool threads``, one per prefork child; the scheduler:
+    #: its dispatcher; the web app: 10), see ``herald.store.db.pool_size_for``.
+    db_pool_size: int | None = Field(default=None, ge=1)
     #: A worker whose consumer takes nothing for this long while messages wait and it has free
     #: slots is deaf: its watchdog ends it so that its supervisor starts a fresh one. 0: off.
     worker_watchdog_seconds: float = 20.0

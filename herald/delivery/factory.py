@@ -8,14 +8,15 @@ from herald.core.settings import Settings, get_settings, redis_url
 from herald.delivery.deliverer import Deliverer
 from herald.delivery.retry import RetryPolicy
 from herald.store.crypto import CredentialBox
-from herald.store.db import Database
+from herald.store.db import Database, pool_size_for
 
 
-def build_deliverer(settings: Settings | None = None) -> Deliverer:
+def build_deliverer(settings: Settings | None = None, *, threads: int = 1) -> Deliverer:
+    """``threads``: how many of this process's threads deliver at once (its SQL pool's size)."""
     settings = settings or get_settings()
     keyring = settings.keyring()
     return Deliverer(
-        Database(settings.sqlalchemy_url),
+        Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size or pool_size_for(threads)),
         ContentQueue.from_url(redis_url(settings), keyring=keyring),
         CredentialBox(keyring),
         lease_seconds=settings.lease_seconds,

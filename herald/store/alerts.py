@@ -141,8 +141,14 @@ def claim_pending(
     s: Session, *, now: datetime, until: datetime, limit: int, only: int | None = None
 ) -> list[AlertMessage]:
     """Claim up to ``limit`` alerts to send (or just ``only``), oldest first: pending ones and
-    ones whose sender's claim ran out. Each is a compare-and-set, so two senders never claim the
-    same alert."""
+    ones whose sender's claim ran out.
+
+    The pick is a scan, so on PostgreSQL it is ``FOR UPDATE SKIP LOCKED``: a second sender
+    (each scheduler runs one) passes over the rows the first is claiming and takes the next
+    ones, instead of queueing behind its lock to find them gone. The claim itself is still a
+    compare-and-set on the state, which is what makes it once-only on SQLite (whose writers
+    take turns and which has no row locks) and whatever the isolation level.
+    """
     waiting = or_(
         AlertMessage.status == PENDING,
         (AlertMessage.status == SENDING) & (AlertMessage.claimed_until < now),
@@ -150,17 +156,20 @@ def claim_pending(
     q = select(AlertMessage.id).where(waiting)
     if only is not None:
         q = q.where(AlertMessage.id == only)
-    ids = list(s.execute(q.order_by(AlertMessage.id).limit(limit)).scalars())
-    claimed = []
-    for i in ids:
-        res = s.execute(
+    ids = list(
+        s.execute(q.order_by(AlertMessage.id).limit(limit).with_for_update(skip_locked=True)).scalars()
+    )
+    if not ids:
+        return []
+    claimed = list(
+        s.execute(
             update(AlertMessage)
-            .where(AlertMessage.id == i, waiting)
+            .where(AlertMessage.id.in_(ids), waiting)
             .values(status=SENDING, claimed_until=until)
+            .returning(AlertMessage.id)
             .execution_options(synchronize_session=False)
-        )
-        if res.rowcount:  # type: ignore[attr-defined]  # CursorResult has rowcount
-            claimed.append(i)
+        ).scalars()
+    )
     if not claimed:
         return []
     return list(

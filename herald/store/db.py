@@ -25,8 +25,23 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 #: Execution option marking a read-only session (``Database.read``).
 READ_ONLY_OPTION = "herald_read_only"
 
+#: PostgreSQL connections a process keeps when nothing says how many threads use the database
+#: (the web app: FastAPI runs each request in a thread pool, most of them waiting on something
+#: else than SQL).
+DEFAULT_POOL_SIZE = 10
 
-def make_engine(url: str) -> Engine:
+
+def pool_size_for(threads: int) -> int:
+    """Connections a process needs when ``threads`` of its threads use the database at once:
+    one each, and one for its background duties (a worker's heartbeat and watchdog, the
+    scheduler's companions). More would only hold server slots: PostgreSQL's default is 100
+    connections for every process of every machine."""
+    return max(1, threads) + 1
+
+
+def make_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``. ``pool_size``: PostgreSQL connections kept open (the pool may
+    open as many again for a moment's burst, then closes them); SQLite has no server to size for."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -62,15 +77,16 @@ def make_engine(url: str) -> Engine:
             dbapi_conn.isolation_level = None
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    size = pool_size or DEFAULT_POOL_SIZE
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
 
 
 class Database:
     """An engine plus its session factory."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.readers = sessionmaker(
             self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False

@@ -1,8 +1,9 @@
-"""The chaos suite, short form (``make chaos`` runs the long form): real worker and scheduler
-processes, a private Redis that is killed, platform faults. 0 lost, 0 duplicated, every uncertain
-case flagged, and the delivery log agrees with what the platforms received. The recovery
-scenarios (a stuck worker: issue 12) also hold their longest wait under the stated bound and
-show, in the processes' own logs, that the fault was seen."""
+"""The chaos suite, short form (``make chaos`` runs the long form), on SQLite and on
+PostgreSQL: real worker and scheduler processes, a private Redis that is killed, platform
+faults. 0 lost, 0 duplicated, every uncertain case flagged, and the delivery log agrees with
+what the platforms received. The recovery scenarios (a stuck worker: issue 12) also hold their
+longest wait under the stated bound and show, in the processes' own logs, that the fault was
+seen."""
 
 from __future__ import annotations
 
@@ -12,18 +13,32 @@ from typing import Any
 import pytest
 
 from bench import chaos
+from herald import runtime
+from tests.conftest import DATABASES, _reset_pg
 
 POSTS = int(os.environ.get("HERALD_CHAOS_POSTS", "60"))
 #: The idle scenario's idle minute, shortened (the long form idles 60 s).
 IDLE = float(os.environ.get("HERALD_CHAOS_IDLE", "8"))
 
 
+@pytest.fixture(params=DATABASES)
+def cluster_db(request: pytest.FixtureRequest) -> str | None:
+    """The database of a chaos run: None for the cluster's own SQLite file, else this test
+    process's PostgreSQL database, its schema dropped first (the cluster migrates it)."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("pg_server")
+    _reset_pg(url)
+    runtime._migrated.discard(url)
+    return url
+
+
 @pytest.mark.parametrize(
     "scenario", [s for s in chaos.SCENARIOS if s not in chaos.THREADED + chaos.SHARED_DATABASE]
 )
-def test_chaos(scenario: str) -> None:
+def test_chaos(scenario: str, cluster_db: str | None) -> None:
     kw: dict[str, Any] = {"idle": IDLE} if scenario == "idle-redis-restart" else {}
-    outcome = chaos.SCENARIOS[scenario](POSTS, **kw)
+    outcome = chaos.SCENARIOS[scenario](POSTS, db_url=cluster_db, **kw)
     summary = chaos.table([outcome])
     channels = len(chaos.THREE) if scenario in chaos.RECOVERY else 2
     assert outcome.deliveries == channels * POSTS, summary
@@ -48,10 +63,10 @@ def test_chaos(scenario: str) -> None:
         assert [s for s in outcome.exits if s != -9] == [], (outcome.exits, logs[-5000:])
 
 
-def test_a_worker_killed_mid_thread_loses_no_part_and_sends_none_twice() -> None:
+def test_a_worker_killed_mid_thread_loses_no_part_and_sends_none_twice(cluster_db: str | None) -> None:
     """Issue 16's "must show": five-part threads on X, Bluesky and Mastodon, the worker killed
     -9 twice mid-thread: every part out once, in order, each reply under the right parent."""
-    outcome = chaos.thread_kill_worker(POSTS)
+    outcome = chaos.thread_kill_worker(POSTS, db_url=cluster_db)
     summary = chaos.table([outcome])
     assert outcome.deliveries == 3 * outcome.posts, summary
     assert outcome.published == outcome.deliveries, summary
@@ -66,13 +81,9 @@ def test_five_machines_on_one_redis_and_one_postgresql_publish_each_post_once(pg
     """Issue 17: three workers and two schedulers, each with a data directory of its own, on one
     Redis and one PostgreSQL named by a plain ``postgresql://`` URL; a worker and a scheduler
     killed -9 mid-burst. Nothing lost or sent twice, and no photo on any machine's disk."""
-    from herald import runtime
-    from tests.conftest import _reset_pg
-
     _reset_pg(pg_server)
-    plain = pg_server.replace("postgresql+psycopg2://", "postgresql://", 1)
-    runtime._migrated.discard(plain)
-    outcome = chaos.machines(POSTS // 2, db_url=plain)
+    runtime._migrated.discard(pg_server)
+    outcome = chaos.machines(POSTS // 2, db_url=pg_server)
     summary = chaos.table([outcome])
     assert outcome.deliveries == POSTS, summary
     assert (outcome.lost, outcome.duplicated) == (0, 0), summary
