@@ -316,7 +316,7 @@ def _ops_section(counted: list[Counted], plain: float) -> str:
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 _CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("SQL (SQLAlchemy + driver)", ("/sqlalchemy/", "sqlite3", "/psycopg2/")),
+    ("SQL (SQLAlchemy + driver)", ("/sqlalchemy/", "sqlite3", "/psycopg/", "/psycopg2/")),
     ("Redis client", ("/redis/",)),
     ("HTTP client (requests, urllib3, http.client)", ("/requests/", "/urllib3/", "/http/client.py")),
     ("Celery + kombu", ("/celery/", "/kombu/", "/billiard/", "/vine/", "/amqp/")),

@@ -246,20 +246,28 @@ def fresh_database(pg_admin_url: str | None) -> Iterator[str | None]:
     if not pg_admin_url:
         yield None
         return
-    import psycopg2
+    import psycopg
 
     name = f"herald_bench_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(pg_admin_url)
-    admin.autocommit = True
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        base = pg_admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
-        yield f"{base}/{name}"
+        # A plain postgresql:// URL, as an operator writes it: psycopg 3, the installed driver.
+        yield f"{pg_admin_url.rsplit('/', 1)[0]}/{name}"
     finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_answers(pg_admin_url: str) -> str | None:
+    """None when a PostgreSQL server answers at ``pg_admin_url``, else why not."""
+    try:
+        import psycopg
+
+        psycopg.connect(pg_admin_url, connect_timeout=2).close()
+        return None
+    except Exception as e:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+        return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -229,8 +230,20 @@ def run(plan: Plan, pg_admin_url: str | None, only: set[str] | None = None) -> B
     return book
 
 
+#: Scenarios run a second time on PostgreSQL (issues 17 and 19), their rows marked
+#: ``POSTGRES_MARK``: what production runs on, measured beside SQLite in the same run.
+ON_POSTGRES = ("burst", "idle", "scale", "recovery")
+POSTGRES_MARK = " · PostgreSQL"
+DEFAULT_PG_ADMIN = os.environ.get("HERALD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _marked(rows: list[Row], mark: str) -> list[Row]:
+    return [replace(r, spec=replace(r.spec, scenario=r.spec.scenario + mark)) for r in rows]
+
+
 def main(argv: list[str] | None = None) -> int:
     from bench.harness import stop_on_signals
+    from bench.rig import postgres_answers
 
     stop_on_signals()
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -239,28 +252,57 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="where to write the report (default bench/results)"
     )
     ap.add_argument(
+        "--databases",
+        choices=("both", "sqlite", "postgresql"),
+        default=None,
+        help="where Herald runs: SQLite, then PostgreSQL for "
+        + ", ".join(ON_POSTGRES)
+        + " (default: both when PostgreSQL answers; --quick: sqlite)",
+    )
+    ap.add_argument(
         "--postgres",
         metavar="ADMIN_URL",
-        nargs="?",
-        const=os.environ.get("HERALD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        default=None,
-        help="run Herald on fresh PostgreSQL databases created through ADMIN_URL (default: SQLite)",
+        default=DEFAULT_PG_ADMIN,
+        help="PostgreSQL server (fresh databases are created and dropped through it)",
     )
     ap.add_argument("--only", nargs="+", choices=SCENARIOS, help="run only these scenarios")
     args = ap.parse_args(argv)
     plan = Plan.small() if args.quick else Plan.full()
+    wanted = set(args.only or SCENARIOS)
+    choice = args.databases or ("sqlite" if args.quick else "both")
+    pg_missing = postgres_answers(args.postgres) if choice != "sqlite" else None
+    if pg_missing and choice == "postgresql":
+        _say(f"no PostgreSQL at {args.postgres.rsplit('@', 1)[-1]}: {pg_missing}")
+        return 1
+    if pg_missing:
+        _say(f"PostgreSQL rows SKIPPED: no PostgreSQL at {args.postgres.rsplit('@', 1)[-1]} ({pg_missing})")
     t0 = time.monotonic()
     load0, rev0 = os.getloadavg()[0], _revision()
-    book = run(plan, args.postgres, set(args.only or ()))
+    rows: list[Row] = []
+    sections: dict[str, str] = {}
+    databases: list[str] = []
+    if choice in ("both", "sqlite"):
+        book = run(plan, None, wanted)
+        rows += book.shown()
+        sections.update(book.sections)
+        databases.append("SQLite (WAL)")
+    on_pg = wanted & set(ON_POSTGRES)
+    if choice != "sqlite" and not pg_missing and on_pg:
+        _say("the same scenarios on PostgreSQL: " + ", ".join(sorted(on_pg)))
+        book = run(plan, args.postgres, on_pg)
+        rows += _marked(book.shown(), POSTGRES_MARK)
+        sections.update({k + POSTGRES_MARK: v for k, v in book.sections.items()})
+        databases.append(f"PostgreSQL (rows marked “{POSTGRES_MARK.strip(' ·')}”)")
+    elif pg_missing:
+        databases.append(f"PostgreSQL rows skipped: {pg_missing}")
     load = (load0, os.getloadavg()[0])
     rev = _revision()
     # Others commit while the benchmark runs: each process measures the code it started with.
     revision = rev0 if rev == rev0 else f"{rev0} at the start, {rev} at the end"
-    rows = book.shown()
     elapsed = time.monotonic() - t0
     sys.stdout.write("\n" + table(rows) + "\n\n" + f"Targets: {summary(rows)}. ({elapsed:.0f} s)\n")
     sys.stdout.flush()
-    _write(plan, rows, book.sections, args.out or RESULTS, elapsed, args.postgres is not None, load, revision)
+    _write(plan, rows, sections, args.out or RESULTS, elapsed, "; ".join(databases), load, revision)
     return 1 if any(r.error for r in rows) else 0
 
 
@@ -288,7 +330,7 @@ def _write(
     sections: dict[str, str],
     out: Path,
     elapsed: float,
-    pg: bool,
+    databases: str,
     load: tuple[float, float],
     revision: str,
 ) -> None:
@@ -302,7 +344,7 @@ def _write(
     preamble = [
         "",
         f"Herald: {revision}.",
-        f"Mode: {mode}; database: {'PostgreSQL' if pg else 'SQLite (WAL)'}; "
+        f"Mode: {mode}; databases: {databases}; "
         f"{os.cpu_count()} CPUs (1-minute load average {load[0]:.1f} before, {load[1]:.1f} after); "
         f"{elapsed:.0f} s.",
         "Ratios are Herald ÷ reference, both measured in this run on this machine.",
