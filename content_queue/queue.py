@@ -326,12 +326,16 @@ class ContentQueue:
 
     # -- per-channel rate --------------------------------------------------------------------
 
-    def rate_gate(self, channel_id: int, window: tuple[int, float] | None, token: str) -> float:
-        """0.0 if the channel may publish now (a slot is taken), else seconds to wait."""
+    def rate_gate(
+        self, channel_id: int, window: tuple[int, float] | None, token: str, *, at: float | None = None
+    ) -> float:
+        """0.0 if the channel may publish at ``at`` (epoch seconds, not before now; a slot is
+        taken at that instant), else seconds to wait after it."""
         posts, seconds = window if window else (0, 0.0)
+        now = time.time()
         wait = self._rate_gate(
             keys=[self.keys.channel_not_before(channel_id), self.keys.channel_sent(channel_id)],
-            args=[repr(time.time()), repr(seconds), posts, token],
+            args=[repr(max(now, at) if at is not None else now), repr(seconds), posts, token],
         )
         return float(cast(bytes, wait))
 

@@ -1,5 +1,9 @@
 """The dispatcher: sleep until the earliest due time, claim what is due, hand it to the workers.
 
+It hands a delivery over ``HANDOVER_LEAD_SECONDS`` before its time, so that the worker has it
+claimed and ready when the instant comes; the worker's gate (``herald.delivery.instant``) holds
+the platform call until then, so nothing goes out early.
+
 Several dispatchers may run at once (on several machines): the claim is one Lua script, so each
 due delivery goes to exactly one of them. A dispatcher sleeps on a local event that a Redis
 pub/sub message sets when something earlier may be due (a new post, a retry), so a post queued
@@ -22,6 +26,7 @@ from content_queue.heartbeats import Heartbeats
 from herald.core import metrics
 from herald.delivery.staging import ensure_queue
 from herald.store.db import Database
+from herald.store.deliveries import HANDOVER_LEAD_SECONDS
 from scheduler.liveness import Alarms, Health, Liveness, Verdict
 
 log = logging.getLogger(__name__)
@@ -154,8 +159,12 @@ class Dispatcher:
             self._stop.wait(LIVENESS_INTERVAL_SECONDS)
             return
         while not self._stop.is_set():
+            # Handed over a little early: the worker is ready at the instant and its gate
+            # (herald.delivery.instant) holds the platform call until then.
             ids = self.queue.claim_due(
-                now=time.time(), lease_seconds=self.lease_seconds, limit=self.claim_batch
+                now=time.time() + HANDOVER_LEAD_SECONDS,
+                lease_seconds=self.lease_seconds,
+                limit=self.claim_batch,
             )
             if not ids:
                 break
@@ -229,7 +238,7 @@ class Dispatcher:
         wait = MAX_SLEEP_SECONDS
         nxt = self._earliest_due = self.queue.next_due()
         if nxt is not None:
-            wait = min(wait, nxt - now)
+            wait = min(wait, nxt - HANDOVER_LEAD_SECONDS - now)
         lease = self.queue.next_lease_expiry()
         if lease is not None:
             wait = min(wait, lease - now + 0.01)

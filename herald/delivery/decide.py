@@ -44,6 +44,7 @@ from herald.delivery.outcomes import (
 )
 from herald.delivery.prepare import Job
 from herald.delivery.retry import RetryPolicy
+from herald.delivery.staging import from_epoch
 from herald.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,8 @@ def deferral(job: Job, wait: float) -> Deferred:
         c,
         job.payload,
         reason=f"channel {channel.name} rate-limited for {wait:.1f} s",
-        due=utcnow() + timedelta(seconds=wait),
+        # The wait counts from when the call would have been made (its due time, if later).
+        due=max(utcnow(), from_epoch(c.due)) + timedelta(seconds=wait),
         needs_reconcile=c.takeover,
     )
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 from collections.abc import Sequence
 
 from content_queue import ContentQueue
@@ -38,10 +37,11 @@ from herald.delivery.call import Raised, call
 from herald.delivery.claim import Batch, claim_batch, look_up, settle_unclaimed
 from herald.delivery.connectors import ConnectorFactory, Connectors, default_connector_factory
 from herald.delivery.decide import before_call, decide, deferral
+from herald.delivery.instant import not_before
 from herald.delivery.lease import LeaseHeartbeat
 from herald.delivery.outcomes import Kept, Outcome, log_fields
 from herald.delivery.prepare import Drafts, Job, jobs
-from herald.delivery.rate import RateGate, posting_window
+from herald.delivery.rate import RateGate, posting_window, sending_at
 from herald.delivery.record import record
 from herald.delivery.retry import RetryPolicy
 from herald.delivery.takedown import Takedown
@@ -133,7 +133,8 @@ class Deliverer:
         return outcomes + [Kept(c) for c in batch.claims[len(outcomes) :]]
 
     def _publish_one(self, job: Job, gate: RateGate) -> Outcome:
-        held = before_call(job, now=time.time())
+        # Judged as of the instant the call will be made (a hand-over comes a little early).
+        held = before_call(job, now=sending_at(job.claim))
         if held is not None:
             return held
         connector = self.connectors.for_channel(job.channel)
@@ -142,6 +143,8 @@ class Deliverer:
             return deferral(job, wait)
         draft, shared = self.drafts.draft(job, connector)
         try:
+            # Everything is ready: the platform hears nothing before the due time.
+            not_before(job.claim.due)
             if job.payload.parts:
                 return publish_thread(self.db, connector, job, draft, gate, self.retry)
             result = call(

@@ -29,6 +29,12 @@ def posting_window(channel: Channel, cls: type[Connector]) -> tuple[int, float] 
     return int(n), float(secs)
 
 
+def sending_at(claim: Claim) -> float:
+    """When the platform call for ``claim`` will be made (epoch seconds): its due time, for a
+    delivery handed over before it (``herald.delivery.instant``), else now."""
+    return max(time.time(), claim.due)
+
+
 class RateGate:
     """The rate gate as one batch sees it: the channels' 429 holds are read once, in one round
     trip; a channel with a window asks the gate script for each delivery."""
@@ -39,12 +45,15 @@ class RateGate:
 
     def wait(self, channel: Channel, cls: type[Connector], claim: Claim, *, part: int = 1) -> float:
         """0.0 if this delivery (or part ``part`` of its thread: each part is a post) may be
-        published on ``channel`` now (taking a slot of its window), else the seconds to wait."""
+        published on ``channel`` at its due time or now, whichever is later (taking a slot of its
+        window at that instant: a delivery handed over early is counted when the platform will
+        see it), else the seconds to wait after that."""
+        at = sending_at(claim)
         window = posting_window(channel, cls)
         if window is None:
-            return max(0.0, self._holds.get(channel.id, 0.0) - time.time())
+            return max(0.0, self._holds.get(channel.id, 0.0) - at)
         member = f"{claim.token}:{claim.delivery_id}" + (f":{part}" if part > 1 else "")
-        return self.queue.rate_gate(channel.id, window, member)
+        return self.queue.rate_gate(channel.id, window, member, at=at)
 
     def note(self, channel_id: int, error: HeraldError) -> None:
         """Hold the channel if ``error`` is a 429 with a reset time."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Table, and_, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
@@ -26,8 +26,16 @@ from herald.store.takedowns import start_takedown_after_publish
 _DT: Table = Delivery.__table__  # type: ignore[assignment]  # a declarative class's table is a Table
 
 
-#: A delivery may be claimed this early, to absorb clock skew between machines (seconds).
-EARLY_CLAIM_SLACK_SECONDS = 0.5
+#: The scheduler hands a delivery over this long before it is due (seconds), so that by the
+#: instant the worker has claimed it, read its payload and built its request, and only the
+#: platform call is left; the gate in ``herald.delivery.instant`` holds that call until the due
+#: time. Long enough to cover a hand-over on a busy machine (Celery message, SQL claim, Redis
+#: reads: a few ms, tens under load), short enough that a worker thread waiting is no cost.
+HANDOVER_LEAD_SECONDS = 0.25
+#: A delivery may be claimed this early: the hand-over's lead, plus clock skew between the
+#: scheduler's machine and the worker's (seconds). The gate, not the claim, keeps it from
+#: going out early.
+EARLY_CLAIM_SLACK_SECONDS = HANDOVER_LEAD_SECONDS + 0.5
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,8 @@ class Claim:
     takeover: bool
     post_version: int
     channel_id: int = 0
+    #: When it is due (epoch seconds): the platform call waits for this instant.
+    due: float = 0.0
 
 
 def claim(s: Session, delivery_id: int, *, lease_seconds: float, now: datetime | None = None) -> Claim | None:
@@ -73,7 +83,7 @@ def claim_many(
     }
     due_by = now + timedelta(seconds=EARLY_CLAIM_SLACK_SECONDS)
     ids = list(dict.fromkeys(delivery_ids))
-    rows: list[tuple[int, int, str, bool, int, bool]] = []
+    rows: list[tuple[int, int, str, bool, int, datetime, bool]] = []
     for condition, takeover in (
         (and_(Delivery.state == states.QUEUED, Delivery.due_at <= due_by), False),
         # A paused one is not taken over: it stays with the pause (``store.pauses``).
@@ -96,10 +106,11 @@ def claim_many(
                 Delivery.post_id,
                 Delivery.needs_reconcile,
                 Delivery.channel_id,
+                Delivery.due_at,
             )
             .execution_options(synchronize_session=False)
         ).all()
-        rows += [(int(i), int(a), str(p), bool(n), int(ch), takeover) for i, a, p, n, ch in got]
+        rows += [(int(i), int(a), str(p), bool(n), int(ch), due, takeover) for i, a, p, n, ch, due in got]
         taken = {r[0] for r in rows}
         ids = [i for i in ids if i not in taken]
         if not ids:
@@ -118,9 +129,14 @@ def claim_many(
         ],
     )
     return [
-        Claim(i, token, a, takeover or needs_reconcile, versions[p], ch)
-        for i, a, p, needs_reconcile, ch, takeover in sorted(rows)
+        Claim(i, token, a, takeover or needs_reconcile, versions[p], ch, _epoch(due))
+        for i, a, p, needs_reconcile, ch, due, takeover in sorted(rows)
     ]
+
+
+def _epoch(at: datetime) -> float:
+    """A naive UTC time as epoch seconds."""
+    return at.replace(tzinfo=UTC).timestamp()
 
 
 #: Back on the queue, unless a pause (an emergency stop) came while it was being published.
