@@ -29,7 +29,9 @@ def _specs(plan: Plan) -> dict[str, Spec]:
     eta = "plain Celery ETA"
     return {
         "p50": Spec(sc, "p50 lateness", "ms", eta),
-        "p99": Spec(sc, "p99 lateness", "ms", eta, Target("value", 20.0)),
+        # Issue 19: at least as precise as Celery's own timer, and within 5 ms.
+        "p99": Spec(sc, "p99 lateness", "ms", eta, Target("ratio", 1.0)),
+        "p99abs": Spec(sc, "p99 lateness, absolute", "ms", eta, Target("value", 5.0)),
         "max": Spec(sc, "max lateness", "ms", eta),
         "early": Spec(sc, "posts out before due", "posts", eta, Target("value", 0)),
     }
@@ -67,6 +69,7 @@ def run(plan: Plan, rig: Rig, eta: EtaClient) -> Outcome:
     out = Outcome()
     out.put(sp["p50"], 1000 * h.p50, 1000 * e.p50, f"due times spread over {window:g} s")
     out.put(sp["p99"], 1000 * h.p99, 1000 * e.p99)
+    out.put(sp["p99abs"], 1000 * h.p99, 1000 * e.p99)
     out.put(sp["max"], 1000 * h.max, 1000 * e.max)
     out.put(sp["early"], h.early, e.early)
     return out

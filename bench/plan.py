@@ -51,8 +51,9 @@ class Plan:
         return cls(
             quick=False,
             bursts=(2_000, 10_000),
-            idle_posts=30,
-            idle_window_seconds=30.0,
+            # "Single posts at random instants over several minutes" (issue 19).
+            idle_posts=60,
+            idle_window_seconds=180.0,
             scale_posts=1_000_000,
             scale_service_sample=10_000,
             scale_stage_sample=10_000,
