@@ -95,6 +95,9 @@ class Cluster:
     worker_pool: str = "threads"
     #: Worker processes ``start_herald`` starts (one Python process is bound to one core).
     worker_processes: int = 1
+    #: Start ``herald worker`` with no options, as a user does (it runs one process per core
+    #: itself): the benchmarks' Herald. Otherwise the pool and concurrency above, one process each.
+    out_of_the_box: bool = False
     log_level: str = "WARNING"
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -220,6 +223,22 @@ class Cluster:
         """The worker processes running now (or last started), in the order they were added."""
         return [c.proc for c in self._worker_children if c.proc is not None]
 
+    def worker_argv(self) -> list[str]:
+        """``herald worker`` as started: with no options (the out-of-the-box shape) when
+        ``out_of_the_box``, else one process of the harness's pool and concurrency."""
+        if self.out_of_the_box:
+            return [HERALD, "worker"]
+        return [
+            HERALD,
+            "worker",
+            "--pool",
+            self.worker_pool,
+            "-c",
+            str(self.worker_concurrency),
+            "--processes",
+            "1",
+        ]
+
     def start_worker(self, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """A supervised worker as an operator starts one: ``herald worker`` (``env``: variables
         of its own, e.g. the data directory of another machine)."""
@@ -228,7 +247,7 @@ class Cluster:
         def spawn() -> subprocess.Popen[bytes]:
             return track(
                 subprocess.Popen(
-                    [HERALD, "worker", "--pool", self.worker_pool, "-c", str(self.worker_concurrency)],
+                    self.worker_argv(),
                     cwd=ROOT,
                     env={**self.env, **(env or {})},
                     stdout=self._log(name),

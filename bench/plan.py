@@ -33,8 +33,6 @@ class Plan:
     #: Posts in the instrumented in-process delivery run (SQL statements, Redis round trips).
     opcount_posts: int
     channels: int = 10
-    #: Worker processes of Herald and of plain Celery: one per core.
-    worker_processes: int = 2
     #: Total worker concurrency of Herald and of plain Celery (threads, split evenly over the
     #: processes), and threads of the pooled bare loop.
     concurrency: int = 8
@@ -45,6 +43,8 @@ class Plan:
     #: Seconds the scale scenario lets the scheduler run (consistency checks every 2 s) with the
     #: full queue before sampling memory.
     settle_seconds: float = 6.0
+    #: Deliveries in the delivery log scenario (``bench.log_scale``).
+    log_deliveries: int = 1_000_000
 
     @classmethod
     def full(cls) -> Plan:
@@ -87,6 +87,7 @@ class Plan:
             warmup_posts=10,
             lead_seconds=0.5,
             settle_seconds=2.5,
+            log_deliveries=20_000,
         )
 
     def count(self, n: int) -> str:

@@ -108,7 +108,7 @@ def run(plan: Plan, rig: Rig) -> Outcome:
         sp["worker"],
         worker_s,
         base,
-        f"one of {rig.cluster.worker_processes} worker processes killed; includes the new one's start-up "
+        "the worker (`herald worker`, every process of it) killed -9; includes the new one's start-up "
         f"and the {LEASE_SECONDS:g} s lease of the killed one's posts",
     )
     out.put(

@@ -28,6 +28,8 @@ from typing import Any
 from bench.harness import ROOT, Cluster, track
 from bench.measure import Procs, wait_until
 from bench.plan import Plan
+from herald.core.settings import Settings
+from herald.core.shape import usable_cores
 
 #: Herald's defaults (``herald.settings``), restored over the harness's chaos tuning.
 PRODUCTION_ENV = {"HERALD_CONSISTENCY_INTERVAL_SECONDS": "30"}
@@ -86,10 +88,9 @@ class Rig:
     # -- processes -------------------------------------------------------------------------
 
     def start_herald(self) -> None:
-        """The stock workers (``plan.worker_processes``) and one scheduler, as an operator
-        starts them."""
-        for _ in range(self.cluster.worker_processes):
-            self.cluster.start_worker()
+        """``herald worker`` and ``herald scheduler`` as a user starts them, with no options
+        (the worker runs a process per core itself: ``herald.core.shape``)."""
+        self.cluster.start_worker()
         self.cluster.start_scheduler()
 
     def stop_herald(self) -> None:
@@ -284,8 +285,11 @@ def rig(
         cluster = Cluster(
             db_url=db_url,
             lease_seconds=lease_seconds,
-            worker_concurrency=plan.concurrency // plan.worker_processes,
-            worker_processes=plan.worker_processes,
+            # Herald: `herald worker` with no options. Plain Celery: the same shape, so that
+            # both have as many processes and threads (a process per core, 4 threads each).
+            out_of_the_box=True,
+            worker_concurrency=Settings.model_fields["worker_concurrency"].default,
+            worker_processes=usable_cores(),
             extra_env={**PRODUCTION_ENV, **(env or {})},
         )
         r = Rig(cluster, plan)

@@ -89,11 +89,15 @@ class Supervisor:
         self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop watching, then stop every child (in reverse order of adding)."""
+    def halt(self) -> None:
+        """Stop watching: nothing is started again from now on."""
         self._halt.set()
         if self._thread is not None:
             self._thread.join(5)
+
+    def stop(self) -> None:
+        """Stop watching, then stop every child (in reverse order of adding)."""
+        self.halt()
         with self._lock:
             children = list(self.children.values())
         for child in reversed(children):

@@ -96,16 +96,8 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
         if sim is not None:
             stack.append(("sandbox", sim.stop))
 
-        worker_argv = [
-            sys.executable,
-            "-m",
-            "herald.cli",
-            "worker",
-            "--pool",
-            "threads",
-            "-c",
-            str(max(4, settings.worker_concurrency)),
-        ]
+        # As a user starts it, with no options: a process per core, threads in each.
+        worker_argv = [sys.executable, "-m", "herald.cli", "worker"]
         supervisor.add("worker", lambda: subprocess.Popen(worker_argv, env=dict(os.environ)))
         supervisor.run_in_background()
         stack.append(("worker and embedded Redis", supervisor.stop))

@@ -37,6 +37,7 @@ PROCESS_HEAVY = (
     "tests/bench/",
     "tests/e2e/test_worker_lifecycle.py",
     "tests/e2e/test_processes.py",
+    "tests/e2e/test_worker_processes.py",
 )
 
 

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -16,8 +17,10 @@ from herald.cli.app import (
     fail,
 )
 from herald.core.errors import ConfigError
+from herald.core.i18n import _
 from herald.core.logs import setup_logging
 from herald.core.settings import check_internet_facing, get_settings
+from herald.core.shape import WorkerShape, worker_shape
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ def migrate() -> None:
     from herald.store.db import Database  # lazy: start-up cost
 
     Database(get_settings().sqlalchemy_url).migrate()
-    typer.echo("database is at the newest schema")
+    typer.echo(_("database is at the newest schema"))
 
 
 #: Exit status of a worker that stopped without being asked to (EX_SOFTWARE).
@@ -37,24 +40,51 @@ EXIT_UNASKED = 70
 
 @app.command()
 def worker(
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c")] = None,
-    pool: Annotated[str, typer.Option("--pool", "-P", help="prefork or threads")] = "prefork",
+    concurrency: Annotated[
+        int | None,
+        typer.Option("--concurrency", "-c", help="threads per process (prefork: child processes)"),
+    ] = None,
+    pool: Annotated[str | None, typer.Option("--pool", "-P", help="threads (default) or prefork")] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            help="worker processes (default: one per usable core under threads; 1 under prefork)",
+            min=1,
+        ),
+    ] = None,
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="node name (default herald-PID@HOST)")
     ] = None,
 ) -> None:
-    """Run a Celery worker that publishes due deliveries.
+    """Run the Celery workers that publish due deliveries.
 
-    It rides out Redis outages of any length. It ends only when asked (SIGTERM, SIGINT): any
-    other end is logged as an error and exits non-zero (the watchdog's, for a deaf consumer,
-    with 75), so that a supervisor (herald up, compose, systemd) starts a fresh one."""
+    With no options, the fast shape for this machine: one process per usable core (one Python
+    process is bound to one core), each with threads (``HERALD_WORKER_CONCURRENCY``, 4), which
+    wait on the platforms rather than compute; this command then supervises them, starting
+    again any that ends. It rides out Redis outages of any length. It ends only when asked
+    (SIGTERM, SIGINT): any other end is logged as an error and exits non-zero (the watchdog's,
+    for a deaf consumer, with 75), so that a supervisor (herald up, compose, systemd) starts a
+    fresh one."""
+    s = get_settings()
+    setup_logging(s.log_level, s.log_format)
+    try:
+        shape = worker_shape(s, pool=pool, concurrency=concurrency, processes=processes)
+    except ConfigError as e:
+        raise fail(str(e)) from None
+    if shape.processes > 1:
+        sys.exit(_supervise_workers(shape, name))
+    _run_worker(shape, name)
+
+
+def _run_worker(shape: WorkerShape, name: str | None) -> None:
+    """One Celery worker in this process."""
+    s = get_settings()
     from celery.bin.celery import celery as celery_command  # lazy: start-up cost
     from celery.signals import worker_shutting_down  # lazy: start-up cost
 
     from content_queue.keys import HANDOVER_QUEUE  # lazy: start-up cost
 
-    s = get_settings()
-    setup_logging(s.log_level, s.log_format)
     asked: list[str] = []
 
     def _asked(sig: str | None = None, **_: Any) -> None:
@@ -71,9 +101,9 @@ def worker(
             "--loglevel",
             s.log_level,
             "-c",
-            str(concurrency or s.worker_concurrency),
+            str(shape.concurrency),
             "-P",
-            pool,
+            shape.pool,
             "-Q",
             HANDOVER_QUEUE,
             "--without-gossip",
@@ -95,6 +125,81 @@ def worker(
         sys.exit(status or EXIT_UNASKED)
     log.info("worker stopped (%s)", ", ".join(asked))
     sys.exit(status)
+
+
+def _supervise_workers(shape: WorkerShape, name: str | None) -> int:
+    """Run ``shape.processes`` single-process workers as children, each started again when it
+    ends without being asked (``herald.supervisor``: backoff on quick failures), until SIGTERM
+    or SIGINT; then stop them (each finishes what it holds) and exit 0. A child dies with this
+    process, however it ends (Linux: the parent-death signal). Each serves its metrics on a
+    port of its own (``tasks.metrics``)."""
+    import subprocess  # lazy: start-up cost
+
+    from herald.supervisor import Supervisor  # lazy: start-up cost
+
+    s = get_settings()
+    sup = Supervisor()
+    base = name or f"herald-{os.getpid()}@%h"
+    node, _, host = base.partition("@")
+    stride = 1 + (shape.concurrency if shape.pool == "prefork" else 0)
+    for k in range(shape.processes):
+        env = dict(os.environ)
+        port = s.metrics_port_for("worker")
+        env["HERALD_METRICS_PORT"] = str(port + k * stride if port else 0)
+        argv = [
+            sys.executable,
+            "-m",
+            "herald.cli",
+            "worker",
+            "--processes",
+            "1",
+            "--pool",
+            shape.pool,
+            "-c",
+            str(shape.concurrency),
+            "-n",
+            f"{node}-{k}@{host or '%h'}",
+        ]
+
+        def start(argv: list[str] = argv, env: dict[str, str] = env) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509 - only sets the death signal
+
+        sup.add(f"worker-{k}", start)
+    log.info(
+        "%d worker processes of %d %s each (%s)",
+        shape.processes,
+        shape.concurrency,
+        "threads" if shape.pool == "threads" else f"{shape.pool} slots",
+        shape.why,
+    )
+    asked = threading.Event()
+    _stop_on_signals(asked.set)
+    sup.run_in_background()
+    while not asked.wait(0.5):
+        pass
+    # All at once: each finishes what it holds (Celery's warm shutdown) while the others do.
+    sup.halt()
+    for child in sup.children.values():
+        if child.proc is not None and child.proc.poll() is None:
+            child.proc.terminate()
+    sup.stop()
+    log.info("workers stopped")
+    return 0
+
+
+def _die_with_parent() -> None:
+    """In a child, before it runs: SIGTERM when the parent dies (even by SIGKILL), so that no
+    worker outlives the command that started it. Linux only; elsewhere a no-op."""
+    import ctypes  # lazy: start-up cost
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+#: prctl(2) option: the signal a process receives when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 @app.command()

@@ -71,8 +71,12 @@ class Settings(BaseSettings):
     retry_max_seconds: float = 900.0
     #: How often the scheduler checks that Redis still holds what SQL says is queued.
     consistency_interval_seconds: float = 30.0
-    #: Worker processes/threads for ``herald worker`` and ``herald up``.
-    worker_concurrency: int = 4
+    #: Threads of each ``herald worker`` process (prefork: child processes).
+    worker_concurrency: int = Field(default=4, ge=1)
+    #: The Celery pool of ``herald worker``: threads, prefork or solo (``herald.core.shape``).
+    worker_pool: Literal["threads", "prefork", "solo"] = "threads"
+    #: Processes ``herald worker`` runs (default: one per usable core under threads).
+    worker_processes: int | None = Field(default=None, ge=1)
     #: PostgreSQL connections each process keeps. Default: from the threads that use them (a
     #: worker: its concurrency under ``--pool threads``, one per prefork child; the scheduler:
     #: its dispatcher; the web app: 10), see ``herald.store.db.pool_size_for``.

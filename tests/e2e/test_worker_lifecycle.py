@@ -34,7 +34,7 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 
 def _worker(env: dict[str, str], log: Path, name: str = "lifecycle@test") -> subprocess.Popen[bytes]:
-    return _spawn([HERALD, "worker", "-P", "threads", "-c", "2", "-n", name], env, log)
+    return _spawn([HERALD, "worker", "-P", "threads", "-c", "2", "--processes", "1", "-n", name], env, log)
 
 
 def _stop(p: subprocess.Popen[bytes]) -> None:

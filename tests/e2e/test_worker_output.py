@@ -96,12 +96,14 @@ def test_the_worker_says_what_went_wrong_and_counts_it(
     herald.add_channel(
         "slow", "mastodon", {"access_token": GOOD_TOKEN}, base_url=mastodon, options={"rate_limit": "1/3600"}
     )
-    # A prefork worker of two: the parent on the port, its children on the two after it.
+    # Threads: two processes (as on a two-core machine with no options), each on a port of its
+    # own. A prefork worker of two: the parent on the port, its children on the two after it.
     worker_port, scheduler_port = _free_ports(3), free_port()
-    worker_ports = [worker_port] if pool == "threads" else [worker_port, worker_port + 1, worker_port + 2]
+    worker_ports = [worker_port + k for k in range(2 if pool == "threads" else 3)]
     env = {**os.environ, **herald_env, "HERALD_LOG_LEVEL": "WARNING"}
+    shape = ["--processes", "2"] if pool == "threads" else []
     worker = _spawn(
-        [HERALD, "worker", "--pool", pool, "-c", "2"],
+        [HERALD, "worker", "--pool", pool, "-c", "2", *shape],
         {**env, "HERALD_METRICS_PORT": str(worker_port)},
         tmp_path / "worker.err",
     )
