@@ -30,9 +30,7 @@ def test_no_post_reaches_the_platform_before_its_due_time(
         due = start + rng.uniform(0, 2.0)
         text = f"never early #{i}"
         herald.add_post(
-            PostRequest(
-                channels=[list(channels)[i % 2]], text=text, at=datetime.fromtimestamp(due, UTC)
-            )
+            PostRequest(channels=[list(channels)[i % 2]], text=text, at=datetime.fromtimestamp(due, UTC))
         )
         due_of[text] = due
     assert wait_for(lambda: len(sim.ledger()) >= POSTS, timeout=30)
