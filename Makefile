@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint lock bench bench-quick chaos install install-dev browser clean
+.PHONY: run test lint lock bench bench-quick chaos install install-dev browser clean i18n screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,19 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy herald content_queue scheduler tasks celeryconfig.py
 	$(BIN)/lint-imports
+	$(BIN)/python -m herald.core.catalog check
 	$(BIN)/python .ci/audit.py
+
+# After adding or changing a string meant for people: extract it into the catalogs, then
+# translate the new entries of herald/locale/ko/LC_MESSAGES/messages.po and run this again.
+i18n: install-dev
+	$(BIN)/python -m herald.core.catalog update
+	$(BIN)/python -m herald.core.catalog compile
+
+# The README's screenshots (docs/screenshot*.png, at 1280 and 390 px), made by the browser
+# tests. Hangul needs a CJK font: Debian's fonts-noto-cjk (the browser target installs it).
+screenshots: install-dev browser
+	HERALD_SCREENSHOT=docs/screenshot.png $(BIN)/pytest -q -p no:cacheprovider -m browser -k "not postgres" tests/web
 
 # After changing dependencies in pyproject.toml: the lock files, with every file's hash.
 LOCK := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --strip-extras

@@ -39,6 +39,7 @@ from pathlib import Path, PurePosixPath
 
 from herald.accounts import SYSTEM, Actor
 from herald.core.errors import InputError
+from herald.core.i18n import _
 from herald.core.times import parse_time
 from herald.service import MAX_PHOTOS_PER_POST, Herald, PhotoInput, PostRequest
 from scheduler.localtime import zone
@@ -208,9 +209,11 @@ def parse_csv(
     try:
         header = next(reader, None)
     except csv.Error as e:
-        raise InputError("csv", f"{name}, line 1: {e}") from None
+        raise InputError(
+            "csv", _("%(file)s, line %(line)d: %(why)s") % {"file": name, "line": 1, "why": e}
+        ) from None
     if header is None or not any(h.strip() for h in header):
-        raise InputError("csv", f"{name} is empty: the first line must name the columns")
+        raise InputError("csv", _("%(file)s is empty: the first line must name the columns") % {"file": name})
     columns = _columns(header, name)
     out = Parsed()
     try:
@@ -220,19 +223,22 @@ def parse_csv(
                 continue
             if len(row) > len(columns):
                 out.problems.append(
-                    f"line {line}: {len(row)} cells, but the header names {len(columns)} columns"
+                    _("line %(line)d: %(cells)d cells, but the header names %(columns)d columns")
+                    % {"line": line, "cells": len(row), "columns": len(columns)}
                 )
                 continue
             cells = {columns[i]: cell for i, cell in enumerate(row)}
             try:
                 out.requests.append(_request(cells, photo, campaign))
-                out.labels.append(f"line {line}")
+                out.labels.append(_("line %(line)d") % {"line": line})
             except InputError as e:
-                out.problems.append(f"line {line}: {e}")
+                out.problems.append(_("line %(line)d: %(why)s") % {"line": line, "why": e})
     except csv.Error as e:
-        raise InputError("csv", f"{name}, line {reader.line_num}: {e}") from None
+        raise InputError(
+            "csv", _("%(file)s, line %(line)d: %(why)s") % {"file": name, "line": reader.line_num, "why": e}
+        ) from None
     if not out.requests and not out.problems:
-        raise InputError("csv", f"{name} has a header but no posts")
+        raise InputError("csv", _("%(file)s has a header but no posts") % {"file": name})
     return out
 
 
@@ -243,17 +249,22 @@ def _columns(header: list[str], name: str) -> list[str]:
     if unknown:
         raise InputError(
             "csv",
-            f"{name}: unknown column(s) {', '.join(map(repr, unknown))}; columns are channels, at, "
-            "text, text:CHANNEL, photo1-4, alt1-4, campaign, language, tz, repeat",
+            _(
+                "%(file)s: unknown column(s) %(columns)s; columns are channels, at, text, text:CHANNEL,"
+                " photo1-4, alt1-4, campaign, language, tz, repeat"
+            )
+            % {"file": name, "columns": ", ".join(map(repr, unknown))},
         )
     seen: set[str] = set()
     for low in lowered:
         if low in seen:
-            raise InputError("csv", f"{name}: column {low!r} appears twice")
+            raise InputError(
+                "csv", _("%(file)s: column %(column)r appears twice") % {"file": name, "column": low}
+            )
         seen.add(low)
     for required in ("channels", "at"):
         if required not in seen:
-            raise InputError("csv", f"{name}: no {required!r} column")
+            raise InputError("csv", _("%(file)s: no %(column)r column") % {"file": name, "column": required})
     return lowered
 
 
@@ -269,7 +280,7 @@ def _known(column: str) -> bool:
 def _request(cells: dict[str, str], photo: PhotoSource, campaign: str | None = None) -> PostRequest:
     channels = [c for c in _SPLIT.split(cells.get("channels", "").strip()) if c]
     if not channels:
-        raise InputError("channels", "no channel named")
+        raise InputError("channels", _("no channel named"))
     when = cells.get("at", "").strip()
     next_slot = bool(_NEXT_SLOT.match(when))
     at = None if next_slot else _time(when)
@@ -285,7 +296,7 @@ def _request(cells: dict[str, str], photo: PhotoSource, campaign: str | None = N
         alt = cells.get(f"alt{i}", "").strip()
         if not given:
             if alt:
-                raise InputError("alt", f"alt{i} given without photo{i}")
+                raise InputError("alt", _("alt%(i)d given without photo%(i)d") % {"i": i})
             continue
         name = base_name(given)
         photos.append(PhotoInput(data=photo(given), filename=name, alt_text=alt))
@@ -310,7 +321,7 @@ def _time(value: str) -> datetime | None:
     if value.lower() == "now":
         return None
     if not value:
-        raise InputError("at", "no time: give an ISO 8601 time, now, or next-slot")
+        raise InputError("at", _("no time: give an ISO 8601 time, now, or next-slot"))
     return parse_time(value, local=True)
 
 
@@ -351,20 +362,32 @@ class Outcome:
     rows: int
 
 
-def import_posts(service: Herald, parsed: Parsed, *, dry_run: bool = False, actor: Actor = SYSTEM) -> Outcome:
+def import_posts(
+    service: Herald,
+    parsed: Parsed,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    actor: Actor = SYSTEM,
+) -> Outcome:
     """Queue every post of ``parsed``, or none: with any problem (a row that could not be read, a
-    post the service refuses), nothing is queued and every problem is returned at once."""
+    post the service refuses), nothing is queued and every problem is returned at once.
+    ``progress`` is told how far it has got (``Herald.add_posts``)."""
     problems = list(parsed.problems)
     if problems and parsed.requests:
         # Report every problem at once: the rows that were read are checked too.
         try:
-            service.add_posts(parsed.requests, labels=parsed.labels, dry_run=True, actor=actor)
+            service.add_posts(
+                parsed.requests, labels=parsed.labels, dry_run=True, progress=progress, actor=actor
+            )
         except InputError as e:
             problems += _problem_lines(e)
     if problems:
         return Outcome([], problems, len(parsed.requests))
     try:
-        ids = service.add_posts(parsed.requests, labels=parsed.labels, dry_run=dry_run, actor=actor)
+        ids = service.add_posts(
+            parsed.requests, labels=parsed.labels, dry_run=dry_run, progress=progress, actor=actor
+        )
     except InputError as e:
         return Outcome([], _problem_lines(e), len(parsed.requests))
     return Outcome(list(ids), [], len(parsed.requests))

@@ -19,6 +19,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from herald.core.errors import InputError
+from herald.core.i18n import _
 
 #: What to do with a local time that does not exist: refuse it, or move it forward by the gap.
 Gap = Literal["refuse", "forward"]
@@ -31,7 +32,9 @@ def zone(name: str, field: str = "tz") -> ZoneInfo:
             raise ValueError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(field, f"unknown time zone {name!r} (an IANA name, e.g. Asia/Seoul)") from None
+        raise InputError(
+            field, _("unknown time zone %(name)r (an IANA name, e.g. Asia/Seoul)") % {"name": name}
+        ) from None
 
 
 def _utc(local: datetime, tz: ZoneInfo, fold: int) -> datetime:
@@ -67,7 +70,7 @@ def to_utc(
     and for a time that happens twice unless ``fold`` picks one (0: the first, 1: the second)."""
     if local.tzinfo is not None:
         raise ValueError("to_utc takes a wall-clock (naive) time")
-    shown = f"{local:%Y-%m-%d %H:%M} in {tz.key}"
+    shown = _("%(time)s in %(zone)s") % {"time": f"{local:%Y-%m-%d %H:%M}", "zone": tz.key}
     if not exists(local, tz):
         if gap == "forward":
             # Read with the offset from before the change, the time lands the gap's length later
@@ -76,16 +79,19 @@ def to_utc(
         start, end = _gap_edges(local, tz)
         raise InputError(
             field,
-            f"{shown} does not exist: the clocks go from {start:%H:%M} to {end:%H:%M} that night; "
-            "choose another time, or ask for it to be moved forward",
+            _(
+                "%(time)s does not exist: the clocks go from %(start)s to %(end)s that night; choose"
+                " another time, or ask for it to be moved forward"
+            )
+            % {"time": shown, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
         )
     if is_ambiguous(local, tz):
         if fold not in (0, 1):
             first, second = _utc(local, tz, 0), _utc(local, tz, 1)
             raise InputError(
                 field,
-                f"{shown} happens twice (at {first:%H:%M}Z and at {second:%H:%M}Z): "
-                "choose the first or the second",
+                _("%(time)s happens twice (at %(first)sZ and at %(second)sZ): choose the first or the second")
+                % {"time": shown, "first": f"{first:%H:%M}", "second": f"{second:%H:%M}"},
             )
         return _utc(local, tz, fold)
     return _utc(local, tz, 0)

@@ -27,6 +27,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from herald.core.errors import InputError
+from herald.core.i18n import _
 from scheduler.localtime import exists, local_of, to_utc
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -44,7 +45,7 @@ def parse_duration(text: str, field: str = "min-gap", *, longest: int = 7 * 8640
     Raises InputError (``field``)."""
     m = _DURATION.match(text.strip().lower())
     if not m:
-        raise InputError(field, f"{text!r} is not a duration (e.g. 30m, 2h, 90s)")
+        raise InputError(field, _("%(text)r is not a duration (e.g. 30m, 2h, 90s)") % {"text": text})
     n, unit = int(m.group(1)), m.group(2) or "m"
     seconds = n * {"s": 1, "m": 60, "min": 60, "h": 3600}[unit]
     if seconds > longest:
@@ -83,7 +84,7 @@ class WeeklySlots:
         for group in (g.strip() for g in text.split(";")):
             if not group:
                 continue
-            spec, _, times = group.rpartition(" ")
+            spec, _sep, times = group.rpartition(" ")
             if not spec.strip():
                 raise InputError("slots", f"{group!r}: give days, then times (e.g. mon-fri 09:00,13:00)")
             parsed = []
@@ -195,8 +196,11 @@ def next_free_slot(channels: Sequence[ChannelSlots], after: datetime) -> datetim
     if bare:
         raise InputError(
             "next-slot",
-            f"channel(s) {', '.join(bare)} have no posting slots; set them with "
-            f'`herald schedule set {bare[0]} --slots "mon-fri 09:00,13:00"`',
+            _(
+                "channel(s) %(names)s have no posting slots; set them with `herald schedule set %(first)s"
+                ' --slots "mon-fri 09:00,13:00"`'
+            )
+            % {"names": ", ".join(bare), "first": bare[0]},
         )
     # Walk the channel with the fewest slots; the others are checked at each of its instants.
     lead = min(channels, key=lambda c: c.slots.count)
@@ -213,9 +217,15 @@ def next_free_slot(channels: Sequence[ChannelSlots], after: datetime) -> datetim
     names = ", ".join(c.name for c in channels)
     raise InputError(
         "next-slot",
-        (f"no free slot common to {names}" if others else f"no free slot on {names}")
-        + f" in the next {HORIZON_DAYS} days"
-        + ("; their slots never fall at the same instant" if others else ""),
+        (
+            _(
+                "no free slot common to %(names)s in the next %(days)d days; their slots never fall at"
+                " the same instant"
+            )
+            if others
+            else _("no free slot on %(names)s in the next %(days)d days")
+        )
+        % {"names": names, "days": HORIZON_DAYS},
     )
 
 

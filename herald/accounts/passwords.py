@@ -7,6 +7,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import CHEAPEST
 
+from herald.core.i18n import _
+
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 1024
 
@@ -27,11 +29,11 @@ def use_test_hashing(on: bool) -> None:
 def check_password_rules(password: str) -> str | None:
     """Why ``password`` cannot be used, or None."""
     if len(password) < MIN_PASSWORD_CHARS:
-        return f"a password needs at least {MIN_PASSWORD_CHARS} characters"
+        return _("a password needs at least %(min)d characters") % {"min": MIN_PASSWORD_CHARS}
     if len(password) > MAX_PASSWORD_CHARS:
-        return f"a password has at most {MAX_PASSWORD_CHARS} characters"
+        return _("a password has at most %(max)d characters") % {"max": MAX_PASSWORD_CHARS}
     if not password.strip():
-        return "a password cannot be only spaces"
+        return _("a password cannot be only spaces")
     return None
 
 

@@ -15,6 +15,7 @@ import typer
 
 from herald.cli.app import Format, emit, fail, service
 from herald.core.errors import HeraldError
+from herald.core.i18n import _
 
 alert_app = typer.Typer(
     help="Alerts: failed posts, tokens about to expire, stalled workers, to mail, webhooks, chat.",
@@ -47,12 +48,12 @@ def alert_add(
             url = sys.stdin.readline().strip()
         elif url is None:
             if not sys.stdin.isatty():
-                raise fail("give the target URL as an argument, with --url-stdin, or at the prompt")
+                raise fail(_("give the target URL as an argument, with --url-stdin, or at the prompt"))
             url = typer.prompt("apprise URL", hide_input=True)
         tid = service().add_alert_target(url, campaign=campaign)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"alert target {tid} added")
+    typer.echo(_("alert target %(id)s added") % {"id": tid})
 
 
 @alert_app.command("list")
@@ -72,7 +73,7 @@ def alert_remove(target_id: Annotated[int, typer.Argument(metavar="ID")]) -> Non
         service().remove_alert_target(target_id)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"alert target {target_id} removed")
+    typer.echo(_("alert target %(id)s removed") % {"id": target_id})
 
 
 @alert_app.command("test")
@@ -88,9 +89,9 @@ def alert_test(
         typer.echo(json.dumps(done.to_dict(), ensure_ascii=False))
         return
     if done.outcome == "unrouted":
-        raise fail("no alert target: add one with `herald alert add`", 1)
+        raise fail(_("no alert target: add one with `herald alert add`"), 1)
     if done.outcome == "queued":
-        typer.echo(f"test alert {done.alert_id} queued; the scheduler sends it")
+        typer.echo(_("test alert %(id)s queued; the scheduler sends it") % {"id": done.alert_id})
         return
     for t in done.targets:
         why = f": {t['error']}" if t.get("error") else ""

@@ -1,5 +1,11 @@
 """The ``herald`` command and its groups, and what every command shares: failing with a clear
-message, the service layer, and output as a table, JSON or CSV."""
+message, the service layer, and output as a table, JSON or CSV.
+
+Messages for people (``error: ...``, what a command did, a table's headers) are in the
+language of ``HERALD_LANG``, else of ``LC_ALL``/``LC_MESSAGES``/``LANG`` (``ko_KR.UTF-8``: Korean).
+Help texts stay English: Typer builds them when the modules are imported, before any option
+is read, and they are mostly option names and syntax. JSON and CSV keep English field names,
+and a row's values are data, printed as they are."""
 
 from __future__ import annotations
 
@@ -12,12 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperCommand
 
+from herald.cli.columns import header
 from herald.core.errors import InputError
 from herald.core.files import private_files
+from herald.core.i18n import _, activate, locale_from_env
 from herald.core.logs import setup_logging
 from herald.core.settings import get_settings
 
@@ -44,7 +53,7 @@ class KeepArgs(TyperCommand):
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(_("error: %(message)s") % {"message": message}, err=True)
     return typer.Exit(code)
 
 
@@ -84,7 +93,7 @@ def emit(rows: list[dict[str, Any]], fmt: Format | str, columns: list[str]) -> N
     else:
         table = Table(box=None, pad_edge=False, header_style="bold")
         for c in columns:
-            table.add_column(c, overflow="fold")
+            table.add_column(header(c), overflow="fold")
         for r in rows:
             table.add_row(*(cell(r.get(c)) for c in columns))
         # Cells are data, never markup: a post text with "[bold]" or ":smile:" prints as written.
@@ -107,18 +116,29 @@ def _csv_cell(v: Any) -> str:  # Any: as above
 
 
 @app.callback()
-def _main() -> None:
+def _main(ctx: typer.Context) -> None:
+    ctx.call_on_close(activate(locale_from_env(os.environ)))
     private_files()
-    s = get_settings()
+    try:
+        s = get_settings()
+    except ValidationError:
+        # A HERALD_* value that does not parse: `herald doctor` names it; any other command
+        # meets the same error when it reads the settings itself.
+        setup_logging("WARNING", "text")
+        return
     setup_logging(s.log_level if os.environ.get("HERALD_LOG_LEVEL") else "WARNING", s.log_format)
 
 
-def pairs(items: list[str], what: str) -> dict[str, str]:
+def pairs(items: list[str], what: str, *, secret: bool = False) -> dict[str, str]:
+    """``KEY=VALUE`` items as a dict. ``secret``: the values are credentials, so a refusal never
+    quotes an item (one given without its key is the secret itself)."""
     out: dict[str, str] = {}
-    for item in items:
+    for n, item in enumerate(items, 1):
         key, sep, value = item.partition("=")
+        if (not sep or not key.strip()) and secret:
+            raise InputError(what, _("item %(n)d: expected KEY=VALUE (the value is not shown)") % {"n": n})
         if not sep or not key.strip():
-            raise InputError(what, f"expected KEY=VALUE, got {item.split('=')[0]!r}")
+            raise InputError(what, _("expected KEY=VALUE, got %(item)r") % {"item": item.split("=")[0]})
         out[key.strip()] = value
     return out
 
@@ -126,7 +146,9 @@ def pairs(items: list[str], what: str) -> dict[str, str]:
 def read_photo(path: Path) -> bytes:
     try:
         if not path.is_file():
-            raise InputError("photo", f"{path.name!r} is not a file")
+            raise InputError("photo", _("%(name)r is not a file") % {"name": path.name})
         return path.read_bytes()
     except OSError as e:
-        raise InputError("photo", f"cannot read {path.name!r}: {e.strerror}") from None
+        raise InputError(
+            "photo", _("cannot read %(name)r: %(why)s") % {"name": path.name, "why": e.strerror}
+        ) from None

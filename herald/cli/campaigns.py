@@ -16,6 +16,7 @@ from herald.cli.app import (
     service,
 )
 from herald.core.errors import HeraldError
+from herald.core.i18n import _, ngettext
 from herald.core.settings import get_settings
 
 
@@ -158,7 +159,10 @@ def blackout_remove(name: str, blackout_id: int) -> None:
         b = service().remove_blackout(name, blackout_id)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"removed blackout {b.id} of {name} ({b.starts_local} to {b.ends_local})")
+    typer.echo(
+        _("removed blackout %(id)s of %(campaign)s (%(start)s to %(end)s)")
+        % {"id": b.id, "campaign": name, "start": b.starts_local, "end": b.ends_local}
+    )
 
 
 @app.command("purge-photos")
@@ -169,4 +173,4 @@ def purge_photos(
     n = service().purge_photos(
         older_than_days=days if days is not None else get_settings().photo_retention_days
     )
-    typer.echo(f"purged {n} photos")
+    typer.echo(ngettext("purged %(n)d photo", "purged %(n)d photos", n) % {"n": n})

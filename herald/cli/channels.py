@@ -24,6 +24,7 @@ from herald.cli.app import (
     service,
 )
 from herald.core.errors import HeraldError, InputError
+from herald.core.i18n import _
 
 CREDENTIAL_HELP = (
     "KEY=VALUE, repeatable. Unsafe on a shared machine: other users see it in `ps`, and it stays "
@@ -71,7 +72,7 @@ def channel_add(
     needs that no option gave are asked for with hidden input when run in a terminal."""
     try:
         expires = _expiry(token_expires)
-        creds = pairs(credential, "credential")
+        creds = pairs(credential, "credential", secret=True)
         if credentials_file is not None:
             _merge(creds, _parse_credentials(_read_file(credentials_file), "credentials-file"))
         if credentials_stdin:
@@ -85,7 +86,7 @@ def channel_add(
             herald.set_token_expiry(name, expires)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"channel {name} ({platform}) added")
+    typer.echo(_("channel %(name)s (%(platform)s) added") % {"name": name, "platform": platform})
     typer.echo(str(cid))
 
 
@@ -93,12 +94,12 @@ def channel_add(
 def channel_set(name: str, token_expires: TokenExpires = None) -> None:
     """Change a channel: when its access token expires (alerts go out from 7 days before)."""
     if token_expires is None:
-        raise fail("nothing to change: give --token-expires")
+        raise fail(_("nothing to change: give --token-expires"))
     try:
         service().set_token_expiry(name, _expiry(token_expires))
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"channel {name}: token expires {token_expires}")
+    typer.echo(_("channel %(name)s: token expires %(when)s") % {"name": name, "when": token_expires})
 
 
 def _expiry(value: str | None) -> datetime | None:
@@ -127,7 +128,7 @@ def channel_pause(
         n = service().pause_channel(name, reason=reason)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"channel {name} paused; {n} queued deliveries held")
+    typer.echo(_("channel %(name)s paused; %(n)d queued deliveries held") % {"name": name, "n": n})
 
 
 @channel_app.command("resume")
@@ -148,7 +149,7 @@ def channel_resume(
         n = service().resume_channel(name, reschedule=reschedule)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"channel {name} resumed; {n} held deliveries requeued")
+    typer.echo(_("channel %(name)s resumed; %(n)d held deliveries requeued") % {"name": name, "n": n})
 
 
 def _read_file(path: Path) -> str:
@@ -156,7 +157,9 @@ def _read_file(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-        raise InputError("credentials-file", f"cannot read {str(path)!r}: {reason}") from None
+        raise InputError(
+            "credentials-file", _("cannot read %(path)r: %(why)s") % {"path": str(path), "why": reason}
+        ) from None
 
 
 def _parse_credentials(text: str, source: str) -> dict[str, str]:
@@ -166,13 +169,13 @@ def _parse_credentials(text: str, source: str) -> dict[str, str]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise InputError(source, f"not a valid JSON object (line {e.lineno})") from None
+            raise InputError(source, _("not a valid JSON object (line %(n)d)") % {"n": e.lineno}) from None
         if not isinstance(data, dict):
-            raise InputError(source, "expected a JSON object of KEY: VALUE")
+            raise InputError(source, _("expected a JSON object of KEY: VALUE"))
         out: dict[str, str] = {}
         for key, value in data.items():
             if isinstance(value, bool) or not isinstance(value, str | int):
-                raise InputError(source, f"{key}: expected a string")
+                raise InputError(source, _("%(key)s: expected a string") % {"key": key})
             out[str(key).strip()] = str(value)
         return out
     out = {}
@@ -181,9 +184,9 @@ def _parse_credentials(text: str, source: str) -> dict[str, str]:
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            raise InputError(source, f"line {n}: expected KEY=VALUE")
+            raise InputError(source, _("line %(n)d: expected KEY=VALUE") % {"n": n})
         if key.strip() in out:
-            raise InputError(source, f"line {n}: {key.strip()} given twice")
+            raise InputError(source, _("line %(n)d: %(key)s given twice") % {"n": n, "key": key.strip()})
         out[key.strip()] = value
     return out
 
@@ -192,7 +195,7 @@ def _merge(into: dict[str, str], more: dict[str, str]) -> None:
     """Add ``more`` to ``into``; a key given by two sources is an error, not a silent choice."""
     both = sorted(set(into) & set(more))
     if both:
-        raise InputError("credential", f"given more than once: {', '.join(both)}")
+        raise InputError("credential", _("given more than once: %(keys)s") % {"keys": ", ".join(both)})
     into.update(more)
 
 

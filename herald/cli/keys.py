@@ -26,6 +26,7 @@ import typer
 
 from herald.cli.app import fail, service
 from herald.core.errors import HeraldError, InputError
+from herald.core.i18n import _
 from herald.core.keyring import Keyring
 from herald.core.secret import Secret
 from herald.core.settings import checked_secret_key, get_settings
@@ -64,17 +65,23 @@ def keys_rotate(
         done = service().reseal_secrets(keyring)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"{done.resealed} re-sealed under the new key, {done.already_current} already were")
+    typer.echo(
+        _("%(done)d re-sealed under the new key, %(already)d already were")
+        % {"done": done.resealed, "already": done.already_current}
+    )
     if done.unreadable:
         typer.echo(
-            f"error: no key given opens {', '.join(done.unreadable)}; left as they were",
+            _("error: no key given opens %(names)s; left as they were")
+            % {"names": ", ".join(done.unreadable)},
             err=True,
         )
         raise typer.Exit(EXIT_UNREADABLE)
     if new is None and not previous and not done.resealed:
         typer.echo(
-            "nothing to do: set the new key as HERALD_SECRET_KEY and the old one as "
-            "HERALD_SECRET_KEY_PREVIOUS, or give --new-key-file"
+            _(
+                "nothing to do: set the new key as HERALD_SECRET_KEY and the old one as "
+                "HERALD_SECRET_KEY_PREVIOUS, or give --new-key-file"
+            )
         )
 
 
@@ -89,7 +96,7 @@ def keys_web() -> None:
     except HeraldError as e:
         raise fail(str(e)) from None
     if not keyring.opens_credentials:
-        raise fail("herald keys web needs HERALD_SECRET_KEY, not HERALD_WEB_KEYS")
+        raise fail(_("herald keys web needs HERALD_SECRET_KEY, not HERALD_WEB_KEYS"))
     typer.echo(keyring.web_keys())
 
 
@@ -98,7 +105,7 @@ def _new_key(path: Path | None, from_env: str) -> Secret | None:
         try:
             text = path.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError):
-            raise InputError("new-key-file", f"cannot read {str(path)!r}") from None
+            raise InputError("new-key-file", _("cannot read %(path)r") % {"path": str(path)}) from None
         return checked_secret_key(text, "--new-key-file")
     if from_env:
         return checked_secret_key(from_env, "HERALD_NEW_SECRET_KEY")

@@ -19,6 +19,7 @@ from herald.cli.app import (
     service,
 )
 from herald.core.errors import HeraldError, InputError
+from herald.core.i18n import _
 from herald.core.times import parse_time
 
 
@@ -104,15 +105,21 @@ def post_add(
             if given
         ]
         if not chosen:
-            raise InputError("at", "give --at TIME, --now or --next-slot")
+            raise InputError("at", _("give --at TIME, --now or --next-slot"))
         if len(chosen) > 1:
-            raise InputError("at", f"give one of --at, --now and --next-slot, not {' and '.join(chosen)}")
+            raise InputError(
+                "at",
+                _("give one of --at, --now and --next-slot, not %(both)s") % {"both": " and ".join(chosen)},
+            )
         if after is not None and not next_slot:
-            raise InputError("after", "--after goes with --next-slot")
+            raise InputError("after", _("--after goes with --next-slot"))
         if fold is not None and fold not in ("first", "second"):
-            raise InputError("fold", "--fold is first or second")
+            raise InputError("fold", _("--fold is first or second"))
         if repeat is not None and at is None:
-            raise InputError("repeat", f"--repeat needs --at (the first occurrence), not {chosen[0]}")
+            raise InputError(
+                "repeat",
+                _("--repeat needs --at (the first occurrence), not %(given)s") % {"given": chosen[0]},
+            )
         when = parse_time(at, local=True) if at is not None else None
         instant, local = (when, None) if when is None or when.tzinfo is not None else (None, when)
         alts = _pair_alts(ctx.meta.get("raw_args", []), len(photo), alt)
@@ -178,16 +185,16 @@ def post_import(
         raise fail(str(e)) from None
     if outcome.problems:
         raise fail(
-            f"{path.name}: {len(outcome.problems)} problem(s), nothing queued:\n"
-            + "\n".join(f"  {p}" for p in outcome.problems)
+            _("%(file)s: %(n)d problem(s), nothing queued:") % {"file": path.name, "n": len(outcome.problems)}
+            + "".join(f"\n  {p}" for p in outcome.problems)
         )
     if dry_run:
-        typer.echo(f"{outcome.rows} posts would be queued", err=True)
+        typer.echo(_("%(n)d posts would be queued") % {"n": outcome.rows}, err=True)
         return
     ids = outcome.post_ids
     for i in ids:
         typer.echo(i)
-    typer.echo(f"{len(ids)} posts queued from {path.name}", err=True)
+    typer.echo(_("%(n)d posts queued from %(file)s") % {"n": len(ids), "file": path.name}, err=True)
 
 
 def _pair_alts(raw: list[str], n_photos: int, alts: list[str]) -> list[str]:
@@ -251,16 +258,18 @@ def post_cancel(
     try:
         if following:
             series = service().cancel_following(post_id)
-            typer.echo(f"{len(series.posts)} occurrence(s) of the series, from this one")
+            typer.echo(_("%(n)d occurrence(s) of the series, from this one") % {"n": len(series.posts)})
             cancelled, too_late = series.cancelled, series.too_late
         else:
             res = service().cancel_post(post_id)
             cancelled, too_late = res.cancelled, res.too_late
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"cancelled {len(cancelled)} deliveries")
+    typer.echo(_("cancelled %(n)d deliveries") % {"n": len(cancelled)})
     if too_late:
-        typer.echo(f"{len(too_late)} already publishing or done; see `herald log --format table`")
+        typer.echo(
+            _("%(n)d already publishing or done; see `herald log --format table`") % {"n": len(too_late)}
+        )
 
 
 @post_app.command("edit")
@@ -288,9 +297,12 @@ def post_edit(
     if fmt is Format.json:
         typer.echo(json.dumps(done.to_dict(), ensure_ascii=False, indent=2))
         return
-    typer.echo(f"edited {len(done.posts)} post(s), {len(done.deliveries)} deliveries")
+    typer.echo(
+        _("edited %(posts)d post(s), %(deliveries)d deliveries")
+        % {"posts": len(done.posts), "deliveries": len(done.deliveries)}
+    )
     if done.too_late:
-        typer.echo(f"{len(done.too_late)} already publishing or done: they keep the old text")
+        typer.echo(_("%(n)d already publishing or done: they keep the old text") % {"n": len(done.too_late)})
 
 
 @post_app.command("takedown")
@@ -301,13 +313,13 @@ def post_takedown(post_id: str, channel: Annotated[str | None, typer.Option("--c
     except HeraldError as e:
         raise fail(str(e)) from None
     for names, label in (
-        (res.deleting, "being deleted from"),
-        (res.after_publish, "will be deleted right after publishing on"),
-        (res.cancelled, "cancelled on"),
-        (res.cannot_delete, "CANNOT be deleted through the API of"),
+        (res.deleting, _("being deleted from: %(channels)s")),
+        (res.after_publish, _("will be deleted right after publishing on: %(channels)s")),
+        (res.cancelled, _("cancelled on: %(channels)s")),
+        (res.cannot_delete, _("CANNOT be deleted through the API of: %(channels)s")),
     ):
         if names:
-            typer.echo(f"{label}: {', '.join(names)}")
+            typer.echo(label % {"channels": ", ".join(names)})
     if res.cannot_delete:
         raise typer.Exit(1)
 
@@ -335,7 +347,7 @@ def post_confirm(
         service().confirm_published(post_id, channel, url=url)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"{post_id} on {channel} recorded as published")
+    typer.echo(_("%(post)s on %(channel)s recorded as published") % {"post": post_id, "channel": channel})
 
 
 def _requeue(post_id: str, channel: str | None, what: str) -> None:
@@ -343,7 +355,7 @@ def _requeue(post_id: str, channel: str | None, what: str) -> None:
         ids = service().requeue(post_id, channel=channel, what=what)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"{len(ids)} deliveries queued to go out now")
+    typer.echo(_("%(n)d deliveries queued to go out now") % {"n": len(ids)})
 
 
 @post_app.command("publish-now")
@@ -355,7 +367,9 @@ def post_publish_now(post_id: str) -> None:
         done = service().publish_now(post_id)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"{post_id} due now on {', '.join(done.channels)}")
+    typer.echo(
+        _("%(post)s due now on %(channels)s") % {"post": post_id, "channels": ", ".join(done.channels)}
+    )
 
 
 @post_app.command("duplicate")
@@ -382,7 +396,10 @@ def post_duplicate(
             if given
         ]
         if len(chosen) > 1:
-            raise InputError("at", f"give one of --at, --now and --next-slot, not {' and '.join(chosen)}")
+            raise InputError(
+                "at",
+                _("give one of --at, --now and --next-slot, not %(both)s") % {"both": " and ".join(chosen)},
+            )
         when = parse_time(at, local=True) if at is not None else None
         instant, local = (when, None) if when is None or when.tzinfo is not None else (None, when)
         new_id = service().duplicate_post(

@@ -10,6 +10,7 @@ import typer
 
 from herald.cli.app import Format, emit, fail, service
 from herald.core.errors import HeraldError
+from herald.core.i18n import _
 
 if TYPE_CHECKING:
     from herald.service.answers import QueueReordered
@@ -45,7 +46,10 @@ def schedule_set(
         info = service().set_schedule(channel, slots=slots, min_gap_seconds=gap, timezone=tz)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"channel {info.channel}: {info.slots_text or 'no slots'} ({info.timezone})")
+    typer.echo(
+        _("channel %(channel)s: %(slots)s (%(zone)s)")
+        % {"channel": info.channel, "slots": info.slots_text or _("no slots"), "zone": info.timezone}
+    )
 
 
 @schedule_app.command("show")
@@ -66,8 +70,13 @@ def schedule_show(
         return
     if Format(fmt) is Format.table:
         typer.echo(
-            f"channel {info.channel} ({info.timezone}): {info.slots_text or 'no slots'}; "
-            f"minimum gap {info.min_gap_seconds // 60} min"
+            _("channel %(channel)s (%(zone)s): %(slots)s; minimum gap %(minutes)d min")
+            % {
+                "channel": info.channel,
+                "zone": info.timezone,
+                "slots": info.slots_text or _("no slots"),
+                "minutes": info.min_gap_seconds // 60,
+            }
         )
     emit([u.to_dict() for u in info.upcoming], fmt, ["local", "at", "free", "note"])
 
@@ -96,7 +105,10 @@ def schedule_queue(
         typer.echo(json.dumps(q.to_dict(), ensure_ascii=False, indent=2))
         return
     if Format(fmt) is Format.table:
-        typer.echo(f"channel {q.channel} ({q.timezone}): {len(q.entries)} to go out")
+        typer.echo(
+            _("channel %(channel)s (%(zone)s): %(n)d to go out")
+            % {"channel": q.channel, "zone": q.timezone, "n": len(q.entries)}
+        )
     emit(_queue_rows([e.to_dict() for e in q.entries]), fmt, QUEUE_COLUMNS)
 
 
@@ -105,10 +117,18 @@ def _changed(answer: QueueReordered, fmt: Format) -> None:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     for m in answer.moved:
-        typer.echo(f"moved {m.post_id}: {m.was} -> {m.at} ({m.local})")
-    typer.echo(f"{len(answer.moved)} moved on {answer.channel}", err=True)
+        typer.echo(
+            _("moved %(post)s: %(was)s -> %(at)s (%(local)s)")
+            % {"post": m.post_id, "was": m.was, "at": m.at, "local": m.local}
+        )
+    typer.echo(
+        _("%(n)d moved on %(channel)s") % {"n": len(answer.moved), "channel": answer.channel}, err=True
+    )
     for k in answer.kept:
-        typer.echo(f"kept {k.post_id} at {k.local}: {k.note}", err=True)
+        typer.echo(
+            _("kept %(post)s at %(local)s: %(why)s") % {"post": k.post_id, "local": k.local, "why": k.note},
+            err=True,
+        )
 
 
 @schedule_app.command("reorder")

@@ -10,6 +10,7 @@ import typer
 
 from herald.cli.app import Format, app, campaign_app, fail, service
 from herald.core.errors import HeraldError
+from herald.core.i18n import _
 
 
 def _stop(campaign: str | None, takedown_since: str | None, fmt: Format) -> None:
@@ -29,15 +30,19 @@ def _stop(campaign: str | None, takedown_since: str | None, fmt: Format) -> None
     if Format(fmt) is Format.json:
         typer.echo(json.dumps(done.to_dict(), ensure_ascii=False))
         return
-    under_way = (
-        f"{done.in_flight} already under way {'finished' if done.settled else 'still finishing'}"
-        if done.in_flight
-        else "none under way"
-    )
+    if not done.in_flight:
+        under_way = _("none under way")
+    elif done.settled:
+        under_way = _("%(n)d already under way finished") % {"n": done.in_flight}
+    else:
+        under_way = _("%(n)d already under way still finishing") % {"n": done.in_flight}
     how = f"herald campaign resume {campaign}" if campaign else "herald resume"
-    typer.echo(f"stopped {done.scope}: {done.held} held, {under_way}; resume with `{how}`")
+    typer.echo(
+        _("stopped %(scope)s: %(held)d held, %(under_way)s; resume with `%(how)s`")
+        % {"scope": done.scope, "held": done.held, "under_way": under_way, "how": how}
+    )
     for post_id in done.taken_down:
-        typer.echo(f"taking down {post_id}")
+        typer.echo(_("taking down %(post)s") % {"post": post_id})
 
 
 def _resume(campaign: str | None, fmt: Format, reschedule: str = "keep") -> None:
@@ -48,12 +53,14 @@ def _resume(campaign: str | None, fmt: Format, reschedule: str = "keep") -> None
     if Format(fmt) is Format.json:
         typer.echo(json.dumps(done.to_dict(), ensure_ascii=False))
     else:
-        moved = (
-            f", {done.moved} moved to their channel's next free slot"
-            if done.reschedule == "next-slot"
-            else ""
-        )
-        typer.echo(f"resumed {done.scope}: {done.released} back on the queue{moved}")
+        if done.reschedule == "next-slot":
+            said = _(
+                "resumed %(scope)s: %(n)d back on the queue, %(moved)d moved to their channel's"
+                " next free slot"
+            )
+        else:
+            said = _("resumed %(scope)s: %(n)d back on the queue")
+        typer.echo(said % {"scope": done.scope, "n": done.released, "moved": done.moved})
 
 
 Campaign = Annotated[str | None, typer.Option("--campaign", help="only this campaign (default: everything)")]

@@ -13,6 +13,7 @@ import typer
 
 from herald.cli.app import Format, emit, fail, service
 from herald.core.errors import HeraldError
+from herald.core.i18n import _
 
 user_app = typer.Typer(help="People: who may sign in, and their role per campaign.", no_args_is_help=True)
 token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
@@ -24,7 +25,7 @@ def _password_from_stdin() -> str:
     line = sys.stdin.readline()
     password = line.rstrip("\r\n")
     if not password:
-        raise fail("give the password on standard input (one line)")
+        raise fail(_("give the password on standard input (one line)"))
     return password
 
 
@@ -43,8 +44,10 @@ def user_add(
         info = service().add_user(email, password, role, campaign)
     except HeraldError as e:
         raise fail(str(e)) from None
-    where = ", ".join(campaign) or "every campaign"
-    typer.echo(f"{info.email} added as {role} in {where}")
+    where = ", ".join(campaign) or _("every campaign")
+    typer.echo(
+        _("%(email)s added as %(role)s in %(where)s") % {"email": info.email, "role": role, "where": where}
+    )
 
 
 @user_app.command("role")
@@ -58,7 +61,10 @@ def user_role(
         service().set_role(email, role, campaign)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"{email}: {role} in {', '.join(campaign) or 'every campaign'}")
+    typer.echo(
+        _("%(email)s: %(role)s in %(where)s")
+        % {"email": email, "role": role, "where": ", ".join(campaign) or _("every campaign")}
+    )
 
 
 @user_app.command("password")
@@ -69,7 +75,7 @@ def user_password(email: str) -> None:
         service().set_password(email, password)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"{email}: password changed")
+    typer.echo(_("%(email)s: password changed") % {"email": email})
 
 
 @user_app.command("second-factor")
@@ -108,7 +114,11 @@ def token_create(
         made = service().create_token(email, name=name, role=role, campaigns=campaign)
     except HeraldError as e:
         raise fail(str(e)) from None
-    typer.echo(f"token {made.info.shown}… for {email} ({made.info.role}); shown once:", err=True)
+    typer.echo(
+        _("token %(token)s… for %(email)s (%(role)s); shown once:")
+        % {"token": made.info.shown, "email": email, "role": made.info.role},
+        err=True,
+    )
     typer.echo(made.token.reveal())
 
 
@@ -126,5 +136,5 @@ def token_list(email: str, fmt: Annotated[Format, typer.Option("--format")] = Fo
 def token_revoke(token_id: int) -> None:
     """Revoke a token (by its id from ``herald token list``)."""
     if not service().revoke_token(token_id):
-        raise fail(f"no live token with id {token_id}")
-    typer.echo(f"token {token_id} revoked")
+        raise fail(_("no live token with id %(id)s") % {"id": token_id})
+    typer.echo(_("token %(id)s revoked") % {"id": token_id})

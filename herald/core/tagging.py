@@ -21,6 +21,7 @@ from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from herald.core.errors import InputError
+from herald.core.i18n import _
 from herald.core.text import refuse_controls
 
 #: At most this many hashtags, and this many characters for them all.
@@ -59,15 +60,20 @@ def read_hashtags(text: str) -> str | None:
         tag = raw if raw.startswith("#") else f"#{raw}"
         if not _HASHTAG.fullmatch(tag):
             raise InputError(
-                "hashtags", f"{raw!r} is not a hashtag: one word of letters, digits or _ after a #"
+                "hashtags",
+                _("%(raw)r is not a hashtag: one word of letters, digits or _ after a #") % {"raw": raw},
             )
         if tag.casefold() not in (t.casefold() for t in tags):
             tags.append(tag)
     if len(tags) > MAX_HASHTAGS:
-        raise InputError("hashtags", f"at most {MAX_HASHTAGS} hashtags; got {len(tags)}")
+        raise InputError(
+            "hashtags", _("at most %(max)d hashtags; got %(n)d") % {"max": MAX_HASHTAGS, "n": len(tags)}
+        )
     joined = " ".join(tags)
     if len(joined) > MAX_HASHTAGS_CHARS:
-        raise InputError("hashtags", f"the hashtags have at most {MAX_HASHTAGS_CHARS} characters")
+        raise InputError(
+            "hashtags", _("the hashtags have at most %(max)d characters") % {"max": MAX_HASHTAGS_CHARS}
+        )
     return joined or None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from herald.core.errors import InputError
+from herald.core.i18n import _
 
 #: C0 controls and DEL, but tab, line feed and carriage return (a post may have lines).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -21,5 +22,8 @@ CONTROL_IN_NAME = re.compile(r"[\x00-\x1f\x7f]")
 def refuse_controls(field: str, value: str | None, *, name: bool = False) -> None:
     """Raise InputError naming ``field`` if ``value`` holds a control character."""
     if value and (CONTROL_IN_NAME if name else CONTROL).search(value):
-        kind = "a control character or line break" if name else "a control character (such as NUL)"
-        raise InputError(field, f"{field} contains {kind}; remove it")
+        if name:
+            said = _("%(field)s contains a control character or line break; remove it")
+        else:
+            said = _("%(field)s contains a control character (such as NUL); remove it")
+        raise InputError(field, said % {"field": field})

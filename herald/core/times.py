@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from herald.core.errors import InputError
+from herald.core.i18n import _
 
 
 def parse_time(value: str, *, local: bool = False, field: str = "at") -> datetime:
@@ -16,8 +17,12 @@ def parse_time(value: str, *, local: bool = False, field: str = "at") -> datetim
         dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InputError(
-            field, f"{value!r} is not an ISO 8601 time (e.g. 2026-12-01T09:00:00+09:00)"
+            field, _("%(value)r is not an ISO 8601 time (e.g. 2026-12-01T09:00:00+09:00)") % {"value": value}
         ) from None
     if dt.tzinfo is None and not local:
-        raise InputError(field, f"{value!r} has no time zone; add one, e.g. {value}+09:00 or {value}Z")
+        raise InputError(
+            field,
+            _("%(value)r has no time zone; add one, e.g. %(bare)s+09:00 or %(bare)sZ")
+            % {"value": value, "bare": value},
+        )
     return dt

@@ -27,6 +27,7 @@ from typing import Final
 from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from herald.core.errors import ConfigError, PhotoError
+from herald.core.i18n import _
 from herald.media.limits import (
     JPEG_QUALITY,
     MAX_PHOTO_BYTES,
@@ -199,7 +200,7 @@ def _decode(data: bytes, kind: str, shown: str) -> Image.Image:
     except Exception as exc:  # any failure inside Pillow means a bad file
         if img is not None:
             img.close()
-        raise PhotoError(f"photo {shown} is truncated or corrupt") from exc
+        raise PhotoError(_("photo %(photo)s is truncated or corrupt") % {"photo": shown}) from exc
     return img
 
 
@@ -321,18 +322,23 @@ def ingest_photo(data: bytes, filename: str = DEFAULT_NAME) -> CleanPhoto:
     name = sanitize_filename(filename)
     shown = display_name(name)
     if not data:
-        raise PhotoError(f"photo {shown} is empty (0 bytes)")
+        raise PhotoError(_("photo %(photo)s is empty (0 bytes)") % {"photo": shown})
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoError(
-            f"photo {shown} is too large ({len(data) / 2**20:.1f} MiB; "
-            f"the limit is {MAX_PHOTO_BYTES / 2**20:g} MiB)"
+            _("photo %(photo)s is too large (%(size).1f MiB; the limit is %(limit)g MiB)")
+            % {"photo": shown, "size": len(data) / 2**20, "limit": MAX_PHOTO_BYTES / 2**20}
         )
     kind = _sniff(data)
     if kind is None:
         what, is_image = _describe(data)
         if is_image:
-            raise PhotoError(f"photo {shown} is {what} image; Herald accepts JPEG, PNG, WebP and GIF")
-        raise PhotoError(f"photo {shown} is not an image (looks like {what})")
+            raise PhotoError(
+                _("photo %(photo)s is %(what)s image; Herald accepts JPEG, PNG, WebP and GIF")
+                % {"photo": shown, "what": what}
+            )
+        raise PhotoError(
+            _("photo %(photo)s is not an image (looks like %(what)s)") % {"photo": shown, "what": what}
+        )
 
     img = _decode(data, kind, shown)
     try:

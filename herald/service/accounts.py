@@ -35,6 +35,7 @@ from herald.accounts import (
 )
 from herald.accounts.passwords import DECOY_HASH, check_password_rules
 from herald.core.errors import AccessDenied, ConfigError, Conflict, InputError, NotSignedIn, TooManyAttempts
+from herald.core.i18n import LOCALES, N_, _, pgettext
 from herald.core.secret import Secret
 from herald.service.answers import AuditEntry, CreatedToken, TokenInfo, UserInfo, iso
 from herald.service.base import ServiceBase
@@ -71,6 +72,8 @@ class WebSessionInfo:
     actor: Actor
     csrf_secret: str
     pending_second_factor: bool
+    #: The language the person chose on their account page (None: as their browser asks).
+    locale: str | None = None
 
 
 class Accounts(ServiceBase):
@@ -87,10 +90,10 @@ class Accounts(ServiceBase):
     ) -> UserInfo:
         """A new person with ``role`` in ``campaigns`` (none: everywhere). Refuses a bad email,
         a weak password, an unknown role or campaign, or an email already in use."""
-        self._require(actor, Capability.ADMINISTER, None, "adding a person")
+        self._require(actor, Capability.ADMINISTER, None, N_("adding a person"))
         email = users.normalise_email(email)
         if not EMAIL_RE.match(email):
-            raise InputError("email", f"{email!r} is not an email address")
+            raise InputError("email", _("%(email)r is not an email address") % {"email": email})
         problem = check_password_rules(password)
         if problem:
             raise InputError("password", problem)
@@ -100,7 +103,7 @@ class Accounts(ServiceBase):
             try:
                 user = users.add_user(s, email=email, password_hash=hash_password(password))
             except IntegrityError:
-                raise InputError("email", f"{email} already has an account") from None
+                raise InputError("email", _("%(email)s already has an account") % {"email": email}) from None
             users.set_roles(s, user.id, parsed.value, _where(ids))
             audit.record(
                 s,
@@ -117,13 +120,16 @@ class Accounts(ServiceBase):
     def set_role(
         self, email: str, role: str, campaigns: Sequence[str] = (), *, actor: Actor = SYSTEM
     ) -> UserInfo:
-        self._require(actor, Capability.ADMINISTER, None, "changing a person's role")
+        self._require(actor, Capability.ADMINISTER, None, N_("changing a person's role"))
         parsed = _role(role)
         with self.db.session() as s:
             user = self._user(s, email)
             ids = self._campaign_ids(s, campaigns)
             if None in _where(ids) and parsed is not Role.ADMIN and users.everywhere_admins(s) == [user.id]:
-                raise Conflict("role", f"{user.email} is the last admin; make someone else admin first")
+                raise Conflict(
+                    "role",
+                    _("%(email)s is the last admin; make someone else admin first") % {"email": user.email},
+                )
             users.set_roles(s, user.id, parsed.value, _where(ids))
             audit.record(
                 s,
@@ -140,7 +146,7 @@ class Accounts(ServiceBase):
     def set_password(self, email: str, password: str, *, actor: Actor = SYSTEM) -> None:
         """A new password; every session of the person ends."""
         if actor.system is False and actor.email != users.normalise_email(email):
-            self._require(actor, Capability.ADMINISTER, None, "changing another person's password")
+            self._require(actor, Capability.ADMINISTER, None, N_("changing another person's password"))
         problem = check_password_rules(password)
         if problem:
             raise InputError("password", problem)
@@ -151,6 +157,18 @@ class Accounts(ServiceBase):
             audit.record(
                 s, actor=actor.email, action="user.password", target_type="user", target_id=user.email
             )
+
+    def set_locale(self, email: str, locale: str | None, *, actor: Actor = SYSTEM) -> None:
+        """The language ``email`` reads Herald in: one of ``LOCALES``, or None for "as the
+        browser asks". A person sets their own; an admin, anyone's."""
+        if actor.system is False and actor.email != users.normalise_email(email):
+            self._require(actor, Capability.ADMINISTER, None, N_("changing another person's language"))
+        if locale is not None and locale not in LOCALES:
+            raise InputError(
+                "locale", _("choose a language Herald speaks: %(locales)s") % {"locales": ", ".join(LOCALES)}
+            )
+        with self.db.session() as s:
+            users.set_locale(s, self._user(s, email), locale)
 
     def check_password(self, email: str, password: str, *, address: str) -> None:
         """Is this the person's password? (Before changing it, say.) Failures count towards
@@ -163,10 +181,10 @@ class Accounts(ServiceBase):
             good = verify_password(user.password_hash if user else DECOY_HASH, password)
         if user is None or not good:
             self._failed(email, address)
-            raise NotSignedIn("wrong password")
+            raise NotSignedIn(_("wrong password"))
 
     def list_users(self, *, actor: Actor = SYSTEM) -> list[UserInfo]:
-        self._require(actor, Capability.ADMINISTER, None, "listing people")
+        self._require(actor, Capability.ADMINISTER, None, N_("listing people"))
         with self.db.read() as s:
             return [self._user_info(s, u) for u in users.users_listed(s)]
 
@@ -188,7 +206,7 @@ class Accounts(ServiceBase):
     def enable_second_factor(self, email: str, *, actor: Actor = SYSTEM) -> str:
         """A new TOTP secret for the person; returns the otpauth:// URI to put in their app."""
         if actor.system is False and actor.email != users.normalise_email(email):
-            self._require(actor, Capability.ADMINISTER, None, "setting another person's second factor")
+            self._require(actor, Capability.ADMINISTER, None, N_("setting another person's second factor"))
         secret = new_totp_secret()
         with self.db.session() as s:
             user = self._user(s, email)
@@ -210,7 +228,7 @@ class Accounts(ServiceBase):
             good = verify_password(user.password_hash if user else DECOY_HASH, password)
             if user is None or not good or user.disabled_at is not None:
                 self._failed(email, address)
-                raise NotSignedIn("wrong email or password")
+                raise NotSignedIn(_("wrong email or password"))
             if password_needs_rehash(user.password_hash):
                 users.set_password(s, user, hash_password(password))
             second = user.totp_secret_encrypted is not None
@@ -228,13 +246,13 @@ class Accounts(ServiceBase):
         with self.db.session() as s:
             user = users.user_by_id(s, user_id)
             if user is None or user.totp_secret_encrypted is None:
-                raise NotSignedIn("no second factor is set for this account")
+                raise NotSignedIn(_("no second factor is set for this account"))
             self._throttled(user.email, address)
             secret = self.secrets.open(user.totp_secret_encrypted)["totp"].reveal()
             step = verify_totp(secret, code, last_step=user.totp_last_step)
             if step is None:
                 self._failed(user.email, address)
-                raise NotSignedIn("wrong or already used code")
+                raise NotSignedIn(_("wrong or already used code"))
             users.note_login(s, user, totp_step=step)
             audit.record(s, actor=user.email, action="user.sign-in", target_type="user", target_id=user.email)
 
@@ -245,7 +263,7 @@ class Accounts(ServiceBase):
         with self.db.read() as s:
             user = users.user_by_id(s, user_id)
             if user is None:
-                raise NotSignedIn("sign in first")
+                raise NotSignedIn(_("sign in first"))
             email = user.email
         secret = new_totp_secret()
         sealed = self.secrets.seal({"totp": Secret(secret), "user": Secret(str(user_id))})
@@ -257,18 +275,18 @@ class Accounts(ServiceBase):
         try:
             opened = self.secrets.open(sealed.encode("ascii"))
         except (ConfigError, UnicodeEncodeError):
-            raise NotSignedIn("this setup form has expired; reload it") from None
+            raise NotSignedIn(_("this setup form has expired; reload it")) from None
         if opened.get("user", Secret("")).reveal() != str(user_id) or "totp" not in opened:
-            raise NotSignedIn("this setup form was not made for this account")
+            raise NotSignedIn(_("this setup form was not made for this account"))
         with self.db.session() as s:
             user = users.user_by_id(s, user_id)
             if user is None:
-                raise NotSignedIn("sign in first")
+                raise NotSignedIn(_("sign in first"))
             self._throttled(user.email, address)
             step = verify_totp(opened["totp"].reveal(), code, last_step=None)
             if step is None:
                 self._failed(user.email, address)
-                raise NotSignedIn("wrong code")
+                raise NotSignedIn(_("wrong code"))
             users.set_second_factor(s, user, self.secrets.seal({"totp": opened["totp"]}))
             users.note_login(s, user, totp_step=step)
             audit.record(
@@ -315,7 +333,7 @@ class Accounts(ServiceBase):
                 sessions.end_session(s, digest)
                 return None
             sessions.touch_session(s, digest)
-            return WebSessionInfo(self._actor(user), row.csrf_secret, row.pending_second_factor)
+            return WebSessionInfo(self._actor(user), row.csrf_secret, row.pending_second_factor, user.locale)
 
     def end_session(self, sid: str) -> None:
         with self.db.session() as s:
@@ -335,19 +353,27 @@ class Accounts(ServiceBase):
         """A new API token for ``email``: at most ``role`` (default: their highest), in
         ``campaigns`` only if given. The token itself is in the answer, and nowhere else ever."""
         if actor.system is False and actor.email != users.normalise_email(email):
-            self._require(actor, Capability.ADMINISTER, None, "making a token for another person")
+            self._require(actor, Capability.ADMINISTER, None, N_("making a token for another person"))
         name = name.strip() or "api"
         if len(name) > MAX_TOKEN_NAME_CHARS:
-            raise InputError("name", f"a token name has at most {MAX_TOKEN_NAME_CHARS} characters")
+            raise InputError(
+                "name", _("a token name has at most %(max)d characters") % {"max": MAX_TOKEN_NAME_CHARS}
+            )
         with self.db.session() as s:
             user = self._user(s, email)
             held = self._actor(user)
             best = max((r for r in held.roles.values()), key=lambda r: r.rank, default=None)
             if best is None:
-                raise InputError("email", f"{user.email} holds no role; give one first")
+                raise InputError(
+                    "email", _("%(email)s holds no role; give one first") % {"email": user.email}
+                )
             scope_role = _role(role) if role else best
             if scope_role.rank > best.rank:
-                raise InputError("role", f"{user.email} is at most {best.value}; a token cannot be more")
+                raise InputError(
+                    "role",
+                    _("%(email)s is at most %(role)s; a token cannot be more")
+                    % {"email": user.email, "role": pgettext("role", best.value)},
+                )
             ids = self._campaign_ids(s, campaigns)
             token, digest, shown = new_api_token()
             row = tokens.add_token(
@@ -371,7 +397,7 @@ class Accounts(ServiceBase):
 
     def tokens_of(self, email: str, *, actor: Actor = SYSTEM) -> list[TokenInfo]:
         if actor.system is False and actor.email != users.normalise_email(email):
-            self._require(actor, Capability.ADMINISTER, None, "listing another person's tokens")
+            self._require(actor, Capability.ADMINISTER, None, N_("listing another person's tokens"))
         with self.db.read() as s:
             return [self._token_info(s, t) for t in tokens.tokens_of(s, self._user(s, email).id)]
 
@@ -409,7 +435,7 @@ class Accounts(ServiceBase):
             names = campaign_names_by_id(s)
             where = actor.campaigns_where(Capability.REVIEW, names)
             if where is not None and not where and not actor.is_admin:
-                raise AccessDenied("the audit log needs the manager role in a campaign")
+                raise AccessDenied(_("the audit log needs the manager role in a campaign"))
             filters = audit.AuditFilters(
                 campaigns=where,
                 include_global=actor.is_admin,
@@ -447,7 +473,10 @@ class Accounts(ServiceBase):
             ),
         )
         if wait > 0:
-            raise TooManyAttempts(f"too many failed sign-ins; try again in {wait / 60:.0f} minutes", wait)
+            raise TooManyAttempts(
+                _("too many failed sign-ins; try again in %(minutes).0f minutes") % {"minutes": wait / 60},
+                wait,
+            )
 
     def _failed(self, email: str, address: str) -> None:
         self.throttle.note_failure("account", email, window=SIGN_IN_WINDOW_SECONDS)
@@ -456,7 +485,7 @@ class Accounts(ServiceBase):
     def _user(self, s: object, email: str) -> User:
         user = users.user_by_email(s, email)  # type: ignore[arg-type]  # a Session
         if user is None:
-            raise InputError("email", f"no account for {users.normalise_email(email)}")
+            raise InputError("email", _("no account for %(email)s") % {"email": users.normalise_email(email)})
         return user
 
     @staticmethod
@@ -469,8 +498,12 @@ class Accounts(ServiceBase):
         known = campaign_ids_by_name(s)  # type: ignore[arg-type]  # a Session
         unknown = [n for n in names if n not in known]
         if unknown:
-            have = ", ".join(sorted(known)) or "none yet"
-            raise InputError("campaign", f"no campaign named {', '.join(unknown)} (existing: {have})")
+            have = ", ".join(sorted(known)) or _("none yet")
+            raise InputError(
+                "campaign",
+                _("no campaign named %(names)s (existing: %(existing)s)")
+                % {"names": ", ".join(unknown), "existing": have},
+            )
         return [known[n] for n in names]
 
     def _user_info(self, s: object, user: User) -> UserInfo:

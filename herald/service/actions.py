@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import Conflict, InputError, NotFound
+from herald.core.i18n import N_, _, pgettext
 from herald.platforms import connector_class
 from herald.service.answers import Cancelled, TakedownResult
 from herald.service.base import ServiceBase
@@ -32,7 +33,7 @@ class Actions(ServiceBase):
         post, AccessDenied unless a manager of its campaign."""
         with self.db.session() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.ACT, campaign_id, "cancelling a post")
+            self._require(actor, Capability.ACT, campaign_id, N_("cancelling a post"))
             cancelled, late = cancel_post(s, post_id)
             audit.record(
                 s,
@@ -55,12 +56,16 @@ class Actions(ServiceBase):
         post, or a channel the post was not queued for."""
         with self.db.session() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.ACT, campaign_id, "taking a post down")
+            self._require(actor, Capability.ACT, campaign_id, N_("taking a post down"))
             targets = takedown_targets(s, post_id)
             if channel is not None:
                 targets = [t for t in targets if t.channel == channel]
                 if not targets:
-                    raise NotFound("channel", f"post {post_id} was not queued for channel {channel!r}")
+                    raise NotFound(
+                        "channel",
+                        _("post %(post)s was not queued for channel %(channel)r")
+                        % {"post": post_id, "channel": channel},
+                    )
             able = [
                 t for t in targets if connector_class(t.platform).can_delete or t.state != states.PUBLISHED
             ]
@@ -98,15 +103,21 @@ class Actions(ServiceBase):
         purged, or one with nothing in those states."""
         from_states = REQUEUE_FROM.get(what)
         if from_states is None:
-            raise InputError("action", f"unknown action {what!r}")
+            raise InputError("action", _("unknown action %(action)r") % {"action": what})
         with self.db.session() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.ACT, campaign_id, f"{what} of a delivery")
+            self._require(
+                actor,
+                Capability.ACT,
+                campaign_id,
+                N_("retrying a delivery") if what == "retry" else N_("releasing a delivery"),
+            )
             channel_id = _channel_id(s, channel) if channel else None
             if has_purged_photos(s, post_id):
                 raise Conflict(
                     "post",
-                    f"the photos of post {post_id} were purged under the retention policy; queue it again",
+                    _("the photos of post %(post)s were purged under the retention policy; queue it again")
+                    % {"post": post_id},
                 )
             ids = requeue_by_person(s, post_id, from_states, channel_id=channel_id)
             paused = None if ids else pause_of(s, post_id)
@@ -121,12 +132,24 @@ class Actions(ServiceBase):
                     detail={"channel": channel or "(all)", "deliveries": len(ids)},
                 )
         if paused is not None:
-            raise Conflict("post", f"post {post_id} is held by a pause: {paused}; resume it first")
+            raise Conflict(
+                "post",
+                _("post %(post)s is held by a pause: %(pause)s; resume it first")
+                % {"post": post_id, "pause": paused},
+            )
         if not ids:
             raise Conflict(
                 "post",
-                f"post {post_id} has no {' or '.join(from_states)} deliveries"
-                + (f" on {channel}" if channel else ""),
+                (
+                    _("post %(post)s has no %(states)s deliveries on %(channel)s")
+                    if channel
+                    else _("post %(post)s has no %(states)s deliveries")
+                )
+                % {
+                    "post": post_id,
+                    "states": f" {_('or')} ".join(pgettext("status", st) for st in from_states),
+                    "channel": channel,
+                },
             )
         self._stage(ids)
         return ids
@@ -138,12 +161,16 @@ class Actions(ServiceBase):
         Raises InputError for a URL that is not http(s), an unknown channel, or no uncertain
         delivery of the post there."""
         if url is not None and not url.startswith(("https://", "http://")):
-            raise InputError("url", "the post's URL must start with https:// or http://")
+            raise InputError("url", _("the post's URL must start with https:// or http://"))
         with self.db.session() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.ACT, campaign_id, "marking a post as sent")
+            self._require(actor, Capability.ACT, campaign_id, N_("marking a post as sent"))
             if not confirm_published_by_person(s, post_id, _channel_id(s, channel), remote_url=url):
-                raise Conflict("post", f"post {post_id} has no uncertain delivery on {channel}")
+                raise Conflict(
+                    "post",
+                    _("post %(post)s has no uncertain delivery on %(channel)s")
+                    % {"post": post_id, "channel": channel},
+                )
             audit.record(
                 s,
                 actor=actor.email,
@@ -158,5 +185,5 @@ class Actions(ServiceBase):
 def _channel_id(s: Session, name: str) -> int:
     cid = channel_id_by_name(s, name)
     if cid is None:
-        raise NotFound("channel", f"unknown channel {name!r}")
+        raise NotFound("channel", _("unknown channel %(name)r") % {"name": name})
     return cid

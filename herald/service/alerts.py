@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.alerts import AlertSender, check_target_url, raise_alert, trial_alert
 from herald.core.errors import InputError, NotFound
+from herald.core.i18n import N_, _
 from herald.core.times import parse_time
 from herald.service.answers import Answer, iso
 from herald.service.base import ServiceBase
@@ -56,7 +57,9 @@ def parse_expiry(value: str) -> datetime | None:
         try:
             day = datetime.strptime(v, "%Y-%m-%d").date()
         except ValueError:
-            raise InputError("token-expires", f"{v!r} is not a date (YYYY-MM-DD)") from None
+            raise InputError(
+                "token-expires", _("%(value)r is not a date (YYYY-MM-DD)") % {"value": v}
+            ) from None
         return datetime.combine(day, time(0, 0))
     return parse_time(v, field="token-expires").astimezone(UTC).replace(tzinfo=None)
 
@@ -68,7 +71,7 @@ class Alerts(ServiceBase):
         says why, never the URL)."""
         with self.db.read() as s:
             campaign_id = self._alert_campaign(s, campaign)
-        self._require_alerts(actor, campaign_id, "adding an alert target")
+        self._require_alerts(actor, campaign_id, N_("adding an alert target"))
         target = check_target_url(url, production=not self.plain_http_base_urls)
         sealed = self.box.seal({"url": target.url})
         with self.db.session() as s:
@@ -109,8 +112,8 @@ class Alerts(ServiceBase):
         with self.db.session() as s:
             t = target_by_id(s, target_id)
             if t is None or not (actor.can(Capability.VIEW, t.campaign_id) or actor.is_admin):
-                raise NotFound("id", f"no alert target {target_id}")
-            self._require_alerts(actor, t.campaign_id, "removing an alert target")
+                raise NotFound("id", _("no alert target %(id)s") % {"id": target_id})
+            self._require_alerts(actor, t.campaign_id, N_("removing an alert target"))
             shown, campaign_id = t.shown, t.campaign_id
             remove_target(s, target_id)
             audit.record(
@@ -129,7 +132,7 @@ class Alerts(ServiceBase):
         URLs (the web app) it is queued for the scheduler instead. In the audit log."""
         with self.db.read() as s:
             campaign_id = self._alert_campaign(s, campaign)
-        self._require_alerts(actor, campaign_id, "sending a test alert")
+        self._require_alerts(actor, campaign_id, N_("sending a test alert"))
         with self.db.session() as s:
             alert_id = raise_alert(s, trial_alert(campaign, campaign_id, actor.email))
         if not self.box.opens:
@@ -142,10 +145,10 @@ class Alerts(ServiceBase):
     def set_token_expiry(self, channel: str, expires_at: datetime | None, *, actor: Actor = SYSTEM) -> None:
         """Say when a channel's access token expires (naive UTC; None: unknown): alerts go out
         from ``WARN_DAYS`` before. Raises NotFound (an unknown channel), AccessDenied."""
-        self._require(actor, Capability.ADMINISTER, None, "changing a channel")
+        self._require(actor, Capability.ADMINISTER, None, N_("changing a channel"))
         with self.db.session() as s:
             if set_token_expiry(s, channel, expires_at) is None:
-                raise NotFound("channel", f"unknown channel {channel!r}")
+                raise NotFound("channel", _("unknown channel %(name)r") % {"name": channel})
             audit.record(
                 s,
                 actor=actor.email,
@@ -161,7 +164,7 @@ class Alerts(ServiceBase):
             return None
         found = campaign_ids_by_name(s).get(campaign)
         if found is None:
-            raise NotFound("campaign", f"unknown campaign {campaign!r}")
+            raise NotFound("campaign", _("unknown campaign %(name)r") % {"name": campaign})
         return found
 
     def _require_alerts(self, actor: Actor, campaign_id: int | None, what: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import Conflict, InputError
+from herald.core.i18n import N_, _
 from herald.service.base import ServiceBase
 from herald.store import audit
 from herald.store.decisions import approve_post, resubmit_post, return_post
@@ -21,10 +22,10 @@ class Approvals(ServiceBase):
         pending, AccessDenied unless a manager of its campaign."""
         with self.db.session() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.APPROVE, campaign_id, "approving a post")
+            self._require(actor, Capability.APPROVE, campaign_id, N_("approving a post"))
             ids = approve_post(s, post_id, by=actor.email)
             if ids is None:
-                raise Conflict("post", f"post {post_id} is not waiting for approval")
+                raise Conflict("post", _("post %(post)s is not waiting for approval") % {"post": post_id})
             audit.record(
                 s,
                 actor=actor.email,
@@ -41,14 +42,14 @@ class Approvals(ServiceBase):
         """Send a pending post back to its author with a note (required)."""
         note = note.strip()
         if not note:
-            raise InputError("note", "say why the post is sent back")
+            raise InputError("note", _("say why the post is sent back"))
         if len(note) > MAX_NOTE_CHARS:
-            raise InputError("note", f"a note has at most {MAX_NOTE_CHARS} characters")
+            raise InputError("note", _("a note has at most %(max)d characters") % {"max": MAX_NOTE_CHARS})
         with self.db.session() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.APPROVE, campaign_id, "sending a post back")
+            self._require(actor, Capability.APPROVE, campaign_id, N_("sending a post back"))
             if not return_post(s, post_id, note=note):
-                raise Conflict("post", f"post {post_id} is not waiting for approval")
+                raise Conflict("post", _("post %(post)s is not waiting for approval") % {"post": post_id})
             audit.record(
                 s,
                 actor=actor.email,
@@ -63,9 +64,9 @@ class Approvals(ServiceBase):
         """Submit a post that was sent back for approval again."""
         with self.db.session() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.DRAFT, campaign_id, "resubmitting a post")
+            self._require(actor, Capability.DRAFT, campaign_id, N_("resubmitting a post"))
             if not resubmit_post(s, post_id):
-                raise Conflict("post", f"post {post_id} was not sent back")
+                raise Conflict("post", _("post %(post)s was not sent back") % {"post": post_id})
             audit.record(
                 s,
                 actor=actor.email,

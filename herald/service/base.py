@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from content_queue import ContentQueue, Payload
 from herald.accounts import CAPABILITIES, Actor, Capability
 from herald.core.errors import AccessDenied, NotFound, QueueError
+from herald.core.i18n import _, pgettext
 from herald.core.keyring import Keyring
 from herald.delivery.staging import stage_deliveries
 from herald.media import RenditionCache
@@ -65,8 +66,12 @@ class ServiceBase:
         if actor.can(capability, campaign_id):
             return
         need = min((r for r, caps in CAPABILITIES.items() if capability in caps), key=lambda r: r.rank)
-        where = "everywhere" if campaign_id is None else "in this campaign"
-        raise AccessDenied(f"{what} needs the {need.value} role {where}")
+        # ``what`` is marked by its caller with ``N_`` and read here in the reader's language.
+        if campaign_id is None:
+            said = _("%(what)s needs the %(role)s role everywhere")
+        else:
+            said = _("%(what)s needs the %(role)s role in this campaign")
+        raise AccessDenied(said % {"what": _(what), "role": pgettext("role", need.value)})
 
     def _reach(self, s: Session, actor: Actor, capability: Capability) -> Reach:
         """The posts ``actor`` may see for ``capability``: every campaign where their role allows
@@ -80,7 +85,7 @@ class ServiceBase:
         """The post's campaign id. Raises InputError for an unknown post."""
         exists, campaign_id = post_campaign(s, post_id)
         if not exists:
-            raise NotFound("post", f"unknown post {post_id!r}")
+            raise NotFound("post", _("unknown post %(post)r") % {"post": post_id})
         return campaign_id
 
     def _stage(self, ids: list[int]) -> None:

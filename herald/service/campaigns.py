@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError, NotFound
+from herald.core.i18n import N_, _
 from herald.core.tagging import read_hashtags, slug
 from herald.core.text import refuse_controls
 from herald.service.answers import BlackoutInfo, CampaignDefaults, CampaignInfo, iso
@@ -69,18 +70,20 @@ class Campaigns(ServiceBase):
         before it starts), AccessDenied unless an admin of the campaign (a new one: an
         installation-wide admin)."""
         if not name.strip() or len(name) > MAX_CAMPAIGN_NAME_CHARS:
-            raise InputError("name", f"a campaign name has 1 to {MAX_CAMPAIGN_NAME_CHARS} characters")
+            raise InputError(
+                "name", _("a campaign name has 1 to %(max)d characters") % {"max": MAX_CAMPAIGN_NAME_CHARS}
+            )
         refuse_controls("name", name, name=True)
         if protect_faces is not None and protect_faces not in FACE_MODES:
-            raise InputError("protect_faces", "protect faces must be blur, pixelate, review or off")
+            raise InputError("protect_faces", _("protect faces must be blur, pixelate, review or off"))
         if late_tolerance_seconds is not None and late_tolerance_seconds < 0:
-            raise InputError("late_tolerance", "late tolerance must be 0 (never hold) or more seconds")
+            raise InputError("late_tolerance", _("late tolerance must be 0 (never hold) or more seconds"))
         if timezone is not None:
             zone(timezone, "timezone")
         tags = read_hashtags(hashtags) if hashtags is not None else KEEP
         with self.db.session() as s:
             existing = campaign_ids_by_name(s).get(name)
-            self._require(actor, Capability.ADMINISTER, existing, "changing a campaign's settings")
+            self._require(actor, Capability.ADMINISTER, existing, N_("changing a campaign's settings"))
             current = campaign_named(s, name) if existing is not None else None
             tz = zone(timezone or (current.timezone if current else "UTC"), "timezone")
             starts_at = (
@@ -98,8 +101,13 @@ class Campaigns(ServiceBase):
             if isinstance(first, datetime) and isinstance(last, datetime) and last <= first:
                 raise InputError(
                     "ends",
-                    f"campaign {name} would end ({shown_local(last, tz)}) before it starts "
-                    f"({shown_local(first, tz)}, {tz.key})",
+                    _("campaign %(name)s would end (%(end)s) before it starts (%(start)s, %(zone)s)")
+                    % {
+                        "name": name,
+                        "end": shown_local(last, tz),
+                        "start": shown_local(first, tz),
+                        "zone": tz.key,
+                    },
                 )
             if existing is None:
                 defaults = self.campaign_defaults
@@ -186,10 +194,12 @@ class Campaigns(ServiceBase):
         now = now or utcnow()
         with self.db.session() as s:
             c = self._campaign_seen(s, campaign, actor)
-            self._require(actor, Capability.ACT, c.id, "adding a blackout window")
+            self._require(actor, Capability.ACT, c.id, N_("adding a blackout window"))
             window = read_window(starts, ends, zone(c.timezone, "timezone"), mode, label)
             if count_blackouts(s, c.id) >= MAX_WINDOWS:
-                raise InputError("blackout", f"a campaign has at most {MAX_WINDOWS} blackout windows")
+                raise InputError(
+                    "blackout", _("a campaign has at most %(max)d blackout windows") % {"max": MAX_WINDOWS}
+                )
             row = add_blackout(
                 s,
                 c.id,
@@ -258,10 +268,14 @@ class Campaigns(ServiceBase):
         Raises NotFound for an unknown campaign or window, AccessDenied as ``add_blackout``."""
         with self.db.session() as s:
             c = self._campaign_seen(s, campaign, actor)
-            self._require(actor, Capability.ACT, c.id, "removing a blackout window")
+            self._require(actor, Capability.ACT, c.id, N_("removing a blackout window"))
             row = remove_blackout(s, c.id, blackout_id)
             if row is None:
-                raise NotFound("blackout", f"campaign {c.name} has no blackout window {blackout_id}")
+                raise NotFound(
+                    "blackout",
+                    _("campaign %(name)s has no blackout window %(id)s")
+                    % {"name": c.name, "id": blackout_id},
+                )
             info = _blackout_info(row, c)
             touched = [q.id for q in queued_in_campaign(s, c.id, before=row.ends_at)]
             audit.record(
@@ -286,7 +300,7 @@ class Campaigns(ServiceBase):
         see it (the same answer: a name is not confirmed to someone outside the campaign)."""
         c = campaign_named(s, name)
         if c is None or not actor.can(Capability.VIEW, c.id):
-            raise NotFound("campaign", f"unknown campaign {name!r}")
+            raise NotFound("campaign", _("unknown campaign %(name)r") % {"name": name})
         return c
 
 

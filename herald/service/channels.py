@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import Conflict, InputError, NotFound
+from herald.core.i18n import N_, _
 from herald.core.secret import Secret
 from herald.core.text import CONTROL_IN_NAME, refuse_controls
 from herald.platforms import connector_class
@@ -39,7 +40,7 @@ class Channels(ServiceBase):
         """Add a channel; returns its id. Raises AccessDenied unless an installation-wide
         admin, InputError (a bad name or one taken, an unknown platform, credentials the
         platform does not use or lacks, a bad rate limit or URL)."""
-        self._require(actor, Capability.ADMINISTER, None, "adding a channel")
+        self._require(actor, Capability.ADMINISTER, None, N_("adding a channel"))
         name = name.strip()
         if (
             not name
@@ -49,20 +50,31 @@ class Channels(ServiceBase):
         ):
             raise InputError(
                 "name",
-                f"channel name must be 1–{MAX_NAME_CHARS} characters without spaces, "
-                "double quotes or control characters",
+                _(
+                    "channel name must be 1–%(max)d characters without spaces, double quotes or"
+                    " control characters"
+                )
+                % {"max": MAX_NAME_CHARS},
             )
         cls = connector_class(platform)
         unknown = sorted(set(credentials) - set(cls.credential_keys))
         if unknown:
             raise InputError(
                 "credential",
-                f"{platform} does not use credential(s) {', '.join(unknown)}; "
-                f"it needs {', '.join(cls.credential_keys)}",
+                _("%(platform)s does not use credential(s) %(unknown)s; it needs %(needed)s")
+                % {
+                    "platform": platform,
+                    "unknown": ", ".join(unknown),
+                    "needed": ", ".join(cls.credential_keys),
+                },
             )
         missing = [k for k in cls.credential_keys if not credentials.get(k, "").strip()]
         if missing:
-            raise InputError("credential", f"{platform} needs credential(s): {', '.join(missing)}")
+            raise InputError(
+                "credential",
+                _("%(platform)s needs credential(s): %(keys)s")
+                % {"platform": platform, "keys": ", ".join(missing)},
+            )
         rate = (options or {}).get("rate_limit")
         if rate is not None and rate.strip().lower() not in ("off", "none", "0"):
             n, sep, secs = rate.partition("/")
@@ -70,7 +82,8 @@ class Channels(ServiceBase):
                 sep and n.strip().isdigit() and secs.strip().replace(".", "", 1).isdigit() and float(secs) > 0
             ):
                 raise InputError(
-                    "option", f"rate_limit must be N/SECONDS (e.g. 300/10800) or off, got {rate!r}"
+                    "option",
+                    _("rate_limit must be N/SECONDS (e.g. 300/10800) or off, got %(rate)r") % {"rate": rate},
                 )
         self._check_base_url(base_url)
         if timezone is not None:
@@ -98,7 +111,7 @@ class Channels(ServiceBase):
                 )
                 return cid
         except IntegrityError:
-            raise Conflict("name", f"a channel named {name!r} already exists") from None
+            raise Conflict("name", _("a channel named %(name)r already exists") % {"name": name}) from None
 
     def list_channels(self) -> list[ChannelInfo]:
         """Every channel, by name, with the names of its credentials (never their values)."""
@@ -118,11 +131,11 @@ class Channels(ServiceBase):
 
     def set_channel_base_url(self, name: str, base_url: str | None, *, actor: Actor = SYSTEM) -> None:
         """Point a channel at another API root. Raises InputError for an unknown channel."""
-        self._require(actor, Capability.ADMINISTER, None, "changing a channel")
+        self._require(actor, Capability.ADMINISTER, None, N_("changing a channel"))
         self._check_base_url(base_url)
         with self.db.session() as s:
             if not channels.set_base_url(s, name, base_url):
-                raise NotFound("channel", f"unknown channel {name!r}")
+                raise NotFound("channel", _("unknown channel %(name)r") % {"name": name})
             audit.record(
                 s,
                 actor=actor.email,
@@ -136,13 +149,13 @@ class Channels(ServiceBase):
         """A person pauses a channel: its queued posts are held at once and nothing of it is
         published until it is resumed (a try under way finishes). Returns how many were held.
         Raises NotFound for an unknown channel, AccessDenied unless an admin."""
-        self._require(actor, Capability.ADMINISTER, None, "pausing a channel")
+        self._require(actor, Capability.ADMINISTER, None, N_("pausing a channel"))
         refuse_controls("reason", reason)
         why = f"paused by {actor.email}" + (f": {reason.strip()}" if reason and reason.strip() else "")
         with self.db.session() as s:
             ch = channels.channel_by_name(s, name)
             if ch is None:
-                raise NotFound("channel", f"unknown channel {name!r}")
+                raise NotFound("channel", _("unknown channel %(name)r") % {"name": name})
             paused = pause_one_channel(s, ch.id, reason=why)
             audit.record(
                 s,
@@ -163,17 +176,18 @@ class Channels(ServiceBase):
         ``reschedule`` "keep": due no earlier than now (they go out late); "next-slot": each to
         the channel's next free slot, in the order of their original times. Raises NotFound for
         an unknown channel, InputError for another choice."""
-        self._require(actor, Capability.ADMINISTER, None, "resuming a channel")
+        self._require(actor, Capability.ADMINISTER, None, N_("resuming a channel"))
         if reschedule not in ("keep", "next-slot"):
             raise InputError(
                 "reschedule",
-                f"a resume keeps the posts' times or moves them: keep or next-slot, not {reschedule!r}",
+                _("a resume keeps the posts' times or moves them: keep or next-slot, not %(given)r")
+                % {"given": reschedule},
             )
         now = now or utcnow()
         with self.db.session() as s:
             channel_id = channels.unpause(s, name)
             if channel_id is None:
-                raise NotFound("channel", f"unknown channel {name!r}")
+                raise NotFound("channel", _("unknown channel %(name)r") % {"name": name})
             ids = release_held_on_channel(s, channel_id, now=now)
             moved = to_next_slots(s, ids, now) if reschedule == "next-slot" else 0
             audit.record(
@@ -194,4 +208,8 @@ class Channels(ServiceBase):
             return
         schemes = ("http://", "https://") if self.plain_http_base_urls else ("https://",)
         if not base_url.startswith(schemes) or CONTROL_IN_NAME.search(base_url):
-            raise InputError("base_url", f"base URL must start with {' or '.join(schemes)}, got {base_url!r}")
+            raise InputError(
+                "base_url",
+                _("base URL must start with %(schemes)s, got %(url)r")
+                % {"schemes": " or ".join(schemes), "url": base_url},
+            )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import Conflict, NotFound
+from herald.core.i18n import N_, _, pgettext
 from herald.service.answers import PublishedNow, iso
 from herald.service.campaigns import bounds_of
 from herald.service.queueing import Queueing
@@ -35,39 +36,62 @@ class Controls(Queueing, Stops):
         now = now or utcnow()
         with self.db.session() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.ACT, campaign_id, "publishing a post now")
+            self._require(actor, Capability.ACT, campaign_id, N_("publishing a post now"))
             approval, standing = post_standing(s, post_id)
             if approval != "approved":
                 raise Conflict(
-                    "post", f"post {post_id} is {approval}, not approved: it cannot be published now"
+                    "post",
+                    _("post %(post)s is %(approval)s, not approved: it cannot be published now")
+                    % {"post": post_id, "approval": pgettext("status", approval)},
                 )
             queued = [n for n, st in standing.items() if st == states.QUEUED]
             if not queued:
-                shown = ", ".join(f"{n} {st}" for n, st in standing.items()) or "no deliveries"
+                shown = ", ".join(f"{n} {pgettext('status', st)}" for n, st in standing.items()) or _(
+                    "no deliveries"
+                )
                 paused = pause_of(s, post_id)
                 hint = (
-                    f"; {paused}: resume it first"
+                    _("; %(pause)s: resume it first") % {"pause": paused}
                     if paused
-                    else "; held ones go with `herald post release`"
+                    else _("; held ones go with `herald post release`")
                     if states.HELD in standing.values()
                     else ""
                 )
-                raise Conflict("post", f"post {post_id} has nothing queued to publish now ({shown}){hint}")
+                raise Conflict(
+                    "post",
+                    _("post %(post)s has nothing queued to publish now (%(shown)s)%(hint)s")
+                    % {"post": post_id, "shown": shown, "hint": hint},
+                )
             if campaign_id is not None:
                 c = s.get(Campaign, campaign_id)
                 assert c is not None  # a post's campaign is never deleted
                 bounds = bounds_of(c, blackouts_of(s, c.id))
                 why = bounds.refusal(now)
                 if why:
-                    raise Conflict("post", f"{why}: post {post_id} cannot be published now")
-                b = blocked(bounds.windows, now)
-                if b is not None:
-                    name = f"blackout {b.span.label!r}" if b.span.label else "a blackout window"
                     raise Conflict(
                         "post",
-                        f"campaign {c.name} is in {name} until "
-                        f"{shown_local(from_epoch(b.until), bounds.tz)} ({bounds.tz.key}): "
-                        f"post {post_id} cannot be published now",
+                        _("%(why)s: post %(post)s cannot be published now") % {"why": why, "post": post_id},
+                    )
+                b = blocked(bounds.windows, now)
+                if b is not None:
+                    name = (
+                        _("blackout %(label)r") % {"label": b.span.label}
+                        if b.span.label
+                        else _("a blackout window")
+                    )
+                    raise Conflict(
+                        "post",
+                        _(
+                            "campaign %(campaign)s is in %(window)s until %(until)s (%(zone)s): post %(post)s"
+                            " cannot be published now"
+                        )
+                        % {
+                            "campaign": c.name,
+                            "window": name,
+                            "until": shown_local(from_epoch(b.until), bounds.tz),
+                            "zone": bounds.tz.key,
+                            "post": post_id,
+                        },
                     )
             ids = due_now(s, post_id, now=now)
             audit.record(
@@ -102,15 +126,18 @@ class Controls(Queueing, Stops):
         purged, and whatever queueing raises."""
         with self.db.read() as s:
             campaign_id = self._campaign_of(s, post_id)
-            self._require(actor, Capability.VIEW, campaign_id, "duplicating a post")
+            self._require(actor, Capability.VIEW, campaign_id, N_("duplicating a post"))
             post = s.get(Post, post_id)
             if post is None:  # gone between the two reads
-                raise NotFound("post", f"unknown post {post_id!r}")
+                raise NotFound("post", _("unknown post %(post)r") % {"post": post_id})
             if any(p.blob.purged_at is not None for p in post.photos):
                 raise Conflict(
                     "post",
-                    f"the photos of post {post_id} were purged under the retention policy; "
-                    "it cannot be duplicated",
+                    _(
+                        "the photos of post %(post)s were purged under the retention policy; it cannot be"
+                        " duplicated"
+                    )
+                    % {"post": post_id},
                 )
             photos = [
                 PhotoInput(p.blob.data, p.original_name, alt_text=p.alt_text, credit=p.credit)

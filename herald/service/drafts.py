@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from herald.core.errors import ConfigError, InputError, PhotoError
+from herald.core.i18n import _
 from herald.core.tagging import Utm, slug, tagged
 from herald.core.text import refuse_controls
 from herald.media import CleanPhoto, Rendition, ingest_photo
@@ -113,9 +114,9 @@ class Drafts(Photos, Schedules):
             s.expunge_all()
         unknown = [n for n in channels if n not in chans]
         if unknown:
-            raise InputError("channel", f"unknown channel(s): {', '.join(unknown)}")
+            raise InputError("channel", _("unknown channel(s): %(names)s") % {"names": ", ".join(unknown)})
         if not channels and not platforms:
-            raise InputError("channel", "give at least one channel or platform to check against")
+            raise InputError("channel", _("give at least one channel or platform to check against"))
         targets = [(n, chans[n].platform) for n in channels] + [
             (None, connector_class(p).name) for p in platforms
         ]
@@ -157,7 +158,7 @@ class Drafts(Photos, Schedules):
         """Everything short of writing: every check, photo cleaning, face protection and
         renditions. Raises InputError naming the problem."""
         if not req.channels:
-            raise InputError("channel", "at least one channel is needed")
+            raise InputError("channel", _("at least one channel is needed"))
         refuse_controls("text", req.text)
         refuse_controls("campaign", req.campaign, name=True)
         for channel, text in req.text_for.items():
@@ -167,28 +168,35 @@ class Drafts(Photos, Schedules):
             refuse_controls(f"alt text of photo {i}", ph.alt_text)
             refuse_controls(f"credit of photo {i}", ph.credit)
         if len(req.photos) > MAX_PHOTOS_PER_POST:
-            raise InputError("photo", f"at most {MAX_PHOTOS_PER_POST} photos per post; got {len(req.photos)}")
+            raise InputError(
+                "photo",
+                _("at most %(max)d photos per post; got %(n)d")
+                % {"max": MAX_PHOTOS_PER_POST, "n": len(req.photos)},
+            )
         names = list(dict.fromkeys(req.channels))
         unknown = [n for n in names if n not in ctx.chans]
         if unknown:
             raise InputError(
                 "channel",
-                f"unknown channel(s): {', '.join(unknown)}"
-                + (
-                    f" (known: {', '.join(ctx.known)})"
+                (
+                    _("unknown channel(s): %(names)s (known: %(known)s)")
                     if ctx.known
-                    else " (no channels yet: `herald channel add`)"
-                ),
+                    else _("unknown channel(s): %(names)s (no channels yet: `herald channel add`)")
+                )
+                % {"names": ", ".join(unknown), "known": ", ".join(ctx.known)},
             )
         platform_of = {n: ctx.chans[n].platform for n in names}
         campaign = ctx.campaigns.get(req.campaign) if req.campaign else None
         if req.campaign and campaign is None:
             # A misspelt name must not make a new campaign without the real one's policies.
-            existing = ", ".join(ctx.known_campaigns) or "none yet"
+            existing = ", ".join(ctx.known_campaigns) or _("none yet")
             raise InputError(
                 "campaign",
-                f"no campaign named {req.campaign!r} (existing: {existing}); "
-                f"an admin creates one with `herald campaign set {req.campaign}`",
+                _(
+                    "no campaign named %(name)r (existing: %(existing)s); an admin creates one with"
+                    " `herald campaign set %(name)s`"
+                )
+                % {"name": req.campaign, "existing": existing},
             )
         bounds = self._bounds(ctx, campaign)
         due_for = self._due_each(req, ctx.planned, names, now, bounds)  # each channel's own slot
@@ -197,7 +205,10 @@ class Drafts(Photos, Schedules):
         due = placed.at if placed else due
         stray = sorted(set(req.text_for) - set(names))
         if stray:
-            raise InputError("text-for", f"text given for channel(s) not in this post: {', '.join(stray)}")
+            raise InputError(
+                "text-for",
+                _("text given for channel(s) not in this post: %(names)s") % {"names": ", ".join(stray)},
+            )
         req, tagged_on = _tagged(req, names, platform_of, campaign)  # before the platforms count it
         for n in names:
             if n not in ctx.credentials_checked:
@@ -208,8 +219,8 @@ class Drafts(Photos, Schedules):
             if bare:
                 raise InputError(
                     "alt",
-                    f"campaign {req.campaign} requires alt text; "
-                    f"photo(s) {', '.join(map(str, bare))} have none",
+                    _("campaign %(campaign)s requires alt text; photo(s) %(photos)s have none")
+                    % {"campaign": req.campaign, "photos": ", ".join(map(str, bare))},
                 )
         campaign_faces = campaign.protect_faces if campaign else None
         photos: list[CleanPhoto] = []
@@ -278,10 +289,10 @@ class Drafts(Photos, Schedules):
         the request says what to do), a time in the past, or no free slot."""
         refuse_timeless_series(req)
         if req.at is not None and req.local_at is not None:
-            raise InputError("at", "give either an instant or a local time, not both")
+            raise InputError("at", _("give either an instant or a local time, not both"))
         if req.next_slot:
             if req.at is not None or req.local_at is not None:
-                raise InputError("at", "give either a time or the next free slot, not both")
+                raise InputError("at", _("give either a time or the next free slot, not both"))
             missing = [n for n in names if n not in ctx.planned]
             if missing:
                 ctx.planned.update(self._slot_channels(missing, now))
@@ -294,7 +305,7 @@ class Drafts(Photos, Schedules):
             return _due(req.at, now)
         tz = zone(req.tz) if req.tz else zone(campaign.timezone if campaign else "UTC", "timezone")
         if req.gap not in ("refuse", "forward"):
-            raise InputError("gap", "a time that does not exist is refused or moved forward")
+            raise InputError("gap", _("a time that does not exist is refused or moved forward"))
         local = req.local_at.replace(tzinfo=None)
         return _due(
             to_utc(local, tz, fold=req.fold, gap="forward" if req.gap == "forward" else "refuse"), now
@@ -316,18 +327,23 @@ class Drafts(Photos, Schedules):
         if not self.box.opens:
             if not self.box.recognises(ch.credentials_encrypted):
                 raise InputError(
-                    "credential", f"channel {ch.name}: its credentials were sealed with another key"
+                    "credential",
+                    _("channel %(name)s: its credentials were sealed with another key") % {"name": ch.name},
                 )
             return
         try:
             creds = self.box.open(ch.credentials_encrypted)
         except ConfigError as e:
-            raise InputError("credential", f"channel {ch.name}: {e}") from None
+            raise InputError(
+                "credential", _("channel %(name)s: %(why)s") % {"name": ch.name, "why": e}
+            ) from None
         cls = connector_class(ch.platform)
         missing = [k for k in cls.credential_keys if not creds.get(k)]
         if missing:
             raise InputError(
-                "credential", f"channel {ch.name} is missing credential(s): {', '.join(missing)}"
+                "credential",
+                _("channel %(name)s is missing credential(s): %(keys)s")
+                % {"name": ch.name, "keys": ", ".join(missing)},
             )
 
 
@@ -347,7 +363,9 @@ def _tagged(
         after = tagged(before, hashtags=campaign.hashtags, utm=utm)
         if after != before:
             texts[n] = after
-            changed[n] = " (with campaign " + campaign.name + "'s hashtags and UTM link parameters)"
+            changed[n] = _(" (with campaign %(campaign)s's hashtags and UTM link parameters)") % {
+                "campaign": campaign.name
+            }
     return replace(req, text_for=texts), changed
 
 
@@ -356,7 +374,7 @@ def refuse_timeless_series(req: PostRequest) -> None:
     ("repeat") for one that asks for now or the next free slot (``herald.service.series``)."""
     if req.repeat is not None and (req.next_slot or (req.at is None and req.local_at is None)):
         raise InputError(
-            "repeat", "a recurring post needs the time of its first occurrence, not now or a slot"
+            "repeat", _("a recurring post needs the time of its first occurrence, not now or a slot")
         )
 
 
@@ -370,7 +388,7 @@ def _due(at: datetime | None, now: datetime) -> datetime:
     if at < now - timedelta(seconds=PAST_GRACE_SECONDS):
         raise InputError(
             "at",
-            f"{at.isoformat()}Z is in the past (now is {now.replace(microsecond=0).isoformat()}Z); "
-            "choose a later time, or post now",
+            _("%(at)sZ is in the past (now is %(now)sZ); choose a later time, or post now")
+            % {"at": at.isoformat(), "now": now.replace(microsecond=0).isoformat()},
         )
     return max(at, now)

@@ -19,6 +19,7 @@ from datetime import UTC
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import Conflict, InputError, NotFound
+from herald.core.i18n import N_, _
 from herald.delivery.staging import stage_deliveries
 from herald.service.answers import Answer
 from herald.service.queueing import Queueing
@@ -63,15 +64,17 @@ class Edits(Queueing):
         the post can change any more."""
         text_for = dict(text_for or {})
         if text is None and not text_for:
-            raise InputError("text", "give the new text (--text) or a channel's (--text-for NAME=TEXT)")
+            raise InputError("text", _("give the new text (--text) or a channel's (--text-for NAME=TEXT)"))
         with self.db.read() as s:
             if following:
                 series = this_and_following(s, post_id)
                 if series == []:
-                    raise NotFound("post", f"unknown post {post_id!r}")
+                    raise NotFound("post", _("unknown post %(post)r") % {"post": post_id})
                 if series is None:
                     raise InputError(
-                        "following", f"post {post_id} is not part of a recurring series; edit it on its own"
+                        "following",
+                        _("post %(post)s is not part of a recurring series; edit it on its own")
+                        % {"post": post_id},
                     )
                 ids = [p.post_id for p in series]
             else:
@@ -79,14 +82,17 @@ class Edits(Queueing):
             posts = posts_to_edit(s, ids)
             s.expunge_all()
         if not posts:
-            raise NotFound("post", f"unknown post {post_id!r}")
+            raise NotFound("post", _("unknown post %(post)r") % {"post": post_id})
         posts.sort(key=lambda p: ids.index(p.id))
         for campaign in {p.campaign.id: p.campaign for p in posts if p.campaign}.values() or [None]:
             where = campaign.id if campaign else None
-            self._require(actor, Capability.DRAFT, where, "editing a post")
+            self._require(actor, Capability.DRAFT, where, N_("editing a post"))
             if campaign is not None and campaign.requires_approval:
                 self._require(
-                    actor, Capability.APPROVE, where, "editing a post of a campaign that requires approval"
+                    actor,
+                    Capability.APPROVE,
+                    where,
+                    N_("editing a post of a campaign that requires approval"),
                 )
         now = utcnow()
         plans = []
@@ -99,7 +105,11 @@ class Edits(Queueing):
             names = [d.channel.name for d in open_]
             stray = sorted(set(text_for) - {d.channel.name for d in p.deliveries})
             if stray:
-                raise InputError("text-for", f"post {p.id} does not go to channel(s): {', '.join(stray)}")
+                raise InputError(
+                    "text-for",
+                    _("post %(post)s does not go to channel(s): %(names)s")
+                    % {"post": p.id, "names": ", ".join(stray)},
+                )
             own = {v.channel_id: v.text for v in p.variants}
             texts = {
                 d.channel.name: text_for.get(d.channel.name)
@@ -127,11 +137,15 @@ class Edits(Queueing):
             except InputError as e:
                 if len(posts) == 1:
                     raise
-                raise InputError(e.field, f"post {p.id} (occurrence {p.occurrence}): {e}") from None
+                raise InputError(
+                    e.field,
+                    _("post %(post)s (occurrence %(n)s): %(why)s")
+                    % {"post": p.id, "n": p.occurrence, "why": e},
+                ) from None
             plans.append((p, open_, draft))
         if not plans:
             raise Conflict(
-                "post", "every delivery of this post has started or is done: nothing can change any more"
+                "post", _("every delivery of this post has started or is done: nothing can change any more")
             )
         edited: list[int] = []
         for p, open_, draft in plans:

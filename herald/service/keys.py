@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import ConfigError
+from herald.core.i18n import N_
 from herald.core.keyring import Keyring
 from herald.service.base import ServiceBase
 from herald.store import audit
@@ -40,7 +41,7 @@ class Keys(ServiceBase):
         transaction per value, each a compare-and-set, so every process keeps working
         throughout and a rotation cut short is simply run again. Raises AccessDenied unless an
         installation-wide admin."""
-        self._require(actor, Capability.ADMINISTER, None, "rotating keys")
+        self._require(actor, Capability.ADMINISTER, None, N_("rotating keys"))
         if not keyring.opens_credentials:
             raise ConfigError("rotating keys needs HERALD_SECRET_KEY (the web app's keys open nothing)")
         boxes: dict[SealedKind, Box] = {"channel": CredentialBox(keyring), "user": SecretBox(keyring)}

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import redis
 
 from herald.core.errors import InputError, PhotoError
+from herald.core.i18n import _
 from herald.media import CleanPhoto, Rendition, detect_faces, ingest_photo, protect_photo
 from herald.platforms import PhotoInfo, connector_class
 from herald.service.base import ServiceBase
@@ -69,7 +70,9 @@ class Photos(ServiceBase):
                 except PhotoError as e:
                     for_ = ", ".join(n for n, on in platform_of.items() if on == platform)
                     raise InputError(
-                        "photo", f"photo {i} ({p.original_name}) for {for_}: {e.message}"
+                        "photo",
+                        _("photo %(n)d (%(file)s) for %(channels)s: %(why)s")
+                        % {"n": i, "file": p.original_name, "channels": for_, "why": e.message},
                     ) from None
         return out
 

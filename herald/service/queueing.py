@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from content_queue import Payload
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import HeraldError, InputError
+from herald.core.i18n import N_
 from herald.delivery.staging import make_payload
 from herald.media import CleanPhoto, Rendition
 from herald.platforms import connector_class
@@ -39,6 +40,11 @@ log = logging.getLogger(__name__)
 
 #: Posts written per transaction by ``add_posts`` (each followed by one staging round trip).
 BULK_CHUNK = 1000
+#: How often a bulk import tells its ``progress`` how many posts it has checked.
+PROGRESS_EVERY = 100
+
+#: Told how far a bulk import has got: (step, done, total).
+Progress = Callable[[str, int, int], None]
 #: Refused posts named one by one in a bulk error's message (all of them are in its details).
 MAX_REFUSALS_SHOWN = 20
 
@@ -81,6 +87,7 @@ class Queueing(Drafts):
         now: datetime | None = None,
         labels: Sequence[str] | None = None,
         dry_run: bool = False,
+        progress: Progress | None = None,
         actor: Actor = SYSTEM,
     ) -> list[str]:
         """Validate and queue many posts (bulk import); returns their ids, in order.
@@ -90,7 +97,9 @@ class Queueing(Drafts):
         ``dry_run`` stops there and returns no ids. The writes then go in
         transactions of ``BULK_CHUNK`` posts, each followed by one pipelined staging round
         trip; should the database fail part-way, the error (a HeraldError) says how many posts
-        were queued.
+        were queued. ``progress``, if given, is told each step as it goes: ("checking", posts
+        checked, posts) every ``PROGRESS_EVERY`` posts, then ("writing", posts written, posts)
+        after each transaction.
         """
         if not reqs:
             return []
@@ -108,6 +117,8 @@ class Queueing(Drafts):
                 if len(reqs) == 1 and labels is None:
                     raise
                 refused.append((n, e))
+            if progress is not None and (n % PROGRESS_EVERY == 0 or n == len(reqs)):
+                progress("checking", n, len(reqs))
         if refused:
             raise _refusal(refused, len(reqs), labels)
         approvals = [
@@ -142,6 +153,8 @@ class Queueing(Drafts):
                 ) from None
             ids += post_ids
             self._stage_payloads(staged)
+            if progress is not None:
+                progress("writing", len(ids), len(drafts))
             for pid, d in zip(post_ids, drafts[k : k + BULK_CHUNK], strict=True):
                 log.log(
                     logging.INFO if len(reqs) == 1 else logging.DEBUG,
@@ -167,7 +180,7 @@ class Queueing(Drafts):
                 # (A campaign that does not exist is refused by name with the post's checks.)
                 checked.add(req.campaign)
                 where = campaign.id if campaign else None
-                self._require(actor, Capability.DRAFT, where, "queueing a post")
+                self._require(actor, Capability.DRAFT, where, N_("queueing a post"))
             pending = (
                 campaign is not None
                 and campaign.requires_approval

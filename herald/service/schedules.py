@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import AccessDenied, Conflict, InputError, NotFound
+from herald.core.i18n import N_
 from herald.service.answers import (
     ChannelQueue,
     MovedPost,
@@ -77,7 +78,7 @@ class Schedules(ServiceBase):
         zone; empty: none), minimum gap and time zone (those given). Posts already placed keep
         their times. Raises InputError for bad slots, gap or zone, NotFound for an unknown
         channel, AccessDenied unless an installation-wide admin."""
-        self._require(actor, Capability.ADMINISTER, None, "changing a channel's schedule")
+        self._require(actor, Capability.ADMINISTER, None, N_("changing a channel's schedule"))
         weekly = WeeklySlots.parse(slots) if slots is not None else None
         if min_gap_seconds is not None and not 0 <= min_gap_seconds <= 7 * 86400:
             raise InputError("min-gap", "the minimum gap is 0 to 7 days")
@@ -116,7 +117,7 @@ class Schedules(ServiceBase):
     ) -> ScheduleInfo:
         """A channel's schedule and its next ``upcoming`` slots, each with whether it is free.
         Raises NotFound for an unknown channel."""
-        self._require(actor, Capability.VIEW, None, "seeing a channel's schedule")
+        self._require(actor, Capability.VIEW, None, N_("seeing a channel's schedule"))
         now = now or utcnow()
         with self.db.read() as s:
             ch = channel_by_name(s, channel)
@@ -276,7 +277,7 @@ class Schedules(ServiceBase):
         campaign; then the moved deliveries are staged again in Redis."""
         now = now or utcnow()
         if not _may_draft_somewhere(actor):
-            self._require(actor, Capability.DRAFT, None, "reordering a channel's queue")
+            self._require(actor, Capability.DRAFT, None, N_("reordering a channel's queue"))
         with self.db.session() as s:
             ch = _channel(s, channel)
             tz = zone(ch.timezone)
@@ -377,10 +378,14 @@ def _channel(s: Session, name: str) -> Channel:
     return ch
 
 
-def _move_capability(row: QueueRow) -> Capability:
+def move_capability(requires_approval: bool) -> Capability:
     """Moving a post is queueing it at another time: the draft role, or the approve role where
-    the campaign approves its posts."""
-    return Capability.APPROVE if row.requires_approval else Capability.DRAFT
+    the campaign approves its posts (a reorder here, a move on the calendar)."""
+    return Capability.APPROVE if requires_approval else Capability.DRAFT
+
+
+def _move_capability(row: QueueRow) -> Capability:
+    return move_capability(row.requires_approval)
 
 
 def _may_move(row: QueueRow, actor: Actor) -> bool:

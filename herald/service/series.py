@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError, NotFound
+from herald.core.i18n import N_, _
 from herald.service.answers import Answer
 from herald.service.base import ServiceBase
 from herald.service.drafts import Context, Draft, Series, _due, refuse_timeless_series
@@ -71,7 +72,11 @@ def with_repeats(d: Draft, ctx: Context, now: datetime) -> Draft:
             # Each occurrence within the campaign's date range and its blackout windows.
             placed = bounds.place(due, field="repeat") if bounds else None
         except InputError as e:
-            raise InputError("repeat", f"occurrence {o.number} of {len(found)}: {e.message}") from None
+            raise InputError(
+                "repeat",
+                _("occurrence %(n)d of %(total)d: %(why)s")
+                % {"n": o.number, "total": len(found), "why": e.message},
+            ) from None
         repeats.append((placed.at, placed.held) if placed else (due, None))
     first, held = repeats[0]
     return replace(d, due=first, held=held, repeats=tuple(repeats), series=Series(new_uuid(), rule.text))
@@ -102,13 +107,15 @@ class SeriesActions(ServiceBase):
         with self.db.session() as s:
             posts = this_and_following(s, post_id)
             if posts == []:
-                raise NotFound("post", f"unknown post {post_id!r}")
+                raise NotFound("post", _("unknown post %(post)r") % {"post": post_id})
             if posts is None:
                 raise InputError(
-                    "following", f"post {post_id} is not part of a recurring series; cancel it on its own"
+                    "following",
+                    _("post %(post)s is not part of a recurring series; cancel it on its own")
+                    % {"post": post_id},
                 )
             for campaign_id in dict.fromkeys(p.campaign_id for p in posts):
-                self._require(actor, Capability.ACT, campaign_id, "cancelling posts of a series")
+                self._require(actor, Capability.ACT, campaign_id, N_("cancelling posts of a series"))
             cancelled: list[int] = []
             late: list[int] = []
             for p in posts:

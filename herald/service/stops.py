@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError, NotFound
+from herald.core.i18n import N_, _
 from herald.service.actions import Actions
 from herald.service.answers import Resumed, Stoppable, Stopped, StopTarget
 from herald.service.campaigns import bounds_of
@@ -55,7 +56,7 @@ class Stops(Actions):
         started = time.monotonic()
         with self.db.session() as s:
             campaign_id = self._campaign_id(s, campaign)
-            self._require(actor, Capability.ACT, campaign_id, "an emergency stop")
+            self._require(actor, Capability.ACT, campaign_id, N_("an emergency stop"))
             paused = pause(s, campaign_id=campaign_id, reason=f"{STOP_REASON} by {actor.email}")
             audit.record(
                 s,
@@ -108,12 +109,13 @@ class Stops(Actions):
         if reschedule not in RESCHEDULE:
             raise InputError(
                 "reschedule",
-                f"a resume keeps the posts' times or moves them: keep or next-slot, not {reschedule!r}",
+                _("a resume keeps the posts' times or moves them: keep or next-slot, not %(given)r")
+                % {"given": reschedule},
             )
         now = now or utcnow()
         with self.db.session() as s:
             campaign_id = self._campaign_id(s, campaign)
-            self._require(actor, Capability.ACT, campaign_id, "resuming after a stop")
+            self._require(actor, Capability.ACT, campaign_id, N_("resuming after a stop"))
             ids = resume(s, campaign_id=campaign_id, now=now)
             moved = to_next_slots(s, ids, now) if reschedule == "next-slot" else 0
             audit.record(
@@ -146,7 +148,7 @@ class Stops(Actions):
             return None
         found = campaign_ids_by_name(s).get(campaign)
         if found is None:
-            raise NotFound("campaign", f"unknown campaign {campaign!r}")
+            raise NotFound("campaign", _("unknown campaign %(name)r") % {"name": campaign})
         return found
 
     def _wait_for(self, ids: list[int], seconds: float) -> bool:

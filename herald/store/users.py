@@ -77,6 +77,10 @@ def set_password(s: Session, user: User, password_hash: str) -> None:
     user.password_hash = password_hash
 
 
+def set_locale(s: Session, user: User, locale: str | None) -> None:
+    user.locale = locale
+
+
 def set_second_factor(s: Session, user: User, secret_encrypted: bytes | None) -> None:
     user.totp_secret_encrypted = secret_encrypted
     user.totp_last_step = None

@@ -92,7 +92,9 @@ def served(app: Any) -> Iterator[str]:
 def browser_page(browser: Any, **context_options: Any) -> Iterator[Any]:
     """A page in a fresh context (its own cookies). Fails on console errors, which is where
     Chromium reports Content-Security-Policy violations (expected error answers aside)."""
-    options = {"viewport": DESKTOP, "locale": "ko-KR", **context_options}
+    # English unless a test asks otherwise: pages answer in the browser's language (issue 18),
+    # and most tests read the English text; tests/web/test_korean_browser.py opens Korean ones.
+    options = {"viewport": DESKTOP, "locale": "en-US", **context_options}
     context = browser.new_context(**options)
     page = context.new_page()
     errors: list[str] = []
