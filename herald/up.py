@@ -127,6 +127,7 @@ def run_all(*, sandbox: bool = True, port: int | None = None) -> int:
             host=settings.web_host,
             port=web_port,
             log_level="warning",
+            log_config=None,  # uvicorn's lines go through setup_logging's handler
             proxy_headers=False,
         )
         return 0

@@ -6,10 +6,20 @@ from __future__ import annotations
 from content_queue import ContentQueue
 from herald.alerts import Outbox, alert_duties
 from herald.core.settings import Settings, get_settings, redis_url
+from herald.delivery.connectors import Connectors
+from herald.delivery.expiry import TokenExpiryReader
 from herald.runtime import service
+from herald.store.crypto import CredentialBox
 from herald.store.db import Database, pool_size_for
 from scheduler import Dispatcher
 from tasks.publish import dispatch
+
+
+def _token_readers(db: Database, settings: Settings) -> list[TokenExpiryReader]:
+    """Reading tokens' expiry from the platforms needs the credentials open: not in a process
+    holding only the web keys."""
+    box = CredentialBox(settings.keyring())
+    return [TokenExpiryReader(db, Connectors(box))] if box.opens else []
 
 
 def build_dispatcher(settings: Settings | None = None) -> Dispatcher:
@@ -26,5 +36,5 @@ def build_dispatcher(settings: Settings | None = None) -> Dispatcher:
         liveness_bound=settings.liveness_bound_seconds,
         housekeeping=lambda: service(settings).purge_photos(older_than_days=settings.photo_retention_days),
         alert=Outbox(db),
-        companions=alert_duties(db, settings),
+        companions=[*alert_duties(db, settings), *_token_readers(db, settings)],
     )

@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -237,6 +237,59 @@ def test_a_token_expiring_in_three_days_alerts_once(
     # ... and not once the new date is set.
     herald.set_token_expiry("fb-page", now + timedelta(days=60))
     assert check_tokens(herald.db, now=now + timedelta(days=2)) == 0
+
+
+def test_a_meta_token_about_to_expire_is_read_from_the_platform_and_alerts(
+    herald: Any, sim: Any, smtp: SmtpSink, hook: WebhookSink, sender: AlertSender
+) -> None:
+    """Issue 17: nobody has to remember Meta's 60 days. The scheduler's reader asks
+    ``debug_token`` (the simulator answers as Graph does), stores the date, and the hourly check
+    alerts by mail and webhook; a token that never expires, or a platform that will not say,
+    leaves no date and no alert."""
+    from herald.delivery.connectors import Connectors
+    from herald.delivery.expiry import read_token_expiry
+
+    herald.add_alert_target(smtp.url())
+    herald.add_alert_target(hook.url())
+    soon = int(utcnow().timestamp() // 1 + 3 * 86400 + 3600)
+    sim.add_account(
+        "facebook",
+        username="page-soon",
+        page_id="5101",
+        page_access_token="meta-soon-77ab",
+        expires_at=str(soon),
+    )
+    sim.add_account("facebook", username="page-never", page_id="5102", page_access_token="meta-never-88cd")
+    sim.add_account("instagram", username="ig-mute", ig_user_id="5103", access_token="meta-mute-99ef")
+    for name, platform, creds in (
+        ("fb-soon", "facebook", {"page_id": "5101", "page_access_token": "meta-soon-77ab"}),
+        ("fb-never", "facebook", {"page_id": "5102", "page_access_token": "meta-never-88cd"}),
+        ("ig-mute", "instagram", {"ig_user_id": "5103", "access_token": "meta-mute-99ef"}),
+    ):
+        herald.add_channel(name, platform, creds, base_url=sim.url_for(platform))
+    # Instagram's Graph refuses debug_token to this token (not the app's developer): unknown.
+    sim.inject(Fault(kind="error", platform="instagram", path="/debug_token", status=400))
+    herald.set_token_expiry("ig-mute", utcnow() + timedelta(days=40))  # a person's date stays
+
+    read = {r.channel: r.expires_at for r in read_token_expiry(herald.db, Connectors(herald.box))}
+    assert set(read) == {"fb-soon", "fb-never"}
+    assert read["fb-never"] is None
+    assert read["fb-soon"] is not None
+    assert abs(read["fb-soon"].replace(tzinfo=UTC).timestamp() - soon) < 1
+    with herald.db.read() as s:
+        from herald.store.models import Channel
+
+        stored = {c.name: c.token_expires_at for c in s.execute(select(Channel)).scalars()}
+    assert stored["fb-never"] is None
+    assert stored["fb-soon"] is not None and abs((stored["fb-soon"] - read["fb-soon"]).total_seconds()) < 1
+    assert stored["ig-mute"] is not None
+    now = utcnow()
+    assert check_tokens(herald.db, now=now) == 1
+    sender.drain(now=now)
+    assert wait_for(lambda: len(smtp.messages) == 1 and len(hook.calls) == 1, timeout=10)
+    (mail,) = smtp.texts()
+    assert "fb-soon" in mail and "expires in 3 days" in mail
+    assert "meta-soon-77ab" not in mail and "meta-soon-77ab" not in json.dumps(hook.calls)
 
 
 def test_token_expiry_from_the_command_line(herald: Any, sim: Any, herald_env: Any) -> None:

@@ -1,9 +1,10 @@
 """Access tokens about to die: a check the scheduler runs every hour.
 
-A channel's ``token_expires_at`` comes from the person who added the token (``herald channel
-set NAME --token-expires``; Meta's long-lived tokens last 60 days). From ``WARN_DAYS`` before,
-each channel alerts once a day (the alert's key holds the day) until the token is renewed and
-the new date set, or the channel's expiry cleared.
+A channel's ``token_expires_at`` is read from the platform where it says (Meta's
+``debug_token``, daily: ``herald.delivery.expiry``), else set by the person who added the
+token (``herald channel set NAME --token-expires``; Meta's long-lived tokens last 60 days).
+From ``WARN_DAYS`` before, each channel alerts once a day (the alert's key holds the day) until
+the token is renewed and the new date set, or the channel's expiry cleared.
 """
 
 from __future__ import annotations

@@ -5,7 +5,20 @@ brings OpenCV, Pillow and SQLAlchemy (about a second), so ``herald --help`` and 
 do not pay for what ``herald post add`` needs.
 """
 
-from herald.cli import alerts, campaigns, channels, keys, log, posts, processes, schedules, stops, users
+from herald.cli import (
+    alerts,
+    backup,
+    campaigns,
+    channels,
+    doctor,
+    keys,
+    log,
+    posts,
+    processes,
+    schedules,
+    stops,
+    users,
+)
 from herald.cli.app import app
 
 app.add_typer(users.user_app, name="user")
@@ -17,8 +30,10 @@ app.add_typer(alerts.alert_app, name="alert")
 __all__ = [
     "alerts",
     "app",
+    "backup",
     "campaigns",
     "channels",
+    "doctor",
     "keys",
     "log",
     "main",

@@ -246,6 +246,8 @@ def web(
         host=host or s.web_host,
         port=port or s.web_port,
         log_level="warning",
+        # Off: uvicorn's lines go to the root logger, redacted and formatted with ours.
+        log_config=None,
         proxy_headers=False,
     )
 
@@ -271,6 +273,8 @@ def photos(
         host=host or s.web_host,
         port=port,
         log_level="warning",
+        # Off: uvicorn's lines go to the root logger, redacted and formatted with ours.
+        log_config=None,
         proxy_headers=False,
     )
 

@@ -16,6 +16,12 @@ def known_secrets() -> frozenset[str]:
     return frozenset(_known)
 
 
+def known_count() -> int:
+    """How many secret values are known: values are only ever added, so a change in the count
+    is a change in the set (``herald.core.redaction`` rebuilds its search list only then)."""
+    return len(_known)
+
+
 class Secret:
     """Holds a credential. ``reveal()`` is the only way to read it, so each use is greppable."""
 

@@ -113,6 +113,7 @@ class Settings(BaseSettings):
     alert_rate_per_hour: int = Field(default=20, ge=1)
     alert_token_warn_days: float = Field(default=7.0, ge=0)
     log_level: str = "INFO"
+    #: ``text`` for people, ``json`` for one object per line (``herald.core.logs``).
     log_format: Literal["text", "json"] = "text"
     #: Bearer token that lets a client other than loopback read the web app's ``/metrics``;
     #: empty: loopback only. Never logged or shown (``metrics_secret``).
@@ -126,6 +127,12 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, v: Path) -> Path:
         return v.expanduser()
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_name(cls, v: object) -> object:
+        # HERALD_LOG_FORMAT=JSON is as clear as json (herald.core.logs.FORMATS).
+        return v.strip().lower() if isinstance(v, str) else v
 
     @property
     def sqlalchemy_url(self) -> str:

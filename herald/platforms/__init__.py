@@ -16,6 +16,7 @@ from herald.platforms.base import (
     Published,
     Reply,
     TextCount,
+    Verified,
 )
 from herald.platforms.registry import REGISTRY, connector_class, platform_names
 
@@ -30,6 +31,7 @@ __all__ = [
     "Published",
     "Reply",
     "TextCount",
+    "Verified",
     "connector_class",
     "platform_names",
 ]

@@ -34,12 +34,14 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from fractions import Fraction
 from typing import ClassVar
 
 import requests
 
 from herald.core.errors import InputError, PermanentError
+from herald.core.i18n import _, pgettext
 from herald.core.secret import Secret
 from herald.media import PhotoRules
 
@@ -95,6 +97,22 @@ class Published:
     #: What a reply to this post must name besides its id, on platforms that need it (Bluesky:
     #: the record's CID, which pins the exact version replied to).
     cid: str | None = None
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What a dry call (``Connector.verify``) learned: whose the credentials are, and anything
+    short of a refusal that a person should still hear about."""
+
+    #: The account as the platform names it: a username, a handle, a page, a bot in a chat.
+    account: str
+    #: The credentials work, but something will not (a missing read right...); None if nothing.
+    warning: str | None = None
+    #: When the token stops working (naive UTC), where the platform says (Meta's
+    #: ``debug_token``); None when it did not say, or the token never expires (``expiry_read``).
+    expires_at: datetime | None = None
+    #: The platform said when the token expires (``expires_at``, None: never).
+    expiry_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +183,9 @@ class Connector(ABC):
     default_base_url: ClassVar[str]
     #: Credential keys a channel must provide, in the order the CLI documents them.
     credential_keys: ClassVar[tuple[str, ...]]
+    #: Those of them that name the account rather than unlock it (a handle, a chat or page id):
+    #: what ``verify`` answers may show them. Every other credential is masked wherever shown.
+    identity_keys: ClassVar[tuple[str, ...]] = ()
     #: Text limit in ``text_unit``s.
     max_text: ClassVar[int]
     text_unit: ClassVar[str] = "characters"
@@ -226,19 +247,28 @@ class Connector(ABC):
                 Problem(
                     cls.name,
                     "text",
-                    f"{cls.title} allows {tc.limit} {tc.unit}; this text has {tc.count}",
+                    _("%(platform)s allows %(limit)d %(unit)s; this text has %(count)d")
+                    % {
+                        "platform": cls.title,
+                        "limit": tc.limit,
+                        "unit": pgettext("unit", tc.unit),
+                        "count": tc.count,
+                    },
                     tc.count,
                     tc.limit,
                 )
             )
         if not text.strip() and not photos:
-            problems.append(Problem(cls.name, "text", f"{cls.title} needs a text or a photo"))
+            problems.append(
+                Problem(cls.name, "text", _("%(platform)s needs a text or a photo") % {"platform": cls.title})
+            )
         if len(photos) > cls.max_photos:
             problems.append(
                 Problem(
                     cls.name,
                     "photos",
-                    f"{cls.title} allows {cls.max_photos} photos per post; this post has {len(photos)}",
+                    _("%(platform)s allows %(max)d photos per post; this post has %(n)d")
+                    % {"platform": cls.title, "max": cls.max_photos, "n": len(photos)},
                     len(photos),
                     cls.max_photos,
                 )
@@ -250,8 +280,8 @@ class Connector(ABC):
                     Problem(
                         cls.name,
                         "alt",
-                        f"{cls.title} allows {cls.max_alt_text} characters of alt text; "
-                        f"photo {i} has {len(p.alt_text)}",
+                        _("%(platform)s allows %(max)d characters of alt text; photo %(i)d has %(n)d")
+                        % {"platform": cls.title, "max": cls.max_alt_text, "i": i, "n": len(p.alt_text)},
                         len(p.alt_text),
                         cls.max_alt_text,
                     )
@@ -329,6 +359,19 @@ class Connector(ABC):
         Raises the same typed errors as ``publish`` (never ``UncertainError``: deleting twice is
         harmless, so a lost answer is a ``RetryableError``)."""
         raise PermanentError(self.name, f"{self.title} posts cannot be deleted through its API")
+
+    #: Whether ``verify`` can check the credentials with a call that changes nothing.
+    can_verify: ClassVar[bool] = False
+    #: Whether ``verify`` also reads when the token expires (``Verified.expires_at``).
+    reads_token_expiry: ClassVar[bool] = False
+
+    def verify(self) -> Verified:
+        """A dry call: ask the platform whose these credentials are, changing nothing (no post,
+        no upload). ``herald doctor`` runs it against each channel. Raises ``AuthError`` when the
+        platform refuses the credentials, ``PermanentError`` for another refusal (a chat or a page
+        they cannot reach: publishing would be refused too), ``RetryableError`` when it did not
+        answer."""
+        raise PermanentError(self.name, f"{self.title} has no call that checks credentials without posting")
 
     def close(self) -> None:
         self.session.close()

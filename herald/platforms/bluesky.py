@@ -44,6 +44,7 @@ from herald.platforms.base import (
     Problem,
     Published,
     TextCount,
+    Verified,
 )
 from herald.platforms.text import bluesky_facets, bluesky_length, utf8_length
 
@@ -96,6 +97,7 @@ class BlueskyConnector(Connector):
     title = "Bluesky"
     default_base_url = "https://bsky.social"
     credential_keys = ("handle", "app_password")
+    identity_keys = ("handle",)
     #: app.bsky.feed.post ``text``: ``maxGraphemes`` 300 ...
     max_text = 300
     text_unit = "graphemes"
@@ -113,6 +115,7 @@ class BlueskyConnector(Connector):
     #: The record key is derived from the idempotency key: see the module docstring.
     idempotent = True
     can_delete = True
+    can_verify = True
     #: Writes cost points: 5,000 per hour and 35,000 per day per account, a create 3 points
     #: (digest, "Rate limits"). The hourly cap binds bursts; the daily one (11,666 posts) is
     #: only reached by seven hours at the hourly maximum.
@@ -257,6 +260,14 @@ class BlueskyConnector(Connector):
                 remote_id,
                 extra={"platform": self.name, "remote_id": remote_id},
             )
+
+    def verify(self) -> Verified:
+        """Log in with the app password (the session publishing keeps) and ask the account's PDS
+        ``getSession`` with it. ``createSession`` is limited to 30 per 5 minutes per account: one
+        check costs one."""
+        session = self.xrpc.ensure()
+        answer = self.xrpc.call("GET", "com.atproto.server.getSession")
+        return Verified("@" + (http.string_at(answer, "handle") or session.handle))
 
     def post_url(self, rkey: str) -> str:
         """The post's public address: on ``bsky.app`` for the real service, on the overridden

@@ -42,9 +42,12 @@ class FacebookConnector(GraphConnector):
     name = "facebook"
     title = "Facebook"
     default_base_url = "https://graph.facebook.com"
+    #: Meta's tokens expire (a long-lived user token after 60 days): ``debug_token`` says when.
+    reads_token_expiry = True
     credential_keys = ("page_id", "page_access_token")
     token_key = "page_access_token"
     node_key = "page_id"
+    identity_keys = ("page_id",)
     #: The widely cited post length limit (not re-confirmed in Meta's current docs).
     max_text = 63_206
     text_unit = "characters"

@@ -22,6 +22,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import ClassVar
 
 import requests
@@ -34,7 +35,7 @@ from herald.core.errors import (
     UncertainError,
 )
 from herald.platforms import http
-from herald.platforms.base import Connector, ConnectorConfig, Draft
+from herald.platforms.base import Connector, ConnectorConfig, Draft, Verified
 from herald.platforms.comments import COMMENT_PAGE_SIZE, COMMENT_PAGES
 from herald.platforms.graph_errors import error_for_graph, graph_fault
 
@@ -75,6 +76,7 @@ class GraphConnector(Connector):
     #: Credential holding the node posts go under (page id, IG user id, Threads user id).
     node_key: ClassVar[str]
     default_graph_version: ClassVar[str] = DEFAULT_GRAPH_VERSION
+    can_verify = True
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
@@ -85,6 +87,38 @@ class GraphConnector(Connector):
         self.api_root = f"{self.base_url}/{version}"
         self.node = self.secret(self.node_key)
         self.session.headers["Authorization"] = f"Bearer {self.secret(self.token_key)}"
+
+    def verify(self) -> Verified:
+        """``GET /{node}?fields=id,name``: the token is good and reaches the node posts go under
+        (a token of another page or account is refused as publishing would be); then, where
+        ``reads_token_expiry``, when the token expires."""
+        answer = self._call("GET", f"/{self.node}", create=False, params={"fields": "id,name"})
+        account = http.string_at(answer, "name") or http.string_at(answer, "id") or self.node
+        if not self.reads_token_expiry:
+            return Verified(account)
+        read = self._token_expiry()
+        return Verified(account, expires_at=read[1], expiry_read=read[0])
+
+    def _token_expiry(self) -> tuple[bool, datetime | None]:
+        """``GET /debug_token?input_token=…`` asked with the token itself: its ``expires_at``
+        (epoch seconds; 0 for a token that never expires, as a Page token from a long-lived user
+        token). Meta answers it to the app's developers and admins, which a campaign running its
+        own app is; to anyone else it refuses, and the expiry stays unknown, which is not a
+        reason to fail the check. Returns (whether it was read, the time or None for never)."""
+        try:
+            answer = self._call(
+                "GET", "/debug_token", create=False, params={"input_token": self.secret(self.token_key)}
+            )
+        except PlatformError as e:
+            log.info("%s: debug_token refused (%s); the token's expiry stays unknown", self.name, e.detail)
+            return False, None
+        data = answer.get("data")
+        expires = data.get("expires_at") if isinstance(data, dict) else None
+        if not isinstance(expires, int | float) or isinstance(expires, bool):
+            return False, None
+        if expires <= 0:
+            return True, None
+        return True, datetime.fromtimestamp(expires, UTC).replace(tzinfo=None)
 
     def _node_id(self, value: str) -> str:
         """``value`` if it is a Graph object id, else ``PermanentError`` before any call: a post

@@ -59,9 +59,12 @@ class InstagramConnector(ContainerConnector):
     #: "Instagram API with Facebook Login"; ``https://graph.instagram.com`` for accounts using
     #: Instagram Login (same paths).
     default_base_url = "https://graph.facebook.com"
+    #: Meta's tokens expire (a long-lived user token after 60 days): ``debug_token`` says when.
+    reads_token_expiry = True
     credential_keys = ("ig_user_id", "access_token")
     token_key = "access_token"
     node_key = "ig_user_id"
+    identity_keys = ("ig_user_id",)
     #: Caption limit, in code points (Instagram does not say how it counts emoji).
     max_text = 2200
     text_unit = "characters"

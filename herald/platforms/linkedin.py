@@ -62,6 +62,7 @@ from herald.platforms.base import (
     Problem,
     Published,
     TextCount,
+    Verified,
 )
 from herald.platforms.comments import COMMENT_PAGE_SIZE, COMMENT_PAGES, commented_post
 from herald.platforms.text import linkedin_escape, linkedin_unescape, utf16_length
@@ -115,6 +116,7 @@ class LinkedInConnector(Connector):
     title = "LinkedIn"
     default_base_url = "https://api.linkedin.com"
     credential_keys = ("organization_urn", "access_token")
+    identity_keys = ("organization_urn",)
     #: Posts API ``commentary``: 3,000 characters. Counted on the text as LinkedIn shows it
     #: (before escaping), in UTF-16 code units: LinkedIn is a Java service and says
     #: "characters", whose length in Java is UTF-16 units; an emoji then costs 2, which can only
@@ -137,6 +139,7 @@ class LinkedInConnector(Connector):
     max_alt_text = 4086
     idempotent = False
     can_delete = True
+    can_verify = True
     #: LinkedIn's quotas are daily, per application and per member, shown only in the developer
     #: portal (digest: "not published as fixed numbers"): no window Herald could enforce. A 429
     #: carries ``retry_after`` until the quotas reset at midnight UTC.
@@ -328,6 +331,29 @@ class LinkedInConnector(Connector):
                 remote_id,
                 extra={"platform": self.name, "remote_id": remote_id},
             )
+
+    def verify(self) -> Verified:
+        """List one of the organization's posts (the look-up ``reconcile`` makes): 401, a bad or
+        expired token, is refused. A 403 is a warning, not a refusal: the token lacks the read
+        right (r_organization_social) or the organization's role, and only a post can tell which;
+        without the read right a post whose answer was lost cannot be looked for."""
+        try:
+            self._send(
+                "GET",
+                "/rest/posts",
+                create=False,
+                params={"q": "author", "author": self.organization, "count": "1"},
+                headers={"X-RestLi-Method": "FINDER"},
+            )
+        except AuthError as exc:
+            if exc.status != 403:
+                raise
+            return Verified(
+                self.organization,
+                warning="the token may not read the organization's posts (it needs "
+                f"r_organization_social to look for a post whose answer was lost): {exc.detail}",
+            )
+        return Verified(self.organization)
 
     def post_url(self, urn: str) -> str:
         """The post's public address: on ``www.linkedin.com`` for the real API, on the overridden

@@ -17,7 +17,7 @@ import requests
 from herald.core.errors import PermanentError, RetryableError, UncertainError
 from herald.media import PhotoRules
 from herald.platforms import http
-from herald.platforms.base import Connector, ConnectorConfig, Draft, Photo, Published, TextCount
+from herald.platforms.base import Connector, ConnectorConfig, Draft, Photo, Published, TextCount, Verified
 from herald.platforms.text import mastodon_length
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class MastodonConnector(Connector):
     max_alt_text = 1500
     idempotent = True
     can_delete = True
+    can_verify = True
     #: Mastodon's default status limit per account: 300 per 3 hours (app/lib/rate_limiter.rb).
     posts_per_window = (300, 3 * 3600.0)
     #: A long post continues as replies (``in_reply_to_id``), each with its own key.
@@ -139,6 +140,14 @@ class MastodonConnector(Connector):
                 remote_id,
                 extra={"platform": self.name, "remote_id": remote_id},
             )
+
+    def verify(self) -> Verified:
+        """``GET /api/v1/accounts/verify_credentials``: the account the token acts for."""
+        response = self._send("GET", "/api/v1/accounts/verify_credentials", create=False)
+        acct = http.string_at(http.response_json(response), "acct")
+        if acct is None:
+            raise RetryableError(self.name, "verify_credentials answered without the account's name")
+        return Verified(f"@{acct}")
 
     # -- media -----------------------------------------------------------------------------
 

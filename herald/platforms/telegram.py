@@ -51,6 +51,7 @@ from herald.platforms.base import (
     Problem,
     Published,
     TextCount,
+    Verified,
 )
 from herald.platforms.text import telegram_length
 
@@ -106,6 +107,7 @@ class TelegramConnector(Connector):
     title = "Telegram"
     default_base_url = "https://api.telegram.org"
     credential_keys = ("bot_token", "chat_id")
+    identity_keys = ("chat_id",)
     #: sendMessage ``text``: 1-4,096 after entity parsing, counted in UTF-16 code units.
     max_text = 4096
     text_unit = "UTF-16 code units"
@@ -127,6 +129,7 @@ class TelegramConnector(Connector):
     max_alt_text = sys.maxsize
     idempotent = False
     can_delete = True
+    can_verify = True
     #: Flood limits: about 20 messages per minute to one group or channel (python-telegram-bot
     #: ``FloodLimit``). An album counts as one message per photo on Telegram's side, so a run of
     #: four-photo albums can still be slowed down with 429 ``retry_after``.
@@ -264,6 +267,16 @@ class TelegramConnector(Connector):
                     message_id,
                     extra={"platform": self.name, "remote_id": message_id},
                 )
+
+    def verify(self) -> Verified:
+        """``getMe`` (is the bot token good?) then ``getChat`` (can the bot see the channel's
+        chat?): a bot removed from the chat, or a wrong chat id, is refused here as it would be
+        when posting. Whether the bot may post there (an administrator's right) only a post shows."""
+        bot = http.json_object(self._call("getMe", create=False))
+        chat = http.json_object(self._call("getChat", create=False, json={"chat_id": self.chat_id}))
+        name = http.string_at(bot, "username") or http.string_at(bot, "first_name") or "the bot"
+        where = http.string_at(chat, "title") or http.string_at(chat, "username") or self.chat_id
+        return Verified(f"@{name} in {where}")
 
     def message_url(self, message_id: str, chat: Mapping[str, object] | None = None) -> str:
         """The message's public address: ``t.me/{username}/{id}`` for a public channel or group

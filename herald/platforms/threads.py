@@ -54,6 +54,7 @@ class ThreadsConnector(ContainerConnector):
     credential_keys = ("threads_user_id", "access_token")
     token_key = "access_token"
     node_key = "threads_user_id"
+    identity_keys = ("threads_user_id",)
     max_text = 500
     text_unit = "characters (emoji by UTF-8 bytes)"
     #: A carousel takes 2-20; Herald posts at most 4 photos anywhere.

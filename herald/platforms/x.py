@@ -50,6 +50,7 @@ from herald.platforms.base import (
     Problem,
     Published,
     TextCount,
+    Verified,
     settle_environment,
 )
 from herald.platforms.text import x_parse, x_weighted_length
@@ -136,6 +137,7 @@ class XConnector(Connector):
     max_alt_text = 1000
     idempotent = False
     can_delete = True
+    can_verify = True
     #: A long post continues as a reply chain (``reply.in_reply_to_tweet_id``).
     follow_up = "thread"
 
@@ -287,6 +289,12 @@ class XConnector(Connector):
         return f"{root}/{username}/status/{remote_id}"
 
     # -- account ---------------------------------------------------------------------------
+
+    def verify(self) -> Verified:
+        """``GET /2/users/me``, the call publishing makes first: the account the four OAuth
+        1.0a credentials act for."""
+        _, username = self._me()
+        return Verified(f"@{username}")
 
     def _me(self) -> tuple[str, str]:
         """(user id, username) of the credentials' account, asked once per connector."""

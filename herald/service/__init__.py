@@ -35,6 +35,8 @@ from herald.service.answers import (
     UserInfo,
 )
 from herald.service.approvals import Approvals
+from herald.service.backup import BackupInfo, Backups, Restored, TableCount, open_backup
+from herald.service.calendar import Calendar, CalendarEntry, CalendarPost, CalendarRange, Rescheduled
 from herald.service.campaigns import FACE_MODES, MAX_CAMPAIGN_NAME_CHARS, Campaigns
 from herald.service.channels import MAX_NAME_CHARS, Channels
 from herald.service.controls import Controls
@@ -71,6 +73,7 @@ class Herald(
     Accounts,
     Keys,
     Alerts,
+    Calendar,
 ):
     """The service layer over one store and one content queue: ``Herald(db, queue, keyring)``."""
 
@@ -79,6 +82,15 @@ __all__ = [
     "AlertTargetInfo",
     "AlertTestResult",
     "AuditEntry",
+    "BackupInfo",
+    "Backups",
+    "Restored",
+    "TableCount",
+    "open_backup",
+    "CalendarEntry",
+    "CalendarPost",
+    "CalendarRange",
+    "Rescheduled",
     "Edited",
     "CreatedToken",
     "SignedIn",

@@ -119,6 +119,8 @@ class Facebook(GraphPlatform):
     #: Ids of 15-16 digits, like current photo and post ids.
     id_shift = 12
 
+    token_scopes = ("pages_manage_posts", "pages_read_engagement", "pages_show_list")
+
     def __init__(self, sim: Simulator) -> None:
         self._photos: dict[str, _Photo] = {}
         self._posts: dict[str, _Post] = {}
@@ -128,6 +130,7 @@ class Facebook(GraphPlatform):
 
     def setup_routes(self) -> None:
         self.route("GET", "/www.facebook.com/{post_id}", self.public_page, public=True)
+        self.route("GET", "/debug_token", self.debug_token)
         self.route("POST", "/{node}/photos", self.create_photo)
         self.route("POST", "/{node}/feed", self.create_post)
         for edge in ("feed", "published_posts", "posts"):

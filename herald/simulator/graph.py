@@ -512,6 +512,46 @@ class GraphPlatform(Platform):
     def node_id(self, account: Account) -> str:
         return account.credentials[self.node_credential]
 
+    def debug_token(self, request: Request) -> Response:
+        """``GET /debug_token?input_token=…`` (graph.facebook.com): what Meta says of a token,
+        asked with a valid one. An unknown, expired or invalidated input token is still a 200,
+        with ``is_valid`` false and the error inside ``data``; ``expires_at`` is epoch seconds,
+        0 for a token that never expires (the account's ``expires_at`` credential)."""
+        raw = request.query("input_token") or as_text(graph_params(request).get("input_token"))
+        if not raw:
+            raise invalid_parameter("(#100) The parameter input_token is required")
+        now = time.time()
+        account = self._tokens.get(raw)
+        if account is None:
+            return json_response(
+                200,
+                {
+                    "data": {
+                        "error": {"code": 190, "message": "Invalid OAuth access token."},
+                        "is_valid": False,
+                        "scopes": [],
+                    }
+                },
+            )
+        expires = token_expiry(account)
+        data: dict[str, Any] = {
+            "app_id": "100000000000000",
+            "type": "PAGE" if self.name == "facebook" else "USER",
+            "application": "Herald sandbox",
+            "data_access_expires_at": int(now + 90 * 86400),
+            "expires_at": int(expires) if expires is not None else 0,
+            "is_valid": expires is None or now < expires,
+            "issued_at": int(now - 86400),
+            "scopes": sorted(self.token_scopes),
+            "user_id": self.node_id(account),
+        }
+        if not data["is_valid"]:
+            data["error"] = {"code": 190, "subcode": 463, "message": "Session has expired"}
+        return json_response(200, {"data": data})
+
+    #: The permissions ``debug_token`` lists for a sandbox token.
+    token_scopes: ClassVar[tuple[str, ...]] = ()
+
     def owner_of(self, request: Request, node: str) -> Account:
         """The account a ``/{node}/edge`` path names: ``me`` or the token's own node. Another
         known account's node is a permission error; an unknown one an unsupported request."""

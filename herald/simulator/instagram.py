@@ -107,6 +107,8 @@ class Instagram(ContainerPlatform):
     user_default_fields = ("id", "username")
     split_malformed_children = False
 
+    token_scopes = ("instagram_basic", "instagram_content_publish", "pages_show_list")
+
     def __init__(self, sim: Simulator) -> None:
         self._comments = CommentStore()
         super().__init__(sim)
@@ -117,6 +119,7 @@ class Instagram(ContainerPlatform):
 
     def setup_routes(self) -> None:
         self.route("GET", "/p/{shortcode}/", self.public_page, public=True)
+        self.route("GET", "/debug_token", self.debug_token)
         self.route("POST", "/{node}/media", self.create_container)
         self.route("POST", "/{node}/media_publish", self.publish)
         self.route("GET", "/{node}/media", self.list_published)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from herald.core.files import FILE_MODE, private_file, private_folder
@@ -106,12 +108,30 @@ class Database:
         with self.readers() as s, s.begin():
             yield s
 
+    def answers(self) -> bool:
+        """Does the database answer a trivial query now? (Health checks: never raises.)"""
+        try:
+            with self.read() as s:
+                s.execute(text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     def migrate(self) -> None:
         migrate(self.url, self.engine)
+
+    def revision(self) -> str | None:
+        """The Alembic revision the schema is at; None for a database never migrated. Only
+        reads (on SQLite it takes no write lock). Raises SQLAlchemyError if it cannot connect."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.execution_options(**{READ_ONLY_OPTION: True}).connect() as conn:
+            current: str | None = MigrationContext.configure(conn).get_current_revision()
+            return current
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -137,3 +157,34 @@ def migrate(url: str, engine: Engine | None = None) -> None:
             command.upgrade(cfg, "head")
     else:
         command.upgrade(cfg, "head")
+
+
+def revisions() -> list[str]:
+    """Every revision this Herald's migrations know, oldest first: the last is the head."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(""))
+    return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a database URL points, as messages may show it: never with its password."""
+
+    #: "sqlite", "postgresql", ...
+    backend: str
+    #: The URL with its password masked.
+    shown: str
+    #: The SQLite database's file (None for a server, or SQLite in memory).
+    sqlite_file: Path | None
+    #: The server's host (None for SQLite).
+    host: str | None
+
+
+def location(url: str) -> Location:
+    """Where ``url`` points, without connecting. Raises ``sqlalchemy.exc.ArgumentError`` for a
+    string that is not a database URL."""
+    u = make_url(url)
+    backend = u.get_backend_name()
+    file = Path(u.database) if backend == "sqlite" and u.database not in (None, "", ":memory:") else None
+    return Location(backend, u.render_as_string(hide_password=True), file, u.host)

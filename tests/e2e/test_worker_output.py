@@ -75,6 +75,14 @@ def _count(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], outcome
     return samples.get(key, 0.0)
 
 
+def _answers(port: int) -> bool:
+    try:
+        _scrape(port)
+    except OSError:
+        return False
+    return True
+
+
 def _merged(ports: list[int]) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """What Prometheus sums over a worker's endpoints (its parent and, in prefork, each child)."""
     out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
@@ -111,6 +119,10 @@ def test_the_worker_says_what_went_wrong_and_counts_it(
         [HERALD, "scheduler"], {**env, "HERALD_METRICS_PORT": str(scheduler_port)}, tmp_path / "sched.err"
     )
     try:
+        # Every process of the worker serves its port once it has started (each at its own pace).
+        assert wait_for(lambda: all(_answers(p) for p in worker_ports), timeout=60), (
+            tmp_path / "worker.err"
+        ).read_text()[-3000:]
         failed = herald.add_post(PostRequest(channels=["revoked"], text="credentials refused"))
         sent = herald.add_post(PostRequest(channels=["slow"], text="first of the hour"))
         assert wait_for(
