@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +55,24 @@ def run_bare(rig: Rig, n: int, *, threads: int, prefix: str, at: float) -> BareR
     for a in rig.accounts:
         argv += ["--token", a.token]
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=BARE_TIMEOUT_SECONDS, check=False)
+    return _bare_run(done)
+
+
+def run_bare_jobs(rig: Rig, jobs: Sequence[Mapping[str, Any]], *, threads: int, at: float) -> BareRun:
+    """Send ``jobs`` (``bench.bare`` jobs: posts on any platform) in order, starting at ``at``."""
+    assert rig.cluster.workdir is not None
+    path = rig.cluster.workdir / f"bare-jobs-{uuid.uuid4().hex[:8]}.json"
+    path.write_text(json.dumps(list(jobs)))
+    argv = [sys.executable, "-m", "bench.bare", "--jobs", str(path), "--threads", str(threads)]
+    argv += ["--at", repr(at)]
+    try:
+        done = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=BARE_TIMEOUT_SECONDS, check=False)
+    finally:
+        path.unlink(missing_ok=True)
+    return _bare_run(done)
+
+
+def _bare_run(done: subprocess.CompletedProcess[bytes]) -> BareRun:
     if not done.stdout.strip():
         raise RuntimeError(f"bare loop failed: {done.stderr.decode(errors='replace')[-500:]}")
     out = json.loads(done.stdout.decode().strip().splitlines()[-1])
@@ -87,6 +105,17 @@ class EtaClient:
             self.app.signature(eta_app.TASK, args=(url, acct.token, f"{prefix} #{i}", key)).apply_async(
                 eta=at_epoch(due), queue=eta_app.QUEUE
             )
+        return time.perf_counter() - t0
+
+    def schedule_jobs(self, jobs: Sequence[Mapping[str, Any]], due: float) -> float:
+        """Schedule ``bench.bare`` jobs (posts on any platform), in order, all due at ``due``
+        (epoch s); returns the seconds the scheduling took."""
+        from bench import eta_app
+
+        eta = at_epoch(due)
+        t0 = time.perf_counter()
+        for job in jobs:
+            self.app.signature(eta_app.SEND_TASK, args=(dict(job),)).apply_async(eta=eta, queue=eta_app.QUEUE)
         return time.perf_counter() - t0
 
 

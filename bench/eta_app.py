@@ -13,6 +13,8 @@ the environment because the benchmark starts this worker twice with different va
   task runs twice: the long-delay demonstration sets it to 5 s.
 
 The task POSTs one Mastodon status to the simulator, nothing else: no state, no retry.
+``bench.eta.send`` posts on any of four platforms (the top-of-the-hour scenario), with the bare
+loop's request (``bench.bare.send_job``), as plainly.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from typing import Any
 
 import requests
 from celery import Celery
@@ -32,6 +35,8 @@ TIMEOUT_SECONDS = (5.0, 30.0)
 #: The task's registered name, for ``send_task``/``signature`` from a process that does not
 #: import this module's configuration.
 TASK = "bench.eta.post"
+#: The task that sends a ``bench.bare`` job (any platform).
+SEND_TASK = "bench.eta.send"
 #: Herald's broker setting (``celeryconfig``); the long-delay demonstration lowers it.
 DEFAULT_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": 3600.0}
 
@@ -88,3 +93,14 @@ def post(url: str, token: str, text: str, idempotency_key: str | None = None) ->
     )
     r.raise_for_status()
     return r.status_code
+
+
+@app.task(name=SEND_TASK, ignore_result=True)  # type: ignore[untyped-decorator]  # Celery is untyped
+def send(job: dict[str, Any]) -> int:  # Any: JSON values
+    """Send one ``bench.bare`` job; raises on a refusal so the worker log shows it."""
+    from bench.bare import send_job
+
+    status = send_job(job)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"{job['platform']} refused a post: HTTP {status}")
+    return status

@@ -8,6 +8,7 @@ and ``SimulatorClient``) and by ``make run``'s sandbox channel (``python -m hera
 
 from __future__ import annotations
 
+from herald.simulator.limits import PostLimit, RateViolation
 from herald.simulator.server import (
     BUILTIN_PLATFORMS,
     SANDBOX_ACCOUNTS,
@@ -32,6 +33,8 @@ __all__ = [
     "LedgerEntry",
     "LedgerMedia",
     "Platform",
+    "PostLimit",
+    "RateViolation",
     "RequestRecord",
     "Simulator",
     "SimulatorClient",

@@ -27,6 +27,8 @@ it stay on the simulator.
   ``com.atproto.identity.resolveHandle``, ``app.bsky.actor.getProfile`` and
   ``com.atproto.server.describeServer``.
 - ``ratelimit-limit/remaining/reset/policy`` headers (reset in epoch seconds) on every answer.
+- Writes cost points per account (a created record 3, a deleted one 1): past 5,000 an hour or
+  35,000 a day, 429 ``RateLimitExceeded`` (``herald.simulator.limits``).
 
 Expiring tokens: set ``Simulator.bluesky_access_jwt_seconds`` low, or re-register the account
 with ``expires_at`` (epoch seconds, as a string): once that moment has passed, every access JWT
@@ -57,6 +59,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from herald.simulator.graph import parse_expiry
+from herald.simulator.limits import Over, PostLimit
 from herald.simulator.server import (
     Account,
     BadBody,
@@ -93,6 +96,9 @@ MAX_TAG_BYTES = 640
 REFRESH_JWT_SECONDS = 90 * 86_400
 #: createSession budget per account: 30 per 5 minutes and 300 per day.
 SESSION_LIMITS = ((30, 300.0), (300, 86_400.0))
+#: Points a write costs against the account's write limits (``Bluesky.post_limits``).
+CREATE_POINTS = 3
+DELETE_POINTS = 1
 #: Records per listRecords page (default and maximum).
 LIST_DEFAULT_LIMIT = 50
 LIST_MAX_LIMIT = 100
@@ -211,6 +217,12 @@ class Bluesky(Platform):
     required_credentials = ("handle", "app_password")
     rate_limit = 3000
     rate_window_seconds = 300.0
+    #: Writes per account (DID) in points (docs.bsky.app rate limits): a created record costs
+    #: ``CREATE_POINTS``, a deleted one ``DELETE_POINTS``; 5,000 per hour, 35,000 per day.
+    post_limits = (
+        PostLimit("write points per hour", 5000, 3600.0),
+        PostLimit("write points per day", 35_000, 86400.0),
+    )
 
     def __init__(self, sim: Simulator) -> None:
         self._secret = os.urandom(32)
@@ -294,6 +306,11 @@ class Bluesky(Platform):
             "ratelimit-reset": str(ceil_epoch(reset_at)),
             "ratelimit-policy": f"{limit};w={int(self.rate_window_seconds)}",
         }
+
+    def post_limit_response(self, over: Over, now: float) -> Response:
+        response = super().post_limit_response(over, now)
+        response.headers["ratelimit-policy"] = f"{over.limit.posts};w={int(over.limit.window_seconds)}"
+        return response
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -577,6 +594,7 @@ class Bluesky(Platform):
                 logger.info("bluesky duplicate rkey", extra={"platform": self.name, "rkey": rkey})
                 raise xrpc_error(500, "InternalServerError", "Internal Server Error")
             media = self._record_blobs(did, record)
+            self.count_post(account, cost=CREATE_POINTS, now=now)
             cid = make_cid(json.dumps(record, sort_keys=True, ensure_ascii=False).encode(), _CODEC_DAG_CBOR)
             uri = f"at://{did}/{collection}/{rkey}"
             entry = None
@@ -715,9 +733,12 @@ class Bluesky(Platform):
         _, did = self._own_repo(request, _required(data, "repo"))
         collection, rkey = _required(data, "collection"), _required(data, "rkey")
         with self.sim.lock:
-            record = self._records.pop((did, collection, rkey), None)
+            record = self._records.get((did, collection, rkey))
             if record is None:
                 return json_response(200, {})
+            assert request.account is not None  # _own_repo checked it
+            self.count_post(request.account, cost=DELETE_POINTS)
+            del self._records[(did, collection, rkey)]
             if record.entry is not None:
                 self.sim.mark_deleted(self.name, record.uri)
             commit = {

@@ -2,7 +2,8 @@
 
 Follows shared/platforms.md §2: bearer-token auth, instance configuration, media upload v2 (with
 optional asynchronous processing), statuses with ``Idempotency-Key``, deletion, the account
-timeline for reconciliation, and ``X-RateLimit-*`` headers (Reset as ISO 8601) everywhere.
+timeline for reconciliation, and ``X-RateLimit-*`` headers (Reset as ISO 8601) everywhere. A
+301st status in 3 hours on one account is answered 429 (``herald.simulator.limits``).
 Errors are ``{"error": "..."}`` bodies with Mastodon's wording.
 """
 
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from herald.simulator.limits import PostLimit
 from herald.simulator.server import (
     Account,
     BadBody,
@@ -157,6 +159,8 @@ class Mastodon(Platform):
     rate_window_seconds = 300.0
     required_credentials = ("access_token",)
     id_shift = 16
+    #: app/lib/rate_limiter.rb: 300 statuses per 3 hours per account (the instance default).
+    post_limits = (PostLimit("statuses per account", 300, 3 * 3600.0),)
 
     def __init__(self, sim: Simulator) -> None:
         self._tokens: dict[str, Account] = {}
@@ -539,6 +543,7 @@ class Mastodon(Platform):
                 raise _error(422, TOO_LONG)
             if visibility not in VISIBILITIES:
                 raise _error(422, f"'{visibility}' is not a valid visibility")
+            self.count_post(account, now=now)
             status_id = self.sim.new_id(self.name)
             entry = LedgerEntry(
                 platform=self.name,

@@ -16,6 +16,10 @@ Fault semantics (``Fault.kind``):
 - ``commit_then_drop``: apply the request (a post lands in the ledger), then close the
   connection without answering: the "sent but no answer" case a connector must reconcile.
 
+Posting limits (``herald.simulator.limits``): every accepted post is counted against its
+platform's documented limits per account (and per bot or app where those share one); a post
+over one is answered 429 and recorded (``rate_violations``, ``/_sim/rate-violations``).
+
 The control API (``/_sim/...``, JSON) exposes the same operations over HTTP for tests whose
 workers run in other processes and for the sandbox; ``SimulatorClient`` wraps it.
 """
@@ -52,6 +56,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Literal, TypeVar, get_args
 
 from PIL import Image, UnidentifiedImageError
+
+from herald.simulator.limits import Over, PostCounter, PostLimit, RateViolation, exempt, scope_keys
 
 logger = logging.getLogger(__name__)
 
@@ -707,6 +713,8 @@ class Platform(ABC):
     #: Snowflake-style ids: ((ms - epoch) << shift) + sequence, unique and increasing.
     id_epoch_ms: ClassVar[int] = 0
     id_shift: ClassVar[int] = 16
+    #: The platform's documented posting limits, counted by ``count_post`` (``limits``).
+    post_limits: ClassVar[tuple[PostLimit, ...]] = ()
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
@@ -797,8 +805,9 @@ class Platform(ABC):
 
     def decorate(self, request: Request, response: Response) -> None:
         """Add rate-limit headers from a notional bucket per account. The bucket is never
-        enforced (only ``rate_limit`` faults answer 429): when it would run dry a new window
-        starts, so a connector that waits on ``remaining == 0`` is not stalled by a benchmark."""
+        enforced (``rate_limit`` faults and the posting limits of ``count_post`` answer 429,
+        with headers of their own): when it would run dry a new window starts, so a connector
+        that waits on ``remaining == 0`` is not stalled by a benchmark."""
         key = request.account.id if request.account is not None else "anonymous"
         now = time.time()
         with self.sim.lock:
@@ -814,6 +823,53 @@ class Platform(ABC):
 
     def public_url(self, path: str) -> str:
         return f"{self.sim.base_url}/{self.name}{path}"
+
+    # -- posting limits ---------------------------------------------------------------------
+
+    def count_post(self, account: Account, *, cost: int = 1, now: float | None = None) -> None:
+        """Count a post (``cost`` units: messages of an album, points of a write) against the
+        platform's posting limits. Call it under ``sim.lock``, after every other check and just
+        before the post is committed, so that a refused post is not counted and two concurrent
+        ones cannot both take the last unit. Past a limit the post is recorded as a
+        ``RateViolation``; with ``sim.enforce_post_limits`` (the default) this raises
+        ``HttpError`` with the platform's 429 and nothing is committed."""
+        if not self.post_limits or exempt(account.credentials):
+            return
+        now = time.time() if now is None else now
+        counter = self.sim.post_counter
+        keys = scope_keys(account.id, account.credentials, self.post_limits)
+        with self.sim.lock:
+            over = counter.over(self.name, self.post_limits, keys, cost, now)
+            enforce = bool(self.sim.enforce_post_limits)
+            if over is not None:
+                limit = over.limit
+                counter.note(
+                    RateViolation(
+                        platform=self.name,
+                        account=account.username,
+                        limit=limit.name,
+                        posts=limit.posts,
+                        window_seconds=limit.window_seconds,
+                        used=over.used,
+                        cost=cost,
+                        at=now,
+                        refused=enforce,
+                    )
+                )
+                logger.info(
+                    "simulator posting limit exceeded",
+                    extra={"platform": self.name, "account": account.username, "limit": limit.name},
+                )
+                if enforce:
+                    raise HttpError(self.post_limit_response(over, now))
+            counter.take(self.name, self.post_limits, keys, cost, now)
+
+    def post_limit_response(self, over: Over, now: float) -> Response:
+        """The 429 for a post over ``over.limit``: the platform's rate-limited answer with its
+        headers describing that limit (none used, reset when the window has room)."""
+        response = self.rate_limited_response(max(0.0, over.reset_at - now))
+        response.headers.update(self.rate_limit_headers(over.limit.posts, 0, over.reset_at))
+        return response
 
 
 _P = TypeVar("_P", bound=type[Platform])
@@ -1003,6 +1059,9 @@ class Simulator:
     rolling 24 h (``threads_reply_limit``: Threads replies, counted apart).
     ``bluesky_access_jwt_seconds``: life of a Bluesky access JWT.
     ``bluesky_blob_max_bytes``: the image blob cap enforced at createRecord.
+    ``enforce_post_limits``: 1 (default) answers 429 to a post over its platform's posting
+    limits, as the platform does; 0 accepts it. Either way it is recorded (``rate_violations``,
+    ``herald.simulator.limits``).
     ``random`` drives probabilistic faults; seed it for reproducible runs.
     """
 
@@ -1028,6 +1087,9 @@ class Simulator:
         self.bluesky_access_jwt_seconds = 7200
         #: The lexicon said 1,000,000 until April 2026 and 2,000,000 since; strict by default.
         self.bluesky_blob_max_bytes = 1_000_000
+        #: Refuse posts over the platforms' posting limits (1) or only record them (0).
+        self.enforce_post_limits = 1
+        self.post_counter = PostCounter()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._accounts: dict[str, dict[str, Account]] = {}
@@ -1167,6 +1229,14 @@ class Simulator:
         with self.lock:
             return [r for r in self._requests if platform is None or r.platform == platform]
 
+    def rate_violations(self, platform: str | None = None) -> list[RateViolation]:
+        """Posts that went over their platform's posting limits since the last ``reset``,
+        oldest first: refused with a 429, or accepted when ``enforce_post_limits`` is 0."""
+        if platform is not None:
+            self._platform(platform)
+        with self.lock:
+            return self.post_counter.violations(platform)
+
     # -- faults ------------------------------------------------------------------------------
 
     def inject(self, fault: Fault) -> None:
@@ -1185,10 +1255,12 @@ class Simulator:
             return [a.fault for a in self._faults]
 
     def reset(self) -> None:
-        """Forget posts, deletions, faults, media, the request log and every platform's protocol
-        memory (idempotency keys, duplicate texts, nonces, uploads); keep accounts."""
+        """Forget posts, deletions, faults, media, the request log, the posting-limit windows
+        and violations, and every platform's protocol memory (idempotency keys, duplicate texts,
+        nonces, uploads); keep accounts."""
         with self.lock:
             self._ledger.clear()
+            self.post_counter.clear()
             for ids in self._deleted.values():
                 ids.clear()
             self._media.clear()
@@ -1318,6 +1390,8 @@ class Simulator:
                 return json_response(200, sorted(self.deleted(query["platform"])))
             if method == "GET" and sub == "/requests":
                 return json_response(200, [asdict(r) for r in self.requests_seen(query.get("platform"))])
+            if method == "GET" and sub == "/rate-violations":
+                return json_response(200, [asdict(v) for v in self.rate_violations(query.get("platform"))])
             if method == "POST" and sub == "/accounts":
                 data = _json_object(body)
                 platform, username = data.pop("platform"), data.pop("username")
@@ -1356,6 +1430,7 @@ class Simulator:
             "threads_reply_limit": self.threads_reply_limit,
             "bluesky_access_jwt_seconds": self.bluesky_access_jwt_seconds,
             "bluesky_blob_max_bytes": self.bluesky_blob_max_bytes,
+            "enforce_post_limits": self.enforce_post_limits,
         }
 
     def _apply_settings(self, data: Mapping[str, Any]) -> None:
@@ -1469,6 +1544,10 @@ class SimulatorClient:
     def requests_seen(self, platform: str | None = None) -> list[RequestRecord]:
         suffix = "" if platform is None else "?" + urllib.parse.urlencode({"platform": platform})
         return [RequestRecord(**r) for r in json.loads(self._call("GET", "/requests" + suffix))]
+
+    def rate_violations(self, platform: str | None = None) -> list[RateViolation]:
+        suffix = "" if platform is None else "?" + urllib.parse.urlencode({"platform": platform})
+        return [RateViolation(**v) for v in json.loads(self._call("GET", "/rate-violations" + suffix))]
 
     def inject(self, fault: Fault) -> None:
         self._call("POST", "/faults", asdict(fault))

@@ -19,7 +19,9 @@ envelope, and no rate-limit headers.
   ``chat_id`` must be a chat registered for it: an unknown chat answers 400 ``chat not found``, a
   chat registered only for another bot 403 ``bot is not a member of the channel chat``.
 - A ``rate_limit`` fault answers 429 ``Too Many Requests: retry after N`` with
-  ``parameters.retry_after`` (seconds, rounded up), as Telegram does.
+  ``parameters.retry_after`` (seconds, rounded up), as Telegram does; so does a message over
+  the flood limits: 20 a minute in one chat, 30 a second from one bot over all its chats (an
+  album counts a message per photo; ``herald.simulator.limits``).
 
 Accounts: ``bot_token`` and ``chat_id``, one account per (bot, channel). ``chat_id`` is
 ``@channelname`` (a public channel: its numeric id, derived from the name, is accepted too) or a
@@ -45,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herald.simulator.graph import FetchFailed, fetch_url
+from herald.simulator.limits import PostLimit
 from herald.simulator.server import (
     Account,
     BadBody,
@@ -508,6 +511,14 @@ class Telegram(Platform):
     required_credentials = ("bot_token", "chat_id")
     rate_limit = 30
     rate_window_seconds = 1.0
+    #: The Bot API's flood limits (core.telegram.org/bots/faq; python-telegram-bot's
+    #: ``FloodLimit``): 20 messages per minute in one group or channel, about 30 per second
+    #: over all of a bot's chats. (Its "about one per second in one chat" is advice with bursts
+    #: allowed, not a limit: not counted.) An album counts as one message per photo.
+    post_limits = (
+        PostLimit("messages per chat", 20, 60.0),
+        PostLimit("messages per bot", 30, 1.0, scope="bot_token"),
+    )
 
     def __init__(self, sim: Simulator) -> None:
         self._bots: dict[str, list[Account]] = {}
@@ -666,8 +677,9 @@ class Telegram(Platform):
         if utf16_length(text) > MAX_MESSAGE_LENGTH:
             raise _bad_request("message is too long")
         with self.sim.lock:
-            message_id = self._next_id(chat)
             now = time.time()
+            self.count_post(self._member(token, chat), now=now)
+            message_id = self._next_id(chat)
             message = self._message(chat, message_id, now)
             message["text"] = text
             if entities:
@@ -682,9 +694,10 @@ class Telegram(Platform):
             raise _bad_request("message caption is too long")
         photo = self._photo(token, files.get("photo") or params.get("photo"), files, position=None)
         with self.sim.lock:
+            now = time.time()
+            self.count_post(self._member(token, chat), now=now)
             self._files.update({size["file_id"]: photo for size in photo.sizes})
             message_id = self._next_id(chat)
-            now = time.time()
             message = self._message(chat, message_id, now)
             message["photo"] = photo.sizes
             if caption:
@@ -731,6 +744,7 @@ class Telegram(Platform):
         ]
         with self.sim.lock:
             now = time.time()
+            self.count_post(self._member(token, chat), cost=len(items), now=now)
             # A lone item is sent as an ordinary message, outside any album.
             group_id = str(self.sim.new_id(self.name)) if len(items) > 1 else None
             messages = []
@@ -749,6 +763,10 @@ class Telegram(Platform):
             ids = [m["message_id"] for m in messages]
             self._commit(token, chat, ids, first_caption, first_entities, mode, photos, now, group_id)
         return _ok(messages)
+
+    def _member(self, token: str, chat: _Chat) -> Account:
+        """The account (bot, chat) a send from ``token`` to ``chat`` counts against."""
+        return next((a for a in self._bots[token] if self._chat_for(a) is chat), self._bots[token][0])
 
     def _next_id(self, chat: _Chat) -> int:
         message_id = chat.next_message_id
@@ -775,7 +793,7 @@ class Telegram(Platform):
         now: float,
         group_id: str | None,
     ) -> None:
-        account = next((a for a in self._bots[token] if self._chat_for(a) is chat), self._bots[token][0])
+        account = self._member(token, chat)
         entry = LedgerEntry(
             platform=self.name,
             account=account.username,

@@ -5,6 +5,8 @@ and stale timestamps refused), ``POST /2/tweets`` with twitter-text v3 weighted 
 duplicate-content 403, media upload v2 (one-shot and chunked, optional asynchronous
 processing), alt text through ``/2/media/metadata``, ``/2/users/me`` and the user timeline for
 reconciliation, deletion, and ``x-rate-limit-*`` headers (reset in epoch seconds) everywhere.
+Posts over 100 per 15 minutes per user, or 10,000 per day per app, are answered 429
+(``herald.simulator.limits``).
 Errors are RFC 7807 problem objects as X sends them.
 """
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herald.platforms.text import x_parse
+from herald.simulator.limits import PostLimit
 from herald.simulator.server import (
     Account,
     BadBody,
@@ -229,6 +232,13 @@ class X(Platform):
     required_credentials = ("api_key", "api_secret", "access_token", "access_token_secret")
     id_epoch_ms = TWITTER_EPOCH_MS
     id_shift = 22
+    #: ``POST /2/tweets`` as docs.x.com/x-api/fundamentals/rate-limits lists it (2026): 100 per
+    #: 15 minutes per user, 10,000 per 24 hours per app (the developer app: its API key). The
+    #: 2023 tiers were lower (Free 17, Basic 100 per user per 24 h): a test can lower these.
+    post_limits = (
+        PostLimit("posts per user", 100, 900.0),
+        PostLimit("posts per app", 10_000, 86400.0, scope="api_key"),
+    )
 
     def __init__(self, sim: Simulator) -> None:
         self._keys: dict[tuple[str, str], Account] = {}
@@ -421,6 +431,7 @@ class X(Platform):
                     403,
                     {"detail": DUPLICATE_DETAIL, "type": "about:blank", "title": "Forbidden", "status": 403},
                 )
+            self.count_post(account, now=now)
             tweet_id = self.sim.new_id(self.name)
             entry = LedgerEntry(
                 platform=self.name,

@@ -296,6 +296,9 @@ def test_requests_seen(sim: Simulator) -> None:
 
 
 def test_concurrent_posts(sim: Simulator) -> None:
+    # 480 posts on one account, over Mastodon's 300 per 3 h: accepted (and recorded as
+    # violations) so that this stays a test of concurrent commits.
+    sim.enforce_post_limits = 0
     errors: list[BaseException] = []
 
     def worker(number: int) -> None:
