@@ -29,27 +29,27 @@ def post_summary(p: Post) -> PostSummary:
 
 def log_entry(row: LogRow) -> LogEntry:
     """One delivery of the log."""
-    d, p = row.delivery, row.post
+    published = row.published_at
     return LogEntry(
-        post_id=p.id,
-        delivery_id=d.id,
+        post_id=row.post_id,
+        delivery_id=row.delivery_id,
         campaign=row.campaign,
-        channel=row.channel.name,
-        platform=row.channel.platform,
-        status=d.state,
+        channel=row.channel,
+        platform=row.platform,
+        status=row.state,
         text=row.text,
-        scheduled_at=iso(p.scheduled_at),
-        due_at=iso(d.due_at),
-        published_at=iso(d.published_at),
-        lateness_seconds=(d.published_at - p.scheduled_at).total_seconds() if d.published_at else None,
-        remote_id=d.remote_id,
-        remote_url=d.remote_url,
-        attempts=d.attempts,
-        error=d.last_error,
-        approval=p.approval,
-        approved_by=p.approved_by,
-        approved_at=iso(p.approved_at),
-        created_by=p.created_by,
+        scheduled_at=iso(row.scheduled_at),
+        due_at=iso(row.due_at),
+        published_at=iso(published),
+        lateness_seconds=(published - row.scheduled_at).total_seconds() if published else None,
+        remote_id=row.remote_id,
+        remote_url=row.remote_url,
+        attempts=row.attempts,
+        error=row.last_error,
+        approval=row.approval,
+        approved_by=row.approved_by,
+        approved_at=iso(row.approved_at),
+        created_by=row.created_by,
         parts=tuple(
             PartEntry(
                 position=part.position,
@@ -61,6 +61,6 @@ def log_entry(row: LogRow) -> LogEntry:
             )
             for part in row.parts
         ),
-        series_id=p.series_id,
-        occurrence=p.occurrence,
+        series_id=row.series_id,
+        occurrence=row.occurrence,
     )

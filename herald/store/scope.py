@@ -23,6 +23,13 @@ class Reach:
     def everything(self) -> bool:
         return self.campaigns is None and self.no_campaign
 
+    def covers(self, campaign_id: int | None) -> bool:
+        """Whether posts of ``campaign_id`` (None: of no campaign) are within reach: ``where``
+        in Python, for lists already read (the dashboard's counts)."""
+        if campaign_id is None:
+            return self.no_campaign
+        return self.campaigns is None or campaign_id in self.campaigns
+
     def where(self) -> Any:  # Any: a SQLAlchemy boolean clause
         """The condition on ``Post`` (None when everything may be seen)."""
         if self.everything:

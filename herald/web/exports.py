@@ -100,8 +100,10 @@ def audit_row(entry: AuditEntry) -> list[object]:
     ]
 
 
-def csv_lines(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    """The BOM and header, then each row as one CSV record, every cell neutralised."""
+def csv_lines(columns: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = True) -> Iterator[str]:
+    """The BOM (for a download: see ``BOM``; ``herald log`` writes none) and header, then each
+    row as one CSV record, every cell neutralised. Rows are read one at a time as the lines
+    are taken: an export of a million holds one page of them."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -111,7 +113,7 @@ def csv_lines(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Itera
         writer.writerow([neutralise(cell) for cell in cells])
         return buffer.getvalue()
 
-    yield BOM + record(columns)
+    yield (BOM if bom else "") + record(columns)
     for row in rows:
         yield record(row)
 

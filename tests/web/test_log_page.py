@@ -1,10 +1,14 @@
 """The managers' read pages, ``/log`` and ``/audit``, over a real service (Redis + SQLite) through
-the real sign-in: what a row shows (author, approver, link, error), filters, the "older" links
-walking every row once, who may see them, and escaping of every text someone else chose."""
+the real sign-in: what a row shows (author, approver, link, error in plain words, tries,
+lateness), filters (in the address, to share), the "older" and "newer" links walking every row
+once, the export of a filter, who may see them, hostile input, and escaping of every text
+someone else chose."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -232,3 +236,143 @@ def test_navigation_offers_the_pages_by_role(herald: Any, people: None) -> None:
     with web_client(herald, MANAGER) as c:
         page = c.get("/").text
     assert 'href="/log"' in page and 'href="/audit"' in page and 'href="/users"' not in page
+
+
+# -- /log at any size: filters, both ways, the export, words a person can act on ------------------
+
+
+def newer_link(page: str) -> str | None:
+    m = re.search(r'<a href="(/log\?[^"]+)" rel="prev">', page)
+    return html.unescape(m.group(1)) if m else None
+
+
+def test_platform_dates_and_words_filter_in_a_shareable_address(
+    herald: Any, people: None, manager: TestClient
+) -> None:
+    from datetime import timedelta
+
+    from herald.store.models import utcnow
+
+    soon = utcnow() + timedelta(days=3)
+    kr = herald.add_post(PostRequest(channels=["m1"], text=f"{KOREAN} 봄 행사", at=soon))
+    en = herald.add_post(
+        PostRequest(channels=["x1"], text="Spring market, 100% local", at=soon + timedelta(days=2))
+    )
+    params = {"platform": "x", "from": (soon + timedelta(days=1)).date().isoformat(), "q": "100% LOCAL"}
+    r = manager.get("/log", params=params)
+    assert r.status_code == 200
+    assert rows_of(r.text) == [(en, "x1")]
+    assert '<option value="x" selected>' in r.text and 'value="100% LOCAL"' in r.text
+    assert "1 delivery matches" not in r.text  # words: the counts cannot tell how many
+    # The export link carries every filter; the download holds the same rows.
+    link = re.search(r'href="(/log\.csv\?[^"]+)" download', r.text)
+    assert link is not None
+    csv_rows = list(csv.reader(io.StringIO(manager.get(html.unescape(link.group(1))).text.lstrip("\ufeff"))))
+    assert [row[0] for row in csv_rows[1:]] == [en]
+    assert rows_of(manager.get("/log", params={"q": "봄 행사"}).text) == [(kr, "m1")]
+    page = manager.get("/log", params={"platform": "mastodon"}).text
+    assert rows_of(page) == [(kr, "m1")] and "1 delivery matches." in page
+
+
+def test_newer_and_older_links_walk_the_log_both_ways(
+    herald: Any, people: None, manager: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("herald.web.routes.log.LOG_PAGE_ROWS", 3)
+    for n in range(4):
+        herald.add_post(PostRequest(channels=["m1", "x1"], text=f"post {n}", at=None))
+    first = manager.get("/log").text
+    assert newer_link(first) is None and "Newest" not in first
+    second_url = older_link(first, "log")
+    assert second_url is not None
+    second = manager.get(second_url).text
+    back_url = newer_link(second)
+    assert back_url is not None and "before=" in back_url
+    assert rows_of(manager.get(back_url).text) == rows_of(first)
+    assert manager.get("/log", params={"after": "x", "before": "y"}).status_code == 422
+
+
+def test_the_export_streams_every_row_of_the_filter_and_the_persons_campaigns(
+    herald: Any, people: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("herald.web.routes.log.EXPORT_PAGE_ROWS", 2)
+    herald.set_campaign("autumn")
+    for n in range(3):
+        herald.add_post(PostRequest(channels=["m1", "x1"], text=f"=spring {n}", at=None, campaign="spring"))
+        herald.add_post(PostRequest(channels=["m1"], text=f"autumn {n}", at=None, campaign="autumn"))
+    herald.add_user("spring@herald.test", PASSWORD, "manager", ["spring"])
+    with web_client(herald, "spring@herald.test") as c:
+        r = c.get("/log.csv")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
+        assert len(rows) == 1 + 6 and {row[2] for row in rows[1:]} == {"spring"}
+        assert {row[6] for row in rows[1:]} == {f"'=spring {n}" for n in range(3)}  # neutralised
+        only_x = list(
+            csv.reader(io.StringIO(c.get("/log.csv", params={"channel": "x1"}).text.lstrip("\ufeff")))
+        )
+        assert [row[3] for row in only_x[1:]] == ["x1"] * 3
+        bad = c.get("/log.csv", params={"from": "soon"})
+        assert bad.status_code == 422 and "not a date or time" in bad.text
+
+
+def test_errors_in_plain_words_tries_and_lateness(herald: Any, people: None, manager: TestClient) -> None:
+    failed = herald.add_post(PostRequest(channels=["m1"], text="refused", at=None))
+    settle(herald, failed, "failed", error="mastodon: HTTP 401: The access token is invalid")
+    sent = herald.add_post(PostRequest(channels=["x1"], text="out", at=None))
+    settle(herald, sent, "published", url="https://x.example/i/1")
+    page = manager.get("/log").text
+    row = page.split(f'title="{failed}"', 1)[1].split("</tr>", 1)[0]
+    assert "Mastodon no longer accepts this channel&#39;s sign-in" in row
+    assert "The access token is invalid" in row  # the platform's own words stay beside it
+    assert "1 try" in row
+    sent_row = page.split(f'title="{sent}"', 1)[1].split("</tr>", 1)[0]
+    assert "on time" in sent_row
+
+
+def test_an_empty_log_says_what_to_do(herald: Any, people: None, manager: TestClient) -> None:
+    page = manager.get("/log").text
+    assert "Nothing has been queued yet" in page and 'href="/compose"' in page
+    herald.add_post(PostRequest(channels=["m1"], text="one", at=None))
+    page = manager.get("/log", params={"status": "failed"}).text
+    assert "No deliveries match these filters." in page and "Show the whole log" in page
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2026-02-30"}, "to"),
+        ({"from": "2026-05-02", "to": "2026-05-01"}, "to"),
+        ({"q": "x" * 201}, "q"),
+        ({"q": "nul\x00byte"}, "q"),
+        ({"platform": "myspace"}, "platform"),
+        ({"after": "AAAA"}, "cursor"),
+        ({"before": "not-a-cursor"}, "cursor"),
+    ],
+)
+def test_hostile_filters_are_refused_on_the_page(
+    herald: Any, people: None, manager: TestClient, params: dict[str, str], field: str
+) -> None:
+    r = manager.get("/log", params=params)
+    assert r.status_code == 422
+    assert f"{field}:" in r.text and "Traceback" not in r.text
+
+
+def test_the_api_takes_the_same_filters(herald: Any, people: None) -> None:
+    from datetime import timedelta
+
+    from herald.store.models import utcnow
+
+    soon = utcnow() + timedelta(days=3)
+    herald.add_post(PostRequest(channels=["m1"], text="not this one", at=soon))
+    wanted = herald.add_post(PostRequest(channels=["x1"], text="Harbor lights", at=soon + timedelta(days=2)))
+    token = herald.create_token(MANAGER).token.reveal()
+    with web_client(herald, None) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        day = (soon + timedelta(days=1)).date().isoformat()
+        r = c.get("/api/v1/log", params={"from": day, "q": "harbor"})
+        assert r.status_code == 200, r.text
+        assert [i["post_id"] for i in r.json()["items"]] == [wanted]
+        assert c.get("/api/v1/log", params={"to": "soon"}).status_code == 422
+        assert c.get("/api/v1/log", params={"limit": 100000}).status_code == 422
+        assert c.get("/api/v1/log", params={"q": "x" * 201}).status_code == 422
+        assert c.get("/api/v1/log", params={"cursor": "%%%"}).status_code == 422

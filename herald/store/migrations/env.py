@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from herald.store.models import Base
+from herald.store.models import Base, described
 
 config = context.config
 target_metadata = Base.metadata
@@ -17,6 +17,7 @@ def run_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=described,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -25,7 +26,12 @@ def run_offline() -> None:
 def run_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_object=described,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -33,7 +39,9 @@ def run_online() -> None:
         config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
     )
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=conn, target_metadata=target_metadata, render_as_batch=True, include_object=described
+        )
         with context.begin_transaction():
             context.run_migrations()
 

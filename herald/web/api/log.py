@@ -4,7 +4,9 @@ within the campaigns the token may review (managers and admins)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from herald.service.pages import log_page, stats_page
 from herald.web.api.cursor import DEFAULT_PAGE, LOG, STATS, CursorParam, Limit
@@ -25,10 +27,21 @@ def delivery_log(
     platform: str | None = None,
     status: Status | None = None,
     post_id: str | None = None,
+    since: Annotated[
+        str | None,
+        Query(alias="from", description="Scheduled from this date (UTC) or ISO 8601 time on"),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(alias="to", description="Scheduled up to this date (included) or before this ISO 8601 time"),
+    ] = None,
+    q: Annotated[str | None, Query(description="Words the delivery's text contains", max_length=200)] = None,
     limit: Limit = DEFAULT_PAGE,
     cursor: CursorParam = None,
 ) -> LogPage:
-    """Deliveries newest scheduled first, narrowed by each filter given."""
+    """Deliveries newest scheduled first, narrowed by each filter given. A page may hold fewer
+    rows than ``limit`` (even none) and still give a ``next_cursor``, when the filters are rare
+    together: the log was read as far as the cursor, and more may follow."""
     page = log_page(
         svc,
         campaign=campaign or None,
@@ -36,6 +49,9 @@ def delivery_log(
         platform=platform or None,
         status=status,
         post_id=post_id or None,
+        since=since,
+        until=until,
+        text=q,
         after=LOG.decode(cursor),
         limit=limit,
         actor=actor,

@@ -1,76 +1,168 @@
-"""``/log``: the delivery log as managers read it (filters, who wrote and who approved each
-post, a page at a time with an "older" link), and ``/log.csv``, the same rows as a download."""
+"""``/log``: the delivery log as managers read it, however long it grows, and ``/log.csv``,
+the same rows as a download.
+
+The filters (campaign, channel, platform, status, a range of scheduled dates, words of the
+text) are the query string of a GET form, so a filtered log is a link to share. A page holds
+``LOG_PAGE_ROWS`` rows; "Older" and "Newer" continue from the key of its last or first row
+(``Herald.log_page``: no row is skipped or shown twice when posts are queued meanwhile, and a
+deep page costs what the first does). Each row says what the platform's error means in plain
+words (the platform's own message beside it), and how late the post went out.
+
+``/log.csv`` streams every row the filters select, a page of ``EXPORT_PAGE_ROWS`` at a time
+(memory stays flat for a million rows), every cell neutralised against formula injection
+(``web.exports``). A bad filter is refused before anything is sent.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 
-from herald.accounts import Actor
 from herald.core.errors import InputError
-from herald.service import STATUSES, Herald, LogEntry
-from herald.service.pages import DeliveryKey, Page
-from herald.service.pages import log_page as delivery_log_page
+from herald.core.i18n import _, ngettext
+from herald.service import STATUSES, LogEntry
+from herald.service.log import LogPage, LogQuery, log_query, plain_error
+from herald.service.pages import DeliveryKey
 from herald.web.api.cursor import LOG
 from herald.web.auth import CanReview
 from herald.web.deps import ServiceDep
 from herald.web.exports import LOG_COLUMNS, csv_response, log_row
-from herald.web.forms import LogFilters, LogFiltersDep
 from herald.web.templating import PagesDep
 
-#: Rows on one page of ``/log``; "older" continues after the last one.
+#: Rows on one page of ``/log``.
 LOG_PAGE_ROWS = 100
 #: Rows read at a time while an export streams.
 EXPORT_PAGE_ROWS = 1000
+#: Within this many seconds of its time (either way), a post went out on time.
+ON_TIME_SECONDS = 60
 
 router = APIRouter(tags=["log"])
 
 
-def _read(
-    svc: Herald, actor: Actor, filters: LogFilters, after: DeliveryKey | None, limit: int
-) -> Page[LogEntry, DeliveryKey]:
-    return delivery_log_page(
-        svc,
-        campaign=filters.campaign,
-        channel=filters.channel,
-        status=filters.status,
-        after=after,
-        limit=limit,
-        actor=actor,
+@dataclass(frozen=True)
+class LogForm:
+    """The filters as typed, kept for the form and for the links of the page (names as in the
+    address: ``from``, ``to``, ``q``)."""
+
+    campaign: str = ""
+    channel: str = ""
+    platform: str = ""
+    status: str = ""
+    since: str = ""
+    until: str = ""
+    q: str = ""
+
+    def query(self) -> LogQuery:
+        """The filters, checked. Raises InputError naming the bad one."""
+        return log_query(
+            campaign=self.campaign,
+            channel=self.channel,
+            platform=self.platform,
+            status=self.status,
+            since=self.since,
+            until=self.until,
+            text=self.q,
+        )
+
+    def fields(self) -> dict[str, str]:
+        """The filters given, as the query string's fields (for the page and export links)."""
+        names = {"since": "from", "until": "to"}
+        return {names.get(k, k): v for k, v in asdict(self).items() if v}
+
+
+def log_form(
+    campaign: str = "",
+    channel: str = "",
+    platform: str = "",
+    status: str = "",
+    since: Annotated[str, Query(alias="from")] = "",
+    until: Annotated[str, Query(alias="to")] = "",
+    q: str = "",
+) -> LogForm:
+    return LogForm(
+        campaign.strip(),
+        channel.strip(),
+        platform.strip(),
+        status.strip(),
+        since.strip(),
+        until.strip(),
+        q.strip(),
     )
 
 
-def _query(filters: LogFilters) -> dict[str, str]:
-    """The filters given, as a query string's fields (for the "older" and export links)."""
-    given = {"campaign": filters.campaign, "channel": filters.channel, "status": filters.status}
-    return {name: value for name, value in given.items() if value}
+LogFormDep = Annotated[LogForm, Depends(log_form)]
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """A row of the page: the delivery, its error in plain words, and how late it went out."""
+
+    entry: LogEntry
+    #: What the platform's error means (None: no error, or nothing plainer than its own words).
+    meaning: str | None
+    lateness: str | None
+
+
+def lateness_words(seconds: float | None) -> str | None:
+    """How late a post went out, as a person says it ("on time", "4 min late", "2 h 5 min
+    late", "3 days late"); None before it went out."""
+    if seconds is None:
+        return None
+    if abs(seconds) < ON_TIME_SECONDS:
+        return _("on time")
+    if seconds < 0:
+        return _("early")
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return _("%(n)d min late") % {"n": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return _("%(h)d h %(m)d min late") % {"h": hours, "m": minutes}
+    days = hours // 24
+    return ngettext("%(num)d day late", "%(num)d days late", days) % {"num": days}
+
+
+def _cursors(after: str, before: str) -> tuple[DeliveryKey | None, DeliveryKey | None]:
+    """The page's position: at most one of ``after`` and ``before`` (each a cursor of this
+    list, as a link of the page gave it)."""
+    if after and before:
+        raise InputError("cursor", _("give a page's after or before, not both"))
+    return LOG.decode(after), LOG.decode(before)
 
 
 @router.get("/log", response_class=HTMLResponse, name="log_page")
 def log_page(
-    actor: CanReview, svc: ServiceDep, pages: PagesDep, filters: LogFiltersDep, after: str = ""
+    actor: CanReview, svc: ServiceDep, pages: PagesDep, form: LogFormDep, after: str = "", before: str = ""
 ) -> HTMLResponse:
-    """A page of the delivery log, newest scheduled first; ``after`` (a cursor from the "older"
-    link) continues after the last row of the page before. A bad filter or cursor is shown on
-    the page (422)."""
+    """A page of the delivery log, newest scheduled first: from after the cursor ``after``
+    (older rows) or before ``before`` (newer ones), else the newest. A bad filter or cursor is
+    shown on the page (422)."""
     error: InputError | None = None
-    rows: tuple[LogEntry, ...] = ()
-    older: str | None = None
+    page = LogPage((), None)
     try:
-        page = _read(svc, actor, filters, LOG.decode(after), LOG_PAGE_ROWS)
-        rows, older = page.items, LOG.encode(page.next)
+        older_than, newer_than = _cursors(after, before)
+        page = svc.log_page(
+            form.query(), after=older_than, before=newer_than, limit=LOG_PAGE_ROWS, count=True, actor=actor
+        )
     except InputError as e:
         error = e
+    channels = svc.list_channels()
     context = {
         "active": "log",
-        "log": rows,
-        "filters": filters,
-        "query": _query(filters),
-        "older": older,
-        "continued": bool(after),
-        "channels": svc.list_channels(),
+        "lines": [LogLine(e, plain_error(e.error), lateness_words(e.lateness_seconds)) for e in page.items],
+        "filters": form,
+        "query": form.fields(),
+        "older": LOG.encode(page.next),
+        "newer": LOG.encode(page.newer),
+        "partial": page.partial,
+        "total": page.total,
+        "continued": bool(after or before),
+        "channels": channels,
+        "platforms": sorted({c.platform for c in channels}),
         "campaigns": [c.name for c in svc.list_campaigns(actor=actor)],
         "statuses": STATUSES,
         "error": error,
@@ -79,18 +171,17 @@ def log_page(
 
 
 @router.get("/log.csv", response_class=StreamingResponse, name="log_csv")
-def log_csv(actor: CanReview, svc: ServiceDep, filters: LogFiltersDep) -> StreamingResponse:
-    """Every row of the log the filters select (that the person may review), as CSV. A bad
-    filter is refused before anything is sent (InputError, 422)."""
-    first = _read(svc, actor, filters, None, EXPORT_PAGE_ROWS)
+def log_csv(actor: CanReview, svc: ServiceDep, form: LogFormDep) -> StreamingResponse:
+    """Every row of the log the filters select (that the person may review), as CSV, read a
+    page at a time as it is sent. A bad filter is refused before anything is sent (422)."""
+    query = form.query()
+    first = svc.log_page(query, limit=EXPORT_PAGE_ROWS, actor=actor)
 
     def rows() -> Iterator[list[object]]:
-        page = first
-        while True:
-            for entry in page.items:
+        for entry in first.items:
+            yield log_row(entry)
+        if first.next is not None:
+            for entry in svc.walk_log(query, after=first.next, page_rows=EXPORT_PAGE_ROWS, actor=actor):
                 yield log_row(entry)
-            if page.next is None:
-                return
-            page = _read(svc, actor, filters, page.next, EXPORT_PAGE_ROWS)
 
     return csv_response("log", LOG_COLUMNS, rows())
