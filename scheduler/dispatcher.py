@@ -27,6 +27,7 @@ from herald.core import metrics
 from herald.delivery.staging import ensure_queue
 from herald.store.db import Database
 from herald.store.deliveries import HANDOVER_LEAD_SECONDS
+from herald.store.stats import fold_counts, has_count_changes
 from scheduler.liveness import Alarms, Health, Liveness, Verdict
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class Dispatcher:
         now = time.time()
         if now >= self._next_check:
             ensure_queue(self.db, self.queue, horizon_seconds=self.consistency_interval * 2)
+            self._fold_counts()
             self._next_check = now + self.consistency_interval
         self._note_reaped(len(self.queue.reap_expired(now=now)), now)
         if now >= self._next_liveness:
@@ -174,6 +176,19 @@ class Dispatcher:
             if len(ids) < self.claim_batch:
                 break
         self._sleep()
+
+    def _fold_counts(self) -> None:
+        """Add the delivery counts' changes into the counts (``store.stats``), so that what a
+        dashboard read adds up stays a consistency interval's worth. A write only when there is
+        something to fold; a failure is logged and never stops dispatching."""
+        try:
+            with self.db.read() as s:
+                if not has_count_changes(s):
+                    return
+            with self.db.session() as s:
+                fold_counts(s)
+        except Exception:  # the counts are exact without folding, only slower to read
+            log.exception("folding the delivery counts failed; dispatching goes on")
 
     # -- liveness --------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import InputError, NotFound
+from herald.core.i18n import _
 from herald.service.accounts import Accounts
 from herald.service.answers import (
     AuditEntry,
@@ -31,13 +32,9 @@ from herald.service.answers import (
 from herald.service.base import ServiceBase
 from herald.service.campaigns import Campaigns
 from herald.service.channels import Channels
-from herald.service.log import Log
-from herald.service.records import log_entry
+from herald.service.log import Log, log_query
 from herald.service.records import post_summary as summary
-from herald.store import states
-from herald.store.log import LogFilters
 from herald.store.pages import DeliveryKey, PostFilters, PostKey, post_shown
-from herald.store.pages import log_page as _log_page
 from herald.store.pages import posts_page as _posts_page
 
 #: The approval states a post can be in (``Post.approval``).
@@ -92,7 +89,11 @@ def posts_page(
     scheduled first, ``limit`` from after ``after``. Raises InputError for an unknown approval
     state."""
     if approval is not None and approval not in APPROVALS:
-        raise InputError("approval", f"unknown approval {approval!r}; one of {', '.join(APPROVALS)}")
+        raise InputError(
+            "approval",
+            _("unknown approval %(given)r; one of %(choices)s")
+            % {"given": approval, "choices": ", ".join(APPROVALS)},
+        )
     with svc.db.read() as s:
         filters = PostFilters(
             campaign=campaign, approval=approval, reach=svc._reach(s, actor, Capability.VIEW)
@@ -106,35 +107,36 @@ def posts_page(
 
 
 def log_page(
-    svc: ServiceBase,
+    svc: Log,
     *,
     campaign: str | None = None,
     channel: str | None = None,
     platform: str | None = None,
     status: str | None = None,
     post_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    text: str | None = None,
     after: DeliveryKey | None = None,
     limit: int = 100,
     actor: Actor = SYSTEM,
 ) -> Page[LogEntry, DeliveryKey]:
     """The delivery log ``actor`` may review, one record per (post, channel), newest scheduled
-    first, ``limit`` from after ``after``. Raises InputError for an unknown status."""
-    if status is not None and status not in states.ALL:
-        raise InputError("status", f"unknown status {status!r}; one of {', '.join(states.ALL)}")
-    with svc.db.read() as s:
-        filters = LogFilters(
-            campaign=campaign,
-            channel=channel,
-            status=status,
-            post_id=post_id,
-            reach=svc._reach(s, actor, Capability.REVIEW),
-        )
-        rows = _log_page(s, filters, platform=platform, after=after, limit=limit + 1)
-        items = tuple(log_entry(row) for row in rows[:limit])
-    if len(rows) <= limit:
-        return Page(items, None)
-    last = rows[limit - 1]
-    return Page(items, DeliveryKey(last.post.scheduled_at, last.delivery.id))
+    first, ``limit`` from after ``after`` (``Log.log_page``: a page may end short of ``limit``
+    with a next key, when the filters are rare). Raises InputError for an unknown status or
+    platform, or a bad time or search."""
+    query = log_query(
+        campaign=campaign,
+        channel=channel,
+        platform=platform,
+        status=status,
+        post_id=post_id,
+        since=since,
+        until=until,
+        text=text,
+    )
+    page = svc.log_page(query, after=after, limit=limit, actor=actor)
+    return Page(page.items, page.next)
 
 
 def post_summary(svc: ServiceBase, post_id: str, *, actor: Actor = SYSTEM) -> PostSummary:
@@ -143,7 +145,7 @@ def post_summary(svc: ServiceBase, post_id: str, *, actor: Actor = SYSTEM) -> Po
     with svc.db.read() as s:
         post = post_shown(s, post_id)
         if post is None or not actor.can(Capability.VIEW, post.campaign_id):
-            raise NotFound("post", f"unknown post {post_id!r}")
+            raise NotFound("post", _("unknown post %(post)r") % {"post": post_id})
         return summary(post)
 
 

@@ -109,6 +109,9 @@ class User(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: The language the person reads Herald in (``herald.core.i18n.LOCALES``); None: as their
+    #: browser asks.
+    locale: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Membership.id"
@@ -357,6 +360,12 @@ class Delivery(Base):
     #: onto the queue until a person resumes (``store.pauses``).
     paused_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    #: Copies of its post's ``scheduled_at`` and ``campaign_id`` (0: no campaign), so that the
+    #: delivery log sorts and filters on this table alone (``store.log``). Never written by
+    #: Herald's code: triggers (migration 0016) fill them on insert and follow every change of
+    #: the post.
+    post_scheduled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    post_campaign_key: Mapped[int] = mapped_column(Integer, server_default="0")
 
     post: Mapped[Post] = relationship(back_populates="deliveries")
     channel: Mapped[Channel] = relationship()
@@ -470,3 +479,73 @@ class AlertSend(Base):
     #: sent | failed | limited | summarized
     outcome: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DeliveryCount(Base):
+    """How many deliveries of a campaign (``campaign_key`` 0: posts of none) on a channel are in
+    a state, as of the last fold (``store.stats.fold_counts``): the dashboard's counts without
+    counting the deliveries."""
+
+    __tablename__ = "delivery_counts"
+
+    campaign_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeliveryCountChange(Base):
+    """+1 or -1 for a (campaign, channel, state), appended by triggers (migration 0016) as
+    deliveries come, change state and go; folded into ``DeliveryCount`` now and then. Appends
+    only, so no two writers ever wait for the same row."""
+
+    __tablename__ = "delivery_count_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    campaign_key: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    delta: Mapped[int] = mapped_column(Integer)
+
+
+#: Schema objects migration 0016 makes on one database only, for search, which these models do
+#: not describe: SQLite's FTS5 table with its shadow tables and the posts' integer keys in it,
+#: PostgreSQL's trigram indexes. Alembic's comparisons leave them alone (``described``).
+SEARCH_OBJECTS = frozenset(
+    {
+        "post_search",
+        "post_search_config",
+        "post_search_content",
+        "post_search_data",
+        "post_search_docsize",
+        "post_search_idx",
+        "post_search_keys",
+        "ix_posts_text_trgm",
+        "ix_post_variants_text_trgm",
+    }
+)
+
+
+def described(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Alembic's ``include_object``: every schema object but ``SEARCH_OBJECTS``."""
+    return name not in SEARCH_OBJECTS
+
+
+# The delivery log's indexes (migration 0016), each named for the query it serves: the log
+# newest first, by itself or by state, channel, campaign, campaign and state, channel and state
+# (``store.log``); the posts listed newest first, by approval and by campaign (the dashboard).
+# Search's trigram indexes depend on the database and are the migration's alone.
+_LOG_ORDER = (Delivery.post_scheduled_at.desc(), Delivery.id)
+Index("ix_deliveries_log", *_LOG_ORDER)
+Index("ix_deliveries_log_by_state", Delivery.state, *_LOG_ORDER)
+Index("ix_deliveries_log_by_channel", Delivery.channel_id, *_LOG_ORDER)
+Index("ix_deliveries_log_by_campaign", Delivery.post_campaign_key, *_LOG_ORDER)
+Index("ix_deliveries_log_by_campaign_state", Delivery.post_campaign_key, Delivery.state, *_LOG_ORDER)
+Index("ix_deliveries_log_by_channel_state", Delivery.channel_id, Delivery.state, *_LOG_ORDER)
+Index("ix_posts_newest", Post.scheduled_at, Post.id)
+Index("ix_posts_by_approval", Post.approval, Post.scheduled_at)
+Index("ix_posts_by_campaign", Post.campaign_id, Post.scheduled_at)
+
+# The pages' live check, "has anything changed since?" (``store.changes``; migration 0018).
+Index("ix_deliveries_updated", Delivery.updated_at)
+Index("ix_posts_updated", Post.updated_at)

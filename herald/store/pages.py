@@ -1,5 +1,5 @@
-"""Keyset pages of the long lists (posts, and the delivery log), and one post loaded as a page
-loads it.
+"""Keyset pages of the long lists (posts here; the delivery log's in ``store.log``), and one
+post loaded as a page loads it.
 
 A page continues strictly after the last row of the page before it, in the list's own total
 order (the scheduled time, then an id as a tie-break, both newest first). Posts queued or
@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Select
 
-from herald.store.log import LogFilters, LogRow
-from herald.store.models import Campaign, Channel, Delivery, Post, PostVariant
-from herald.store.parts import parts_of
+from herald.store.log import DeliveryKey
+from herald.store.models import Campaign, Delivery, Post
 from herald.store.scope import EVERYTHING, Reach
 
 
@@ -28,15 +27,6 @@ class PostKey:
 
     scheduled_at: datetime
     post_id: str
-
-
-@dataclass(frozen=True)
-class DeliveryKey:
-    """Where a page of the delivery log ended: its last row's post's scheduled time (naive
-    UTC) and the delivery's id."""
-
-    scheduled_at: datetime
-    delivery_id: int
 
 
 @dataclass(frozen=True)
@@ -80,40 +70,11 @@ def post_shown(s: Session, post_id: str) -> Post | None:
     return s.execute(_with_relations(select(Post).where(Post.id == post_id))).scalar_one_or_none()
 
 
-def log_page(
-    s: Session, filters: LogFilters, *, platform: str | None, after: DeliveryKey | None, limit: int
-) -> list[LogRow]:
-    """At most ``limit`` deliveries matching ``filters`` (and on ``platform`` if given) that
-    come after ``after``, by their post's scheduled time (newest first), then by delivery id
-    (highest first), each with the text its channel gets."""
-    # The channel's own text if the post has one for it, else the post's: one join, no second read.
-    text = func.coalesce(PostVariant.text, Post.text)
-    q = (
-        select(Delivery, Post, Channel, Campaign.name, text)
-        .join(Post, Delivery.post_id == Post.id)
-        .join(Channel, Delivery.channel_id == Channel.id)
-        .outerjoin(Campaign, Post.campaign_id == Campaign.id)
-        .outerjoin(
-            PostVariant,
-            and_(PostVariant.post_id == Delivery.post_id, PostVariant.channel_id == Delivery.channel_id),
-        )
-        .order_by(Post.scheduled_at.desc(), Delivery.id.desc())
-        .limit(limit)
-    )
-    wanted = (
-        (Campaign.name, filters.campaign),
-        (Channel.name, filters.channel),
-        (Channel.platform, platform),
-        (Delivery.state, filters.status),
-        (Delivery.post_id, filters.post_id),
-    )
-    for column, value in wanted:
-        if value:
-            q = q.where(column == value)
-    if (clause := filters.reach.where()) is not None:
-        q = q.where(clause)
-    if after is not None:
-        q = q.where(tuple_(Post.scheduled_at, Delivery.id) < tuple_(after.scheduled_at, after.delivery_id))
-    rows = s.execute(q).all()
-    parts = parts_of(s, [r[0].id for r in rows])
-    return [LogRow(d, p, ch, camp, body, parts.get(d.id, [])) for d, p, ch, camp, body in rows]
+def posts_shown(s: Session, post_ids: list[str]) -> dict[str, Post]:
+    """Posts by id, each loaded as ``posts_page`` loads it (ids with no post are absent)."""
+    if not post_ids:
+        return {}
+    return {p.id: p for p in s.execute(_with_relations(select(Post).where(Post.id.in_(post_ids)))).scalars()}
+
+
+__all__ = ["DeliveryKey", "PostFilters", "PostKey", "post_shown", "posts_page", "posts_shown"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import ColumnElement, and_, case, exists, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from herald.store import states
@@ -207,3 +207,52 @@ def published_since(s: Session, *, campaign_id: int | None, since: datetime) -> 
         .distinct()
     ).scalars()
     return sorted(str(p) for p in rows)
+
+
+@dataclass(frozen=True)
+class PausedNow:
+    """A channel or campaign paused now: since when, and the reason its pause gave (which names
+    who paused it: "paused by ...", "emergency stop by ...")."""
+
+    kind: str  # "channel" or "campaign"
+    name: str
+    #: The campaign's id (None for a channel: channels belong to no campaign).
+    campaign_id: int | None
+    since: datetime
+    reason: str | None
+    #: Held deliveries waiting on this pause (the campaign's posts, or those on the channel).
+    held: int
+
+
+def paused_now(s: Session) -> list[PausedNow]:
+    """Every paused channel and campaign, the longest paused first. A few rows: channels and
+    campaigns are short lists; the held counts read only held deliveries."""
+    held_on_channel = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(Delivery.channel_id == Channel.id, Delivery.state == states.HELD)
+        .scalar_subquery()
+    )
+    held_in_campaign = (
+        select(func.count())
+        .select_from(Delivery)
+        .join(Post, Delivery.post_id == Post.id)
+        .where(Post.campaign_id == Campaign.id, Delivery.state == states.HELD)
+        .scalar_subquery()
+    )
+    channels = s.execute(
+        select(Channel.name, Channel.paused_at, Channel.pause_reason, held_on_channel).where(
+            Channel.paused_at.is_not(None)
+        )
+    ).all()
+    campaigns = s.execute(
+        select(Campaign.id, Campaign.name, Campaign.paused_at, Campaign.pause_reason, held_in_campaign).where(
+            Campaign.paused_at.is_not(None)
+        )
+    ).all()
+    rows = [PausedNow("channel", str(name), None, at, reason, int(n)) for name, at, reason, n in channels]
+    rows += [
+        PausedNow("campaign", str(name), int(cid), at, reason, int(n))
+        for cid, name, at, reason, n in campaigns
+    ]
+    return sorted(rows, key=lambda r: (r.since, r.kind, r.name))

@@ -74,15 +74,22 @@ def channel_queue(s: Session, channel_id: int, since: datetime, *, lock: bool = 
     ]
 
 
-def move_queued(s: Session, moves: Mapping[int, tuple[datetime, datetime]], *, now: datetime) -> list[int]:
+def move_queued(
+    s: Session,
+    moves: Mapping[int, tuple[datetime, datetime]],
+    *,
+    now: datetime,
+    from_states: Collection[str] = (states.QUEUED,),
+) -> list[int]:
     """For each delivery id → (its time as read, its new time): compare-and-set, still queued
-    at the time read → the new time, its missed-window clock restarted there. Returns the ids
+    (or in one of ``from_states``: a post waiting for approval moves too, on the calendar) at
+    the time read → the new time, its missed-window clock restarted there. Returns the ids
     moved; one claimed, cancelled, held or moved meanwhile is not."""
     moved = []
     for delivery_id, (was, to) in moves.items():
         res = s.execute(
             update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.state == states.QUEUED, Delivery.due_at == was)
+            .where(Delivery.id == delivery_id, Delivery.state.in_(list(from_states)), Delivery.due_at == was)
             .values(due_at=to, released_at=to, updated_at=now)
             .execution_options(synchronize_session=False)
         )

@@ -1,14 +1,17 @@
 """The web app: FastAPI routes and Jinja templates over the service layer.
 
 It only queues; it never calls a platform. Nothing is fetched at run time (no CDN, no JS
-framework): one stylesheet from ``web/static``, served by the app. FastAPI's interactive docs
+framework): one stylesheet from ``web/static``, served by the app, and small scripts of its
+own beside it (the calendar's, the live pages', the import's progress; each page works
+without them). FastAPI's interactive docs
 are off for that reason (they load scripts from a CDN); the API's schema is at
 ``/api/v1/openapi.json``.
 
 Every request passes, outermost first: the security headers, the Host check
 (``HERALD_ALLOWED_HOSTS``), a trusted proxy's forwarding headers, and the body-size limit of
 its path. Every route then declares who may call it (``web.auth``); errors become an HTML page
-for pages and problem details (``web.api.problems``) under ``/api/``.
+for pages and problem details (``web.api.problems``) under ``/api/`` and ``/live/``. Inside
+those, the request's language is set (``web.locale``): pages and the API's ``detail`` sentences are in it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from herald.core.errors import AccessDenied, Conflict, InputError, NotFound, NotSignedIn, TooManyAttempts
+from herald.core.i18n import _
 from herald.core.settings import Settings, get_settings
 from herald.media.limits import MAX_PHOTO_BYTES
 from herald.runtime import service
@@ -33,14 +37,17 @@ from herald.web.deps import ServiceHolder
 from herald.web.drafts import DraftStore
 from herald.web.flash import Flash
 from herald.web.forms import ComposeForm
+from herald.web.locale import RequestLocale
 from herald.web.middleware import AllowedHosts, BodyLimit, BodyTooLarge, SecurityHeaders
 from herald.web.proxies import ProxyHeaders, TrustedProxies, parse_networks
 from herald.web.routes import (
     account,
     audit,
+    calendar,
     campaigns,
     health,
     imports,
+    live,
     log,
     media,
     pages,
@@ -81,7 +88,9 @@ def _field(loc: tuple[int | str, ...]) -> str:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """The API, and the live pages' polls (``routes.live``): answered with problem details (401,
+    not the sign-in page, when the session has ended)."""
+    return request.url.path.startswith(("/api/", live.LIVE_PREFIX))
 
 
 def _web_key() -> bytes:
@@ -109,6 +118,7 @@ def create_app(service: Herald | None = None, *, settings: Settings | None = Non
     app.state.templates = build_templates(pages.PENDING_STATES)
 
     # Added innermost first: the last one added sees the request first.
+    app.add_middleware(RequestLocale)
     app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=DEFAULT_BODY_LIMIT)
     app.add_middleware(ProxyHeaders, proxies=TrustedProxies(parse_networks(settings.trusted_proxies)))
     app.add_middleware(AllowedHosts, hosts=settings.allowed_hosts.split(","))
@@ -124,10 +134,12 @@ def create_app(service: Herald | None = None, *, settings: Settings | None = Non
         imports,
         log,
         audit,
+        calendar,
         users,
         account,
         health,
         media,
+        live,
     ):
         app.include_router(module.router)
     app.include_router(api.router)
@@ -152,13 +164,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def access_denied(request: Request, exc: AccessDenied) -> Response:
         if _is_api(request):
             return problem(403, str(exc))
-        return page(request, "Not allowed", str(exc), 403)
+        return page(request, _("Not allowed"), str(exc), 403)
 
     @app.exception_handler(CsrfError)
     async def csrf_error(request: Request, exc: CsrfError) -> Response:
         if _is_api(request):
             return problem(403, str(exc))
-        return page(request, "Form expired", str(exc), 403)
+        return page(request, _("Form expired"), str(exc), 403)
 
     @app.exception_handler(TooManyAttempts)
     async def too_many(request: Request, exc: TooManyAttempts) -> Response:
@@ -180,17 +192,17 @@ def _install_error_handlers(app: FastAPI) -> None:
                 if d.get("message")
             ]
             return problem(status, exc.message, errors=errors)
-        return page(request, "Not done", exc.message, status)
+        return page(request, _("Not done"), exc.message, status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             FieldProblem(field=_field(tuple(e.get("loc", ()))), message=str(e.get("msg", "invalid")))
             for e in exc.errors()
-        ] or [FieldProblem(field="request", message="invalid request")]
+        ] or [FieldProblem(field="request", message=_("invalid request"))]
         if _is_api(request):
             return problem(422, "; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
-        return page(request, "Not done", "; ".join(f"{e.field}: {e.message}" for e in errors), 422)
+        return page(request, _("Not done"), "; ".join(f"{e.field}: {e.message}" for e in errors), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -199,7 +211,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if _is_api(request):
             return problem(exc.status_code, str(exc.detail), headers=headers)
-        title = "Not found" if exc.status_code == 404 else "Not done"
+        title = _("Not found") if exc.status_code == 404 else _("Not done")
         response = page(request, title, str(exc.detail), exc.status_code)
         response.headers.update(headers)
         return response

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from herald.accounts import Actor, Capability
 from herald.core.errors import AccessDenied, NotSignedIn
+from herald.core.i18n import _
 from herald.service import WebSessionInfo
 from herald.web.deps import ServiceDep
 
@@ -31,7 +32,7 @@ SESSION_COOKIE = "herald_session"
 
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _sep, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
@@ -56,12 +57,12 @@ def current_actor(request: Request, svc: ServiceDep) -> Actor:
     if token is not None:
         actor = svc.token_actor(token)
         if actor is None:
-            raise NotSignedIn("the API token is unknown or revoked")
+            raise NotSignedIn(_("the API token is unknown or revoked"))
         request.state.via_token = True
         return actor
     info = web_session(request, svc)
     if info is None or info.pending_second_factor:
-        raise NotSignedIn("sign in first")
+        raise NotSignedIn(_("sign in first"))
     request.state.via_token = False
     return info.actor
 
@@ -105,7 +106,9 @@ def require(capability: Capability) -> Callable[..., Actor]:
     def dependency(actor: ActorDep) -> Actor:
         if capable(actor, capability):
             return actor
-        raise AccessDenied(f"this needs a role that allows {capability.value}")
+        raise AccessDenied(
+            _("this needs a role that allows %(capability)s") % {"capability": capability.value}
+        )
 
     dependency.__name__ = f"require_{capability.value}"
     return dependency
@@ -119,7 +122,7 @@ def in_browser(request: Request, actor: SignedInActor) -> Actor:
     password and tokens), never a bearer token: a token cannot make more tokens."""
     if via_token(request) or actor.user_id is None:
         raise AccessDenied(
-            "an account is managed from a browser signed in with its password, not with a token"
+            _("an account is managed from a browser signed in with its password, not with a token")
         )
     return actor
 

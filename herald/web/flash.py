@@ -48,6 +48,8 @@ ACTIONS = (
     "role",
     "revoked",
     "password",
+    "moved",
+    "language",
 )
 
 
@@ -67,7 +69,7 @@ class Note:
     cancelled: tuple[str, ...] = ()
     after_publish: tuple[str, ...] = ()
     cannot_delete: tuple[str, ...] = ()
-    #: A campaign, channel or person's name.
+    #: A campaign, channel or person's name (for "moved": the new time, as the page showed it).
     name: str = ""
 
     def encode(self) -> str:

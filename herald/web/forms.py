@@ -14,6 +14,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from herald.accounts import Actor
 from herald.core.errors import InputError
+from herald.core.i18n import _
 from herald.service import (
     FACE_MODES,
     MAX_CAMPAIGN_NAME_CHARS,
@@ -151,7 +152,11 @@ class ComposeForm:
             if slot.upload is None:
                 continue
             if slot.faces not in FACE_CHOICES:
-                raise InputError(f"faces{i}", f"faces in photo {i}: choose {', '.join(FACE_CHOICES)}")
+                raise InputError(
+                    f"faces{i}",
+                    _("faces in photo %(n)d: choose %(choices)s")
+                    % {"n": i, "choices": ", ".join(FACE_CHOICES)},
+                )
             if slot.faces != FACE_KEEP:
                 out.append(FaceChoice(i, slot.faces, False))
             else:
@@ -183,8 +188,11 @@ class ComposeForm:
         if self.lost:
             raise InputError(
                 "photo",
-                f"{', '.join(self.lost)}: photos are kept for {DRAFT_TTL_SECONDS // 60} minutes "
-                "after a submit and that time is up (or Herald restarted); choose the photo again",
+                _(
+                    "%(files)s: photos are kept for %(minutes)d minutes after a submit and that time is"
+                    " up (or Herald restarted); choose the photo again"
+                )
+                % {"files": ", ".join(self.lost), "minutes": DRAFT_TTL_SECONDS // 60},
             )
 
     def to_request(self, campaign_faces: str | None = None) -> PostRequest:
@@ -213,9 +221,9 @@ class ComposeForm:
         if self.now:
             return {}
         if self.when not in WHEN_CHOICES:
-            raise InputError("when", "choose a date and time, the next free slot or each channel's own")
+            raise InputError("when", _("choose a date and time, the next free slot or each channel's own"))
         if self.fold not in FOLD_CHOICES:
-            raise InputError("fold", "a time that happens twice: choose the first or the second")
+            raise InputError("fold", _("a time that happens twice: choose the first or the second"))
         if self.when != WHEN_AT:
             # The zone goes along for the times shown (a slot is found in each channel's own).
             after = self._after()
@@ -225,7 +233,7 @@ class ComposeForm:
                 "after": after,
                 "tz": self._zone(),
             }
-        local = self._local("at", self.at, "choose a date and time, or tick “Post now”")
+        local = self._local("at", self.at, _("choose a date and time, or tick “Post now”"))
         assert local is not None
         return {
             "local_at": local,
@@ -238,7 +246,9 @@ class ComposeForm:
         """The chosen zone, if it is one of the list: a name from the form is never looked up
         on disk unless it is a known IANA name (``../../etc/passwd`` is refused here)."""
         if self.tz not in ZONE_NAMES:
-            raise InputError("tz", f"unknown time zone {self.tz[:64]!r}; choose one from the list")
+            raise InputError(
+                "tz", _("unknown time zone %(zone)r; choose one from the list") % {"zone": self.tz[:64]}
+            )
         return self.tz
 
     def _local(self, name: str, value: str, missing: str | None) -> datetime | None:
@@ -250,9 +260,11 @@ class ComposeForm:
         try:
             local = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise InputError(name, f"{value[:64]!r} is not a date and time like 2025-06-01T09:30") from None
+            raise InputError(
+                name, _("%(value)r is not a date and time like 2025-06-01T09:30") % {"value": value[:64]}
+            ) from None
         if local.tzinfo is not None:
-            raise InputError(name, "give the time without a zone offset and pick the zone from the list")
+            raise InputError(name, _("give the time without a zone offset and pick the zone from the list"))
         return local
 
     def _after(self) -> datetime | None:
@@ -413,9 +425,11 @@ class CampaignForm:
         errors: dict[str, str] = {}
         name = self.name.strip()
         if not name:
-            errors["name"] = "give the campaign a name"
+            errors["name"] = _("give the campaign a name")
         elif len(name) > MAX_CAMPAIGN_NAME_CHARS:
-            errors["name"] = f"a campaign name has at most {MAX_CAMPAIGN_NAME_CHARS} characters"
+            errors["name"] = _("a campaign name has at most %(max)d characters") % {
+                "max": MAX_CAMPAIGN_NAME_CHARS
+            }
         late: int | None = None
         if self.late_tolerance.strip():
             try:
@@ -423,14 +437,15 @@ class CampaignForm:
             except ValueError:
                 value = -1.0
             if not 0 <= value <= MAX_LATE_TOLERANCE_MINUTES:
-                errors["late_tolerance"] = (
-                    f"late tolerance is a number of minutes from 0 (never hold a late post) "
-                    f"to {MAX_LATE_TOLERANCE_MINUTES}"
-                )
+                errors["late_tolerance"] = _(
+                    "late tolerance is a number of minutes from 0 (never hold a late post) to %(max)d"
+                ) % {"max": MAX_LATE_TOLERANCE_MINUTES}
             else:
                 late = round(value * 60)
         if self.protect_faces not in FACE_MODES:
-            errors["protect_faces"] = f"protect faces: choose {', '.join(FACE_MODES)}"
+            errors["protect_faces"] = _("protect faces: choose %(choices)s") % {
+                "choices": ", ".join(FACE_MODES)
+            }
         kwargs: dict[str, Any] = {  # Any: str, int and bool keywords
             "timezone": self.timezone.strip() or None,
             "late_tolerance_seconds": late,
@@ -475,12 +490,14 @@ class PostIn(BaseModel):
     def to_request(self) -> PostRequest:
         """The service request. Raises InputError for photos or a missing/doubled time."""
         if self.photos is not None:
-            raise InputError("photos", "photos are not accepted in JSON yet; use the compose page or the CLI")
+            raise InputError(
+                "photos", _("photos are not accepted in JSON yet; use the compose page or the CLI")
+            )
         if self.now and self.at is not None:
-            raise InputError("at", "give either at or now: true, not both")
+            raise InputError("at", _("give either at or now: true, not both"))
         if not self.now and self.at is None:
             raise InputError(
-                "at", "give at (ISO 8601 with a zone, e.g. 2025-06-01T09:30:00+09:00) or now: true"
+                "at", _("give at (ISO 8601 with a zone, e.g. 2025-06-01T09:30:00+09:00) or now: true")
             )
         return PostRequest(
             channels=self.channels,

@@ -15,10 +15,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from herald.core.errors import HeraldError
 
-#: No script at all (the app has none), styles and images from the app itself (previews are
-#: ``data:`` images), never framed, forms only to the app.
+#: Scripts only as files of the app itself (the calendar's, the live pages', the import's
+#: progress; never inline, never from elsewhere), styles and images from the app itself
+#: (previews are ``data:`` images), never framed, forms only to the app.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 #: Sent with every response.

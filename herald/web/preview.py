@@ -21,6 +21,7 @@ from datetime import datetime
 
 from PIL import Image
 
+from herald.core.i18n import format_wall_time
 from herald.media import CleanPhoto, ingest_photo, protect_photo
 from herald.service.answers import PostPlan
 from herald.web.forms import ComposeForm
@@ -117,7 +118,7 @@ class WhenRow:
 
 
 def _shown(value: str) -> str:
-    return f"{datetime.fromisoformat(value.replace('Z', '+00:00')):%a %Y-%m-%d %H:%M}"
+    return format_wall_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 def when_rows(plan: PostPlan) -> list[WhenRow]:

@@ -25,6 +25,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from herald.core.errors import HeraldError
+from herald.core.i18n import _
 from herald.web.auth import ActorDep, is_https, via_token, web_session
 from herald.web.deps import FormDep, ServiceDep
 from herald.web.drafts import derive_key
@@ -130,7 +131,7 @@ LoginCsrfDep = Annotated[LoginCsrf, Depends(get_login_csrf)]
 def _check_session_token(request: Request, svc: ServiceDep, given: object) -> None:
     info = web_session(request, svc)
     if info is None or not token_matches(session_token(info.csrf_secret), given):
-        raise CsrfError("this form has expired or did not come from Herald; reload the page and try again")
+        raise CsrfError(_("this form has expired or did not come from Herald; reload the page and try again"))
 
 
 def require_csrf(request: Request, actor: ActorDep, form: FormDep, svc: ServiceDep) -> None:
@@ -156,7 +157,9 @@ def require_session_csrf(request: Request, form: FormDep, svc: ServiceDep) -> No
 def require_login_csrf(request: Request, form: FormDep, signer: LoginCsrfDep) -> None:
     """The sign-in form: its token must match the pre-session cookie."""
     if not signer.valid(request.cookies.get(LOGIN_COOKIE), form.get(CSRF_FIELD)):
-        raise CsrfError("this sign-in form has expired or did not come from Herald; reload it and try again")
+        raise CsrfError(
+            _("this sign-in form has expired or did not come from Herald; reload it and try again")
+        )
 
 
 CsrfDep = Depends(require_csrf)

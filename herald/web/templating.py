@@ -13,13 +13,24 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from herald.accounts import Actor, Capability
-from herald.core.i18n import gettext, ngettext
+from herald.core.i18n import (
+    current_locale,
+    format_datetime,
+    format_number,
+    format_percent,
+    gettext,
+    ngettext,
+    npgettext,
+    pgettext,
+)
 from herald.service import Herald
 from herald.web.auth import capable, web_session
 from herald.web.deps import ServiceDep
 from herald.web.flash import Flash, Note
+from herald.web.labels import term
 from herald.web.security import CSRF_FIELD, session_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -60,8 +71,24 @@ def _http_url(value: str | None) -> str | None:
 
 
 def _percent(rate: float) -> str:
-    """A rate from 0 to 1 as a whole percentage ("87%")."""
-    return f"{rate:.0%}"
+    """A rate from 0 to 1 as a whole percentage in the reader's locale ("87%")."""
+    return format_percent(rate)
+
+
+def _number(value: float | None) -> str:
+    """A count or an amount, grouped the reader's way ("12,345")."""
+    return "" if value is None else format_number(value)
+
+
+def _element(tag: str, css_class: str = "") -> Any:  # Any: a template global taking any text
+    """A template global wrapping (escaped) text in ``tag``, for a sentence whose words come
+    from the catalog around a code name, a file name or a hint: ``_("Run %(c)s", c=code(x))``."""
+    opening = f'<{tag} class="{css_class}">' if css_class else f"<{tag}>"
+
+    def wrap(text: object) -> Markup:
+        return Markup(opening + "%s" + f"</{tag}>") % text
+
+    return wrap
 
 
 @jinja2.pass_context
@@ -84,8 +111,17 @@ def build_templates(pending_states: tuple[str, ...]) -> Jinja2Templates:
         extensions=["jinja2.ext.i18n"],
     )
     # Every string meant for people is {{ _("...") }}, looked up in the request's locale.
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext, ngettext, newstyle=True, pgettext=pgettext, npgettext=npgettext
+    )
+    env.globals["current_locale"] = current_locale
+    env.globals["code"] = _element("code")
+    env.globals["strong"] = _element("strong")
+    env.globals["hint"] = _element("span", "hint")
     env.filters["utc"] = _utc
+    env.filters["datetime"] = format_datetime
+    env.filters["number"] = _number
+    env.filters["term"] = term
     env.filters["http_url"] = _http_url
     env.filters["percent"] = _percent
     env.filters["minutes"] = minutes

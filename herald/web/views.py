@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from herald.accounts import Actor
 from herald.core.errors import InputError
+from herald.core.i18n import _
 from herald.service import CheckResult, Herald, PlatformStats
 from herald.web.forms import ComposeForm
 
@@ -30,7 +31,7 @@ def check_draft(svc: Herald, form: ComposeForm) -> list[CheckRow]:
     nothing is queued or stored. Raises InputError (no channel, unknown channel, a photo
     refused, a kept photo expired)."""
     if not form.channels:
-        raise InputError("channel", "tick at least one channel to check the post against")
+        raise InputError("channel", _("tick at least one channel to check the post against"))
     form.require_kept()
     photos = form.photos()
     texts = form.texts()

@@ -155,7 +155,7 @@ def test_compose_error_names_each_channel_problem_and_keeps_input(staff: TestCli
     alert = re.search(r'<div class="note note-error" role="alert" id="form-error">(.*?)</div>', html, re.S)
     assert alert, html
     # The summary names the channel, its platform, the limit and the count, and which one fits.
-    assert "does not fit\n        1 of the 2 channels ticked" in alert.group(1)
+    assert "does not fit 1 of the 2 channels ticked" in alert.group(1)
     assert (
         '<a href="#channel-x1">x1</a> <span class="platform">x</span>: '
         "X allows 280 weighted characters; this text has 300" in alert.group(1)

@@ -1,6 +1,7 @@
 """``/account``: a person's own account, whatever their role. Their API tokens (make one, at most
-their role, shown once on the page that made it and never again; revoke one) and their
-password (the current one is asked for first).
+their role, shown once on the page that made it and never again; revoke one), their password
+(the current one is asked for first), and the language Herald speaks to them (else their
+browser's, ``web.locale``).
 
 Only a browser signed in with the password gets here: an API token cannot make more tokens or
 change the password of the person it belongs to.
@@ -20,8 +21,9 @@ from starlette.datastructures import FormData
 from herald.accounts import Actor, Role
 from herald.accounts.passwords import check_password_rules
 from herald.core.errors import Conflict, InputError, NotFound, NotSignedIn, TooManyAttempts
+from herald.core.i18n import LOCALE_NAMES, _
 from herald.service import CreatedToken, Herald
-from herald.web.auth import SignedInBrowser, client_address, set_session_cookie
+from herald.web.auth import SignedInBrowser, client_address, set_session_cookie, web_session
 from herald.web.deps import FormDep, ServiceDep
 from herald.web.flash import Note
 from herald.web.security import CsrfDep
@@ -30,7 +32,7 @@ from herald.web.templating import Pages, PagesDep, flash_redirect
 router = APIRouter(tags=["account"])
 
 #: The page's forms, as ``refused_form`` names the one a refusal belongs to.
-TOKEN, PASSWORD, TOKENS = "token", "password", "tokens"
+TOKEN, PASSWORD, TOKENS, LANGUAGE = "token", "password", "tokens", "language"
 
 
 def _text(form: FormData, name: str) -> str:
@@ -74,8 +76,13 @@ def _page(
     status_code: int | None = None,
 ) -> HTMLResponse:
     roles = roles_up_to(actor)
+    info = web_session(pages.request, svc)
     context = {
         "active": "account",
+        # The person's own choice ("" for "as the browser asks"), and the choices, each named in
+        # its own language.
+        "locale": (info.locale if info is not None else None) or "",
+        "locales": LOCALE_NAMES,
         "tokens": svc.tokens_of(actor.email, actor=actor),
         "roles": roles,
         "campaigns": [c.name for c in svc.list_campaigns(actor=actor)],
@@ -131,9 +138,28 @@ def account_token_revoke(
     ``/users``)."""
     token = next((t for t in svc.tokens_of(actor.email, actor=actor) if t.id == token_id), None)
     if token is None or token.revoked or not svc.revoke_token(token_id, actor=actor):
-        refusal = NotFound("token", f"you have no live token {token_id}")
+        refusal = NotFound("token", _("you have no live token %(id)s") % {"id": token_id})
         return _page(pages, svc, actor, refused=(TOKENS, refusal))
     return flash_redirect(request, Note("revoked", name=token.shown), "account_page")
+
+
+@router.post(
+    "/account/language",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+    name="account_language",
+)
+def account_language(
+    request: Request, actor: SignedInBrowser, svc: ServiceDep, pages: PagesDep, form: FormDep
+) -> Response:
+    """The language Herald speaks to the person from the next page on: one it speaks, or blank
+    for "as my browser asks"."""
+    chosen = _text(form, "locale").strip()
+    try:
+        svc.set_locale(actor.email, chosen or None, actor=actor)
+    except InputError as e:
+        return _page(pages, svc, actor, refused=(LANGUAGE, e))
+    return flash_redirect(request, Note("language", name=chosen), "account_page")
 
 
 @router.post(
@@ -151,14 +177,14 @@ def account_password(
     new = _text(form, "password")
     try:
         if new != _text(form, "confirm"):
-            raise InputError("confirm", "the new password and its repetition differ")
+            raise InputError("confirm", _("the new password and its repetition differ"))
         problem = check_password_rules(new)
         if problem:
             raise InputError("password", problem)
         try:
             svc.check_password(actor.email, _text(form, "current_password"), address=client_address(request))
         except NotSignedIn:
-            raise InputError("current_password", "that is not your current password") from None
+            raise InputError("current_password", _("that is not your current password")) from None
         svc.set_password(actor.email, new, actor=actor)
     except TooManyAttempts as e:
         limited = InputError("current_password", str(e))
@@ -168,8 +194,8 @@ def account_password(
     except InputError as e:
         return _page(pages, svc, actor, refused=(PASSWORD, e))
     if actor.user_id is None:  # not so: ``browser_only`` lets only a person in
-        raise NotSignedIn("sign in first")
-    sid, _ = svc.start_session(actor.user_id)
+        raise NotSignedIn(_("sign in first"))
+    sid, _csrf = svc.start_session(actor.user_id)
     # This request's session has just ended: the page is rendered for the new one (its CSRF
     # token), which ``web.auth.web_session`` reads from the request's state.
     request.state.web_session = svc.session(sid)

@@ -4,9 +4,10 @@ text, face protection), with a form to create or change one."""
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from herald.core.errors import InputError
+from herald.core.errors import InputError, NotFound
 from herald.service import CampaignDefaults, CampaignInfo
-from herald.web.auth import CanAdminister
+from herald.web import panels
+from herald.web.auth import CanAdminister, CanReview
 from herald.web.deps import ServiceDep
 from herald.web.flash import Note
 from herald.web.forms import CampaignForm, CampaignFormDep
@@ -59,3 +60,26 @@ def campaigns_save(
             return flash_redirect(request, Note("campaign", name=saved.name), "campaigns")
     rows = svc.list_campaigns(actor=actor)
     return _page(pages, rows, form, svc.new_campaign_defaults(), errors=errors, status_code=422)
+
+
+@router.get("/campaigns/{name:path}", response_class=HTMLResponse, name="campaign_page")
+def campaign_page(
+    request: Request, actor: CanReview, svc: ServiceDep, pages: PagesDep, name: str, zone: str = ""
+) -> HTMLResponse:
+    """One campaign's page: its charts over the last 30 days, days counted in ``zone`` (else
+    the zone the person chose, else the campaign's own). 404 for a campaign that does not exist
+    or that the person may not review (the same answer: what is out of reach is not shown to
+    exist)."""
+    found = next((c for c in svc.list_campaigns(actor=actor) if c.name == name), None)
+    if found is None:
+        raise NotFound("campaign", f"unknown campaign {name!r}")
+    context = {
+        "active": "campaigns",
+        "campaign": found,
+        **panels.charts_context(
+            svc, actor, request, zone=zone, campaign=name, campaign_zone=found.timezone, prefix="campaign"
+        ),
+        "chart_route": "campaign_page",
+        "chart_params": {"name": name},
+    }
+    return pages.render("campaign.html", context)

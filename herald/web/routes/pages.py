@@ -6,9 +6,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from herald.accounts import Actor, Capability
 from herald.core.errors import AccessDenied, InputError
+from herald.core.i18n import _
 
 # Status names only, for the log filter and "can this still be cancelled?".
-from herald.service import PENDING_STATES, STATUSES, Herald
+from herald.service import PENDING_STATES, STATUSES, Herald, LogEntry
+from herald.service.log import log_query
+from herald.web import panels
 from herald.web.auth import CanDraft, CanView, capable
 from herald.web.deps import FormDep, ServiceDep
 from herald.web.drafts import DraftStore
@@ -40,29 +43,39 @@ router = APIRouter(tags=["pages"])
 
 
 @router.get("/", response_class=HTMLResponse, name="dashboard")
-def dashboard(actor: CanView, svc: ServiceDep, pages: PagesDep, filters: LogFiltersDep) -> HTMLResponse:
-    """What the person may see: health, posts waiting for approval (or sent back to them), the
-    latest posts, and for managers the delivery log with its actions and the statistics."""
+def dashboard(
+    request: Request,
+    actor: CanView,
+    svc: ServiceDep,
+    pages: PagesDep,
+    filters: LogFiltersDep,
+    zone: str = "",
+    upcoming_after: str = "",
+) -> HTMLResponse:
+    """What the person may see: health, posts waiting for approval (or sent back to them), what
+    goes out next (a page at a time after ``upcoming_after``) and what is paused, and for
+    managers the delivery log with its actions, the charts (days in ``zone``) and the
+    statistics. The panels are ``web.panels``'s, as their live fragments render them."""
     error: InputError | None = None
     reviewer = capable(actor, Capability.REVIEW)
-    rows = []
+    rows: tuple[LogEntry, ...] = ()
     if reviewer:
         try:
-            rows = svc.delivery_log(
-                campaign=filters.campaign,
-                channel=filters.channel,
-                status=filters.status,
-                limit=DASHBOARD_LOG_ROWS,
-                actor=actor,
-            )
+            # One page of the log (``Herald.log_page``: bounded however long the log is); the
+            # log page goes on from there.
+            query = log_query(campaign=filters.campaign, channel=filters.channel, status=filters.status)
+            rows = svc.log_page(query, limit=DASHBOARD_LOG_ROWS, actor=actor).items
         except InputError as e:
             error = e
     context = {
         "active": "dashboard",
-        "health": svc.queue_health(),
+        **panels.health_context(svc),
+        **panels.upcoming_context(svc, actor, campaign=filters.campaign, after=upcoming_after),
+        **(panels.charts_context(svc, actor, request, zone=zone) if reviewer else {}),
+        "chart_route": "dashboard",
+        "chart_params": {},
         "pending": svc.list_posts(approval="pending", limit=DASHBOARD_POSTS, actor=actor),
         "returned": svc.list_posts(approval="returned", limit=DASHBOARD_POSTS, actor=actor),
-        "posts": svc.list_posts(campaign=filters.campaign, limit=DASHBOARD_POSTS, actor=actor),
         "log": rows,
         "reviewer": reviewer,
         "filters": filters,
@@ -140,7 +153,9 @@ def _preview(
     resolved = form.resolved(faces)
     token = drafts.put(draft_owner(actor), resolved, resolved.kept_bytes)
     if token is None:
-        raise InputError("photo", "this post is too large to keep for a preview; send fewer photos at once")
+        raise InputError(
+            "photo", _("this post is too large to keep for a preview; send fewer photos at once")
+        )
     context = {
         "active": "compose",
         "form": resolved,
@@ -226,7 +241,10 @@ def compose_confirm(
             return _queued(request, svc, actor, queued)
     expired = InputError(
         "draft",
-        f"this preview has expired (previews are kept for {drafts.ttl_seconds // 60:.0f} minutes, "
-        "and not across a restart of Herald); nothing was queued from it. Compose the post again.",
+        _(
+            "this preview has expired (previews are kept for %(minutes)d minutes, and not across a"
+            " restart of Herald); nothing was queued from it. Compose the post again."
+        )
+        % {"minutes": drafts.ttl_seconds // 60},
     )
     return compose_page(pages, svc, actor, ComposeForm(), error=expired, status_code=422)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from herald.core.errors import InputError
+from herald.core.i18n import _
 from herald.web.auth import CanAct, CanApprove, CanDraft
 from herald.web.deps import FormDep, ServiceDep
 from herald.web.flash import Note
@@ -33,7 +34,7 @@ def approve_post(
     try:
         svc.approve_post(post_id, actor=actor)
     except InputError as e:
-        return _refused(pages, "Not approved", e)
+        return _refused(pages, _("Not approved"), e)
     return flash_redirect(request, Note("approved", post_id=post_id), "dashboard")
 
 
@@ -46,7 +47,7 @@ def return_post(
     try:
         svc.return_post(post_id, note[:MAX_NOTE_FORM_CHARS] if isinstance(note, str) else "", actor=actor)
     except InputError as e:
-        return _refused(pages, "Not sent back", e)
+        return _refused(pages, _("Not sent back"), e)
     return flash_redirect(request, Note("returned", post_id=post_id), "dashboard")
 
 
@@ -58,7 +59,7 @@ def resubmit_post(
     try:
         svc.resubmit_post(post_id, actor=actor)
     except InputError as e:
-        return _refused(pages, "Not resubmitted", e)
+        return _refused(pages, _("Not resubmitted"), e)
     return flash_redirect(request, Note("resubmitted", post_id=post_id), "dashboard")
 
 
@@ -67,7 +68,9 @@ def cancel_post(post_id: str, request: Request, actor: CanAct, svc: ServiceDep, 
     try:
         result = svc.cancel_post(post_id, actor=actor)
     except InputError as e:
-        return pages.render("error.html", {"title": "Not cancelled", "message": e.message}, status_code=404)
+        return pages.render(
+            "error.html", {"title": _("Not cancelled"), "message": e.message}, status_code=404
+        )
     note = Note("cancelled", post_id=post_id, count=len(result.cancelled), late=len(result.too_late))
     return flash_redirect(request, note, "dashboard")
 
@@ -82,7 +85,9 @@ def takedown_post(
         rows = svc.delivery_log(post_id=post_id, actor=actor)
         if not rows:
             return pages.render(
-                "error.html", {"title": "Not taken down", "message": f"unknown post {post_id!r}"}, 404
+                "error.html",
+                {"title": _("Not taken down"), "message": _("unknown post %(post)r") % {"post": post_id}},
+                404,
             )
         return pages.render(
             "takedown.html", {"post_id": post_id, "rows": rows, "channel": form.channel, "active": ""}
@@ -90,7 +95,7 @@ def takedown_post(
     try:
         result = svc.takedown(post_id, channel=form.channel if form.only_channel else None, actor=actor)
     except InputError as e:
-        return _refused(pages, "Not taken down", e)
+        return _refused(pages, _("Not taken down"), e)
     note = Note(
         "takedown",
         post_id=post_id,
@@ -126,7 +131,7 @@ def retry_delivery(
 ) -> Response:
     """Send a failed or uncertain delivery again (for an uncertain one, after a person checked
     that the post is not on the platform)."""
-    return _requeue("retry", "Not retried", post_id, request, actor, svc, pages, form.channel)
+    return _requeue("retry", _("Not retried"), post_id, request, actor, svc, pages, form.channel)
 
 
 @router.post("/posts/{post_id}/release", dependencies=[CsrfDep], name="release_delivery")
@@ -134,7 +139,7 @@ def release_delivery(
     post_id: str, request: Request, actor: CanAct, svc: ServiceDep, pages: PagesDep, form: DeliveryActionDep
 ) -> Response:
     """Send a held delivery now (a missed window or a paused channel that a person checked)."""
-    return _requeue("release", "Not released", post_id, request, actor, svc, pages, form.channel)
+    return _requeue("release", _("Not released"), post_id, request, actor, svc, pages, form.channel)
 
 
 @router.post("/posts/{post_id}/confirm", dependencies=[CsrfDep], name="confirm_published")
@@ -144,9 +149,11 @@ def confirm_published(
     """A person found the uncertain post on the platform: record it as published (with its URL
     if they give one)."""
     if form.channel is None:
-        return _refused(pages, "Not confirmed", InputError("channel", "say which channel the post is on"))
+        return _refused(
+            pages, _("Not confirmed"), InputError("channel", _("say which channel the post is on"))
+        )
     try:
         svc.confirm_published(post_id, form.channel, url=form.url, actor=actor)
     except InputError as e:
-        return _refused(pages, "Not confirmed", e)
+        return _refused(pages, _("Not confirmed"), e)
     return flash_redirect(request, Note("confirm", post_id=post_id, on=(form.channel,)), "dashboard")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from herald.core.errors import NotSignedIn, TooManyAttempts
+from herald.core.i18n import _
 from herald.service import Herald
 from herald.web.auth import (
     SESSION_COOKIE,
@@ -50,7 +51,7 @@ def _login_page(
     token, cookie = signer.form(request)
     response = pages.render(
         "login.html",
-        {"title": "Sign in", "email": email, "error": error, "login_token": token, "active": ""},
+        {"title": _("Sign in"), "email": email, "error": error, "login_token": token, "active": ""},
         status_code=status,
     )
     if cookie is not None:
@@ -62,7 +63,7 @@ def _start(request: Request, svc: Herald, user_id: int, *, pending: bool, to: st
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         svc.end_session(old)
-    sid, _ = svc.start_session(user_id, pending_second_factor=pending)
+    sid, _csrf = svc.start_session(user_id, pending_second_factor=pending)
     response = RedirectResponse(str(request.app.url_path_for(to)), status_code=303)
     lifetime = int(svc.session_lifetime.total_seconds())
     set_session_cookie(response, request, sid, lifetime)
@@ -90,7 +91,9 @@ def login_submit(
         response.headers["Retry-After"] = str(max(1, int(e.retry_after + 0.999)))
         return response
     except NotSignedIn:
-        return _login_page(request, pages, signer, email=email, error="Wrong email or password.", status=401)
+        return _login_page(
+            request, pages, signer, email=email, error=_("Wrong email or password."), status=401
+        )
     if signed.second_factor:
         return _start(request, svc, signed.user_id, pending=True, to="second_factor")
     if svc.needs_second_factor_setup(signed.user_id):
@@ -102,7 +105,7 @@ def _pending(request: Request, svc: Herald) -> tuple[int, str]:
     """The user id and email of a session waiting for its second factor."""
     info = web_session(request, svc)
     if info is None or not info.pending_second_factor or info.actor.user_id is None:
-        raise NotSignedIn("sign in first")
+        raise NotSignedIn(_("sign in first"))
     return info.actor.user_id, info.actor.email
 
 
@@ -110,7 +113,7 @@ def _code_page(
     pages: PagesDep, *, setup: tuple[str, str] | None = None, error: str = "", status: int = 200
 ) -> HTMLResponse:
     uri, sealed = setup or ("", "")
-    context = {"title": "Second factor", "setup_uri": uri, "sealed": sealed, "error": error, "active": ""}
+    context = {"title": _("Second factor"), "setup_uri": uri, "sealed": sealed, "error": error, "active": ""}
     return pages.render("second_factor.html", context, status_code=status)
 
 
@@ -124,7 +127,7 @@ def second_factor(request: Request, svc: ServiceDep, pages: PagesDep) -> Respons
 def second_factor_setup(request: Request, svc: ServiceDep, pages: PagesDep) -> Response:
     """Admins where a second factor is required, on their first sign-in: a new secret to put
     in an authenticator app, then a code from it. Nothing is stored until the code is right."""
-    user_id, _ = _pending(request, svc)
+    user_id, _email = _pending(request, svc)
     if not svc.needs_second_factor_setup(user_id):
         return RedirectResponse(str(request.app.url_path_for("second_factor")), status_code=303)
     return _code_page(pages, setup=svc.second_factor_candidate(user_id))
@@ -134,7 +137,7 @@ def second_factor_setup(request: Request, svc: ServiceDep, pages: PagesDep) -> R
     "/login/code", response_class=HTMLResponse, dependencies=[SessionCsrfDep], name="second_factor_submit"
 )
 def second_factor_submit(request: Request, svc: ServiceDep, pages: PagesDep, form: FormDep) -> Response:
-    user_id, _ = _pending(request, svc)
+    user_id, _email = _pending(request, svc)
     code = _text(form, "code", 16).replace(" ", "")
     sealed = _text(form, "sealed", 4096)
     setup = svc.needs_second_factor_setup(user_id)

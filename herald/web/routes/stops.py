@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from herald.accounts import Capability
 from herald.core.errors import AccessDenied, InputError
+from herald.core.i18n import _
 from herald.web.auth import CanAct
 from herald.web.deps import FormDep, ServiceDep
 from herald.web.security import CsrfDep
@@ -33,7 +34,7 @@ def _scope(form: FormDep) -> str | None:
         return None
     if scope == "campaign" and isinstance(campaign, str) and campaign.strip():
         return campaign.strip()
-    raise InputError("scope", "say what to stop: a campaign (with its name) or everything")
+    raise InputError("scope", _("say what to stop: a campaign (with its name) or everything"))
 
 
 def _takedown_hours(form: FormDep) -> float | None:
@@ -43,10 +44,13 @@ def _takedown_hours(form: FormDep) -> float | None:
     try:
         hours = float(raw)
     except ValueError:
-        raise InputError("takedown_hours", f"{raw[:40]!r} is not a number of hours") from None
+        raise InputError(
+            "takedown_hours", _("%(value)r is not a number of hours") % {"value": raw[:40]}
+        ) from None
     if not 0 < hours <= MAX_TAKEDOWN_HOURS:
         raise InputError(
-            "takedown_hours", f"take down what went out in the last 1 to {MAX_TAKEDOWN_HOURS} hours"
+            "takedown_hours",
+            _("take down what went out in the last 1 to %(max)d hours") % {"max": MAX_TAKEDOWN_HOURS},
         )
     return hours
 
@@ -64,7 +68,7 @@ def stop(actor: CanAct, svc: ServiceDep, pages: PagesDep, form: FormDep) -> Resp
     hours = _takedown_hours(form)
     if campaign is None and not actor.can(Capability.ACT, None):
         # Refused before the question: the person could not confirm it anyway.
-        raise AccessDenied("an emergency stop of everything needs the manager role everywhere")
+        raise AccessDenied(_("an emergency stop of everything needs the manager role everywhere"))
     if form.get("confirm") != "yes":
         return pages.render("stop_confirm.html", {"active": "stops", "campaign": campaign, "hours": hours})
     done = svc.stop(campaign=campaign, takedown_since=timedelta(hours=hours) if hours else None, actor=actor)

@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from herald.accounts import Actor, Role
 from herald.core.errors import Conflict, InputError, NotFound
+from herald.core.i18n import _
 from herald.service import Herald, TokenInfo, UserInfo
 from herald.web.auth import CanAdminister
 from herald.web.deps import FormDep, ServiceDep
@@ -163,9 +164,11 @@ def users_token_revoke(
         held = {t.id: t for t in svc.tokens_of(email, actor=actor)}
         token = held.get(token_id)
         if token is None or token.revoked:
-            raise NotFound("token", f"{email} has no live token {token_id}")
+            raise NotFound(
+                "token", _("%(email)s has no live token %(id)s") % {"email": email, "id": token_id}
+            )
         if not svc.revoke_token(token_id, actor=actor):
-            raise NotFound("token", f"token {token.shown}… is already revoked")
+            raise NotFound("token", _("token %(token)s… is already revoked") % {"token": token.shown})
     except InputError as e:
         return _page(pages, svc, actor, person=email, refused=(TOKENS, e))
     return flash_redirect(request, Note("revoked", name=token.shown), "users_page", person=email)
