@@ -45,6 +45,10 @@ class Plan:
     settle_seconds: float = 6.0
     #: Deliveries in the delivery log scenario (``bench.log_scale``).
     log_deliveries: int = 1_000_000
+    #: The top of the hour (``bench.tophour``): channels over four platforms, and posts per
+    #: channel, all due at one instant.
+    tophour_channels: int = 100
+    tophour_posts: int = 20
 
     @classmethod
     def full(cls) -> Plan:
@@ -88,6 +92,8 @@ class Plan:
             lead_seconds=0.5,
             settle_seconds=2.5,
             log_deliveries=20_000,
+            tophour_channels=8,
+            tophour_posts=3,
         )
 
     def count(self, n: int) -> str:

@@ -3,6 +3,9 @@
 
 - ``channels`` Mastodon channels ``b0``, ``b1``... each on its own simulator account, with the
   ``rate_limit: off`` option (a burst is far above any posting window; see ``harness.py``);
+- on demand (``add_platform_channels``), channels on Mastodon, Bluesky, Telegram and X with
+  each platform's own posting window, on simulator accounts that count posts against the
+  platforms' limits (the top-of-the-hour scenario);
 - plain-Celery ETA workers (``bench.eta_app``) on the same redis-server, in other databases;
 - ledger helpers: the simulator keeps every post it accepted with its arrival time.
 
@@ -20,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +51,42 @@ class Account:
     token: str
 
 
+@dataclass(frozen=True)
+class PlatformAccount:
+    """A benchmark channel on any platform: Herald's channel name (also the simulator account's
+    username), its platform, and the credentials Herald's channel holds."""
+
+    channel: str
+    platform: str
+    credentials: Mapping[str, str]
+
+
+#: The X developer app every benchmark X user authorised: its posts per day count together.
+X_APP = {"api_key": "bench-top-app-key", "api_secret": "bench-top-app-secret"}
+
+
+def _credentials(platform: str, name: str, k: int) -> dict[str, str]:
+    """Fresh simulator credentials for channel ``name`` (``k``-th of its run). Telegram: a bot
+    per channel (a bot's 30 messages a second span all its chats); X: one app, a user each."""
+    tag = f"{k:04d}{uuid.uuid4().hex[:8]}"
+    if platform == "mastodon":
+        return {"access_token": f"bench-top-token-{tag}"}
+    if platform == "bluesky":
+        return {"handle": f"{name}.bsky.social", "app_password": f"{tag[:4]}-{tag[4:8]}-{tag[8:12]}-benc"}
+    if platform == "telegram":
+        return {
+            "bot_token": f"{800_000_000 + k}:BENCH-top-bot-{tag}",
+            "chat_id": f"@{name.replace('-', '_')}",
+        }
+    if platform == "x":
+        return {
+            **X_APP,
+            "access_token": f"bench-top-user-{tag}",
+            "access_token_secret": f"bench-top-secret-{tag}",
+        }
+    raise ValueError(f"no benchmark accounts for platform {platform!r}")
+
+
 class Rig:
     """A started ``Cluster`` with the benchmark's channels, the extra processes it started (to
     stop them with the cluster's), and the simulator's ledger read by post-text prefix."""
@@ -64,7 +103,8 @@ class Rig:
         c = self.cluster
         for k in range(n):
             acct = Account(f"b{k}", f"bench-burst-token-{k:04d}-{uuid.uuid4().hex[:8]}")
-            c.sim.add_account("mastodon", username=acct.channel, access_token=acct.token)
+            # Exempt from the simulator's posting limits too: a burst is far above them.
+            c.sim.add_account("mastodon", username=acct.channel, access_token=acct.token, post_limits="off")
             c.herald.add_channel(
                 acct.channel,
                 "mastodon",
@@ -84,6 +124,22 @@ class Rig:
 
     def redis_url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.cluster.redis_port}/{db}"
+
+    def add_platform_channels(self, platforms: Sequence[str], n: int, prefix: str) -> list[PlatformAccount]:
+        """``n`` channels ``{prefix}-{platform}-{k}``, spread round-robin over ``platforms``,
+        each with its platform's own posting window and no minimum gap (no ``rate_limit``
+        option, Herald's defaults), on simulator accounts whose posts count against the
+        platform's limits (``herald.simulator.limits``). Returns them in creation order."""
+        c = self.cluster
+        made = []
+        for k in range(n):
+            platform = platforms[k % len(platforms)]
+            name = f"{prefix}-{platform}-{k // len(platforms):02d}"
+            creds = _credentials(platform, name, k)
+            c.sim.add_account(platform, username=name, **creds)
+            c.herald.add_channel(name, platform, dict(creds), base_url=c.sim.url_for(platform))
+            made.append(PlatformAccount(name, platform, creds))
+        return made
 
     # -- processes -------------------------------------------------------------------------
 

@@ -4,12 +4,15 @@ Scenarios that can share processes share a rig (a harness ``Cluster``), in an or
 one finds the processes it needs idle:
 
 1. main rig (Herald's production lease, 30 s): the burst (with the bare loop and plain Celery),
-   idle precision, then the long-delay demonstration with the photo scenario run during its
-   12 s wait, then (full run) the py-spy profile of a burst;
+   idle precision, the top of the hour (100 channels on four platforms), then the long-delay
+   demonstration with the photo scenario run during its 12 s wait, then (full run) the py-spy
+   profile of a burst;
 2. second rig (the harness's 3 s lease, as in ``bench.chaos``; started while the demonstration
    waits): recovery (Redis restarted empty, a worker killed with SIGKILL mid-burst), then 1M
    posts queued for the future (its own redis-server, so memory figures are the queue's), then
-   the counted in-process profile (its processes stopped).
+   the counted in-process profile (its processes stopped);
+3. no rig: the delivery log at 1M deliveries against 1k, read in this process
+   (``bench.log_scale``).
 
 Every row is declared before anything runs (``specs``), so a scenario that fails leaves its
 rows in the table marked ``error``, and the run goes on with the next scenario.
@@ -30,7 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from bench import burst, idle, longdelay, photos, profiling, recovery, scale
+from bench import burst, idle, log_scale, longdelay, photos, profiling, recovery, scale, tophour
 from bench.plan import Plan
 from bench.results import Outcome, Row, Spec, chart, markdown, summary, table, to_json
 
@@ -124,7 +127,7 @@ def _reason(e: BaseException) -> str:
 
 
 #: Scenario names, in the order they run (``--only`` takes these).
-SCENARIOS = ("burst", "idle", "photos", "profile", "long-delay", "scale", "recovery")
+SCENARIOS = ("burst", "idle", "tophour", "photos", "profile", "long-delay", "scale", "recovery", "log")
 
 
 def expected_rows(plan: Plan) -> list[tuple[str, str]]:
@@ -136,17 +139,19 @@ def _specs(name: str, plan: Plan) -> list[Spec]:
     module = {
         "burst": burst,
         "idle": idle,
+        "tophour": tophour,
         "photos": photos,
         "long-delay": longdelay,
         "profile": profiling,
         "scale": scale,
         "recovery": recovery,
+        "log": log_scale,
     }.get(name)
     return module.specs(plan) if module is not None else []
 
 
 #: Scenarios on the main rig, and on the second one (``profile`` has a half on each).
-MAIN = ("burst", "idle", "photos", "long-delay", "profile")
+MAIN = ("burst", "idle", "tophour", "photos", "long-delay", "profile")
 SECOND = ("recovery", "scale", "profile")
 
 
@@ -202,6 +207,7 @@ def run(plan: Plan, pg_admin_url: str | None, only: set[str] | None = None) -> B
                         longdelay.wait_ready(r)
                     record("burst", lambda: burst.run(plan, r, eta, eta_workers))
                     record("idle", lambda: idle.run(plan, r, eta))
+                    record("tophour", lambda: tophour.run(plan, r, eta, eta_workers))
                 # The long-delay demonstration mostly waits: the photo scenario runs meanwhile,
                 # then the second rig starts and runs the recovery scenario.
                 pending = None
@@ -227,12 +233,14 @@ def run(plan: Plan, pg_admin_url: str | None, only: set[str] | None = None) -> B
                     record("recovery", lambda: recovery.run(plan, r2))
                 record("scale", lambda: scale.run(plan, r2, eta_pid))
                 record("profile", lambda: profiling.counted(plan, r2))
+    # No rig: the delivery log is read in this process, once every rig has stopped.
+    record("log", lambda: log_scale.run(plan, pg_admin_url))
     return book
 
 
 #: Scenarios run a second time on PostgreSQL (issues 17 and 19), their rows marked
 #: ``POSTGRES_MARK``: what production runs on, measured beside SQLite in the same run.
-ON_POSTGRES = ("burst", "idle", "scale", "recovery")
+ON_POSTGRES = ("burst", "idle", "scale", "recovery", "log")
 POSTGRES_MARK = " · PostgreSQL"
 DEFAULT_PG_ADMIN = os.environ.get("HERALD_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

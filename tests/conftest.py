@@ -275,6 +275,7 @@ def sim(simulator: Any) -> Any:
     simulator.reset()
     simulator.mastodon_async_media = 0
     simulator.x_async_media = 0
+    simulator.enforce_post_limits = 1
     return simulator
 
 
