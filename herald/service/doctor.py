@@ -49,7 +49,9 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from content_queue.heartbeats import Heartbeats
 from content_queue.levels import read_levels
-from herald.core.errors import AuthError, ConfigError, HeraldError, PermanentError, PlatformError
+from herald.accounts import Actor, Capability
+from herald.core import i18n
+from herald.core.errors import AuthError, ConfigError, HeraldError, NotFound, PermanentError, PlatformError
 from herald.core.keyring import Keyring
 from herald.core.secret import MASK
 from herald.core.settings import (
@@ -64,6 +66,7 @@ from herald.platforms import ConnectorConfig, connector_class
 from herald.platforms.base import CONNECT_TIMEOUT_SECONDS
 from herald.platforms.http import mask
 from herald.service.answers import Answer
+from herald.service.base import ServiceBase
 from herald.store import channels as channel_store
 from herald.store.crypto import CredentialBox
 from herald.store.db import Database, location, revisions
@@ -829,6 +832,43 @@ class Doctor:
             self.found.redis.close()
         if self.found.db is not None:
             self.found.db.dispose()
+
+
+# -- one channel, for the web page's "Check" button ---------------------------------------------
+
+#: Why a process holding only ``HERALD_WEB_KEYS`` checks no channel (the web app, usually).
+NO_PRIVATE_KEY = "this process holds HERALD_WEB_KEYS only, which opens no credential"
+
+
+def check_channel(svc: ServiceBase, name: str, *, actor: Actor, settings: Settings | None = None) -> Check:
+    """The doctor's check of one channel (its platform's dry call, then what the token's expiry
+    and a pause add), for an admin: one source for the verdict wherever it is shown. Where the
+    service's box cannot open credentials (``HERALD_WEB_KEYS`` only) the answer is a skip saying
+    so. Raises AccessDenied unless an installation-wide admin, NotFound for an unknown channel.
+    Never raises for what the platform answers: a refusal is a failed check, masked."""
+    svc._require(actor, Capability.ADMINISTER, None, i18n.N_("checking a channel"))
+    with svc.db.read() as s:
+        row = channel_store.channel_by_name(s, name)
+    if row is None:
+        raise NotFound("channel", i18n._("unknown channel %(name)r") % {"name": name})
+    if not svc.box.opens:
+        return Check(
+            f"channel {row.name}",
+            Status.SKIP,
+            f"credentials not checked: {NO_PRIVATE_KEY}",
+            "run `herald doctor` where the workers run (with HERALD_SECRET_KEY) to check channels",
+        )
+    doctor = Doctor(settings or get_settings())
+    return doctor._guarded_one(f"channel {row.name}", lambda: doctor._channel(row, svc.box))
+
+
+def token_checks(svc: ServiceBase, *, settings: Settings | None = None) -> dict[str, Check]:
+    """The doctor's verdict on each channel's known token expiry, by channel name (channels
+    whose expiry is not known are absent). Reads SQL only: no platform is called."""
+    doctor = Doctor(settings or get_settings())
+    with svc.db.read() as s:
+        rows = channel_store.channels_listed(s)
+    return {r.name: c for r in rows if (c := doctor._token(r)) is not None}
 
 
 # -- small helpers -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from herald.accounts import Actor
 from herald.core.errors import InputError
 from herald.core.i18n import _
+from herald.core.text import refuse_controls
 from herald.service import (
     FACE_MODES,
     MAX_CAMPAIGN_NAME_CHARS,
@@ -29,7 +30,7 @@ from herald.web.deps import FormDep, ServiceDep
 from herald.web.drafts import DRAFT_TTL_SECONDS, DraftStore
 from herald.web.templating import DEFAULT_TIME_ZONE, minutes
 from herald.web.uploads import read_photo
-from herald.web.zones import FROM_UTC, ZONE_NAMES, default_zone
+from herald.web.zones import FROM_UTC, ZONE_NAMES, cookie_zone, default_zone
 from scheduler.localtime import to_utc, zone
 
 #: What may happen to the faces in a photo: kept as they are, blurred or pixelated.
@@ -71,11 +72,14 @@ class Upload:
 @dataclass(frozen=True)
 class PhotoSlot:
     """One of the compose form's photo inputs: the file (new, or kept from the last submit),
-    its alt text and what to do with the faces in it (one of ``FACE_CHOICES``)."""
+    its alt text, its credit (who took it: ``media.credit`` adds it to the alt text, or to the
+    text where the platform has no alt text) and what to do with the faces in it (one of
+    ``FACE_CHOICES``)."""
 
     upload: Upload | None = None
     alt: str = ""
     faces: str = FACE_KEEP
+    credit: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,13 @@ class ComposeForm:
     def photos(self, campaign_faces: str | None = None) -> list[PhotoInput]:
         modes = {c.position: c.mode for c in self.faces(campaign_faces)}
         return [
-            PhotoInput(data=s.upload.data, filename=s.upload.filename, alt_text=s.alt, protect_faces=modes[i])
+            PhotoInput(
+                data=s.upload.data,
+                filename=s.upload.filename,
+                alt_text=s.alt,
+                credit=s.credit or None,
+                protect_faces=modes[i],
+            )
             for i, s in enumerate(self.slots, 1)
             if s.upload is not None
         ]
@@ -304,11 +314,14 @@ def keep_draft(owner: str, drafts: DraftStore[ComposeForm], form: ComposeForm) -
     return drafts.put(owner, form, form.photo_bytes)
 
 
-async def compose_form(actor: CanDraft, form: FormDep, drafts: DraftsDep, svc: ServiceDep) -> ComposeForm:
+async def compose_form(
+    request: Request, actor: CanDraft, form: FormDep, drafts: DraftsDep, svc: ServiceDep
+) -> ComposeForm:
     """The compose form as submitted. A photo input left empty keeps the photo of the same slot
     from the draft the form carries (unless "remove" is ticked); a new file replaces it. A time
     zone left as the page offered it by default (``tz_auto``) is the default for what was
-    chosen now: the campaign's zone, else the channels', else UTC (no script needed)."""
+    chosen now: the campaign's zone, else the channels', else the viewer's own (``web.zones``:
+    the calendar's cookies), else UTC (no script needed)."""
     kept = drafts.get(draft_owner(actor), _text(form, DRAFT_FIELD) or None)
     channels = tuple(dict.fromkeys(v for v in form.getlist("channels") if isinstance(v, str) and v))
     text_for = {
@@ -326,10 +339,18 @@ async def compose_form(actor: CanDraft, form: FormDep, drafts: DraftsDep, svc: S
             photo = kept.slots[i - 1].upload if kept is not None else None
             if photo is None:
                 lost.append(_text(form, f"kept{i}"))
-        slots.append(PhotoSlot(photo, _text(form, f"alt{i}").strip(), _text(form, f"faces{i}") or FACE_KEEP))
+        slots.append(
+            PhotoSlot(
+                photo,
+                _text(form, f"alt{i}").strip(),
+                _text(form, f"faces{i}") or FACE_KEEP,
+                _text(form, f"credit{i}").strip(),
+            )
+        )
     tz, tz_from = _text(form, "tz"), ""
     if not tz or tz == _text(form, "tz_auto"):
-        tz, tz_from = default_zone(svc, actor, _text(form, "campaign"), channels)
+        viewer = cookie_zone(request.cookies)
+        tz, tz_from = default_zone(svc, actor, _text(form, "campaign"), channels, viewer)
     return ComposeForm(
         text=_text(form, "text"),
         channels=channels,
@@ -351,6 +372,39 @@ async def compose_form(actor: CanDraft, form: FormDep, drafts: DraftsDep, svc: S
 
 
 ComposeDep = Annotated[ComposeForm, Depends(compose_form)]
+
+#: Longest text the live counter counts, per box (characters). Far above any platform's limit
+#: (so the counter still says how far over a long text is) yet small enough that counting it
+#: on every keystroke costs the server little.
+MAX_COUNT_TEXT_CHARS = 20_000
+
+
+def counted_form(form: FormDep) -> ComposeForm:
+    """The compose form's texts and ticked channels as the live counter sends them
+    (``static/counter.js``: no photos, no time). Refused with InputError before anything is
+    counted: a box longer than ``MAX_COUNT_TEXT_CHARS`` or holding a control character."""
+    channels = tuple(dict.fromkeys(v for v in form.getlist("channels") if isinstance(v, str) and v))
+    text_for = {
+        key.removeprefix("text_for."): _text(form, key) for key in form if key.startswith("text_for.")
+    }
+    counted = ComposeForm(
+        text=_text(form, "text"),
+        channels=channels,
+        text_for=text_for,
+        thread=form.get("thread") is not None,
+        first_comment=_text(form, "first_comment"),
+    )
+    boxes = {"text": counted.text, "first comment": counted.first_comment}
+    boxes |= {f"text-for {name}": text for name, text in text_for.items()}
+    for name, text in boxes.items():
+        if len(text) > MAX_COUNT_TEXT_CHARS:
+            raise InputError(
+                name,
+                _("%(field)s is longer than %(max)d characters; the counter stops there")
+                % {"field": name[:80], "max": MAX_COUNT_TEXT_CHARS},
+            )
+        refuse_controls(name[:80], text)
+    return counted
 
 
 def form_action(form: FormDep) -> str:
@@ -442,6 +496,12 @@ class CampaignForm:
                 ) % {"max": MAX_LATE_TOLERANCE_MINUTES}
             else:
                 late = round(value * 60)
+        timezone = self.timezone.strip()
+        if timezone and timezone not in ZONE_NAMES:
+            # Only a known IANA name is ever looked up on disk (``../../etc/passwd`` is not one).
+            errors["timezone"] = _("unknown time zone %(zone)r; choose one from the list") % {
+                "zone": timezone[:64]
+            }
         if self.protect_faces not in FACE_MODES:
             errors["protect_faces"] = _("protect faces: choose %(choices)s") % {
                 "choices": ", ".join(FACE_MODES)

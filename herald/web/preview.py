@@ -42,6 +42,8 @@ class PhotoPreview:
     position: int
     filename: str
     alt: str
+    #: Who took it, as the person typed it ("" when none): ``media.credit`` publishes it.
+    credit: str
     #: "blur", "pixelate", or None (faces left as they are).
     mode: str | None
     by_campaign: bool
@@ -89,6 +91,7 @@ def preview_photos(form: ComposeForm, campaign_faces: str | None) -> list[PhotoP
                 position=i,
                 filename=clean.original_name,
                 alt=slot.alt,
+                credit=slot.credit,
                 mode=choice.mode,
                 by_campaign=choice.by_campaign,
                 faces=faces,

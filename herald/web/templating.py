@@ -32,20 +32,10 @@ from herald.web.deps import ServiceDep
 from herald.web.flash import Flash, Note
 from herald.web.labels import term
 from herald.web.security import CSRF_FIELD, session_token
+from herald.web.zones import ZONE_NAMES
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
-#: Time zones offered for "when" on the compose form; UTC first, it is the default.
-TIME_ZONES = (
-    "UTC",
-    "Asia/Seoul",
-    "Asia/Tokyo",
-    "Europe/London",
-    "Europe/Berlin",
-    "America/New_York",
-    "America/Los_Angeles",
-    "Australia/Sydney",
-)
 DEFAULT_TIME_ZONE = "UTC"
 
 
@@ -126,7 +116,8 @@ def build_templates(pending_states: tuple[str, ...]) -> Jinja2Templates:
     env.filters["percent"] = _percent
     env.filters["minutes"] = minutes
     env.globals["path_for"] = _path_for
-    env.globals["time_zones"] = TIME_ZONES
+    # One list of zones for every page (``web.zones``): all IANA names, UTC first.
+    env.globals["time_zones"] = ZONE_NAMES
     # "Can this post still be cancelled?": some delivery is still pending.
     env.tests["pending"] = lambda post: any(s in pending_states for s in post.deliveries.values())
     return Jinja2Templates(env=env)

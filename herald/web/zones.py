@@ -12,16 +12,17 @@ a cookie), else the campaign's when they look at one, else their browser's, else
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from zoneinfo import available_timezones
 
 from herald.accounts import Actor
 from herald.core.errors import AccessDenied, NotFound
 from herald.service import Herald
 
-#: Every IANA zone name, sorted (UTC among them): the compose form's list, and the only names
-#: a form may send (a name is looked up on disk only once it is known to be one of these).
-ZONE_NAMES: tuple[str, ...] = tuple(sorted(available_timezones() | {"UTC"}))
+#: Every IANA zone name, UTC first (the usual default), then sorted: the list every page offers
+#: (compose, campaigns, charts, calendar), and the only names a form may send (a name is looked
+#: up on disk only once it is known to be one of these).
+ZONE_NAMES: tuple[str, ...] = ("UTC", *sorted(available_timezones() - {"UTC"}))
 _ZONE_SET = frozenset(ZONE_NAMES)
 #: Why a zone is the default ("" when the person chose it): see ``default_zone``.
 FROM_CAMPAIGN, FROM_CHANNEL, FROM_UTC = "campaign", "channel", "utc"
@@ -53,10 +54,23 @@ def viewer_zone(chosen: str | None, campaign_zone: str | None, browser: str | No
     return "UTC", FROM_UTC
 
 
-def default_zone(svc: Herald, actor: Actor, campaign: str, channels: Sequence[str]) -> tuple[str, str]:
+def cookie_zone(cookies: Mapping[str, str]) -> tuple[str, str]:
+    """The viewer's own zone from the calendar's cookies (their choice, else their browser's,
+    else UTC): what the composer offers when neither a campaign nor the channels decide."""
+    return viewer_zone(cookies.get(ZONE_COOKIE), None, cookies.get(BROWSER_ZONE_COOKIE))
+
+
+def default_zone(
+    svc: Herald,
+    actor: Actor,
+    campaign: str,
+    channels: Sequence[str],
+    viewer: tuple[str, str] = ("UTC", FROM_UTC),
+) -> tuple[str, str]:
     """The zone a post's time is read in when the person does not choose one, and where it
-    comes from (``FROM_CAMPAIGN``, ``FROM_CHANNEL``, ``FROM_UTC``). A campaign the person may
-    not see, or a channel that does not exist, gives no default: queueing refuses them."""
+    comes from (``FROM_CAMPAIGN``, ``FROM_CHANNEL``, else ``viewer``: the viewer's own zone as
+    ``viewer_zone`` gives it, UTC by default). A campaign the person may not see, or a channel
+    that does not exist, gives no default: queueing refuses them."""
     name = campaign.strip()
     if name:
         for row in svc.list_campaigns(actor=actor):
@@ -70,4 +84,4 @@ def default_zone(svc: Herald, actor: Actor, campaign: str, channels: Sequence[st
             continue
     if len(zones) == 1:
         return zones.pop(), FROM_CHANNEL
-    return "UTC", FROM_UTC
+    return viewer

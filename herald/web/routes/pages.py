@@ -2,11 +2,12 @@
 statistics) and the compose form (check, queue, face-protection preview and confirmation)."""
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from herald.accounts import Actor, Capability
 from herald.core.errors import AccessDenied, InputError
 from herald.core.i18n import _
+from herald.media import MAX_CREDIT_CHARS
 
 # Status names only, for the log filter and "can this still be cancelled?".
 from herald.service import PENDING_STATES, STATUSES, Herald, LogEntry
@@ -24,6 +25,7 @@ from herald.web.forms import (
     ComposeForm,
     DraftsDep,
     LogFiltersDep,
+    counted_form,
     draft_owner,
     keep_draft,
 )
@@ -31,7 +33,7 @@ from herald.web.preview import WHEN_FIELDS, preview_photos, when_rows
 from herald.web.security import CsrfDep
 from herald.web.templating import Pages, PagesDep, flash_redirect
 from herald.web.views import CheckRow, campaign_faces, check_draft, problems_by_channel, stats_rows
-from herald.web.zones import ZONE_NAMES
+from herald.web.zones import ZONE_NAMES, cookie_zone
 
 #: Most rows the dashboard shows; the JSON API and the CLI give the full log.
 DASHBOARD_LOG_ROWS = 200
@@ -106,6 +108,7 @@ def compose_page(
         "channels": svc.list_channels(),
         "campaigns": [c.name for c in svc.list_campaigns(actor=actor)],
         "face_choices": FACE_CHOICES,
+        "max_credit": MAX_CREDIT_CHARS,
         "zones": ZONE_NAMES,
         "when_fields": WHEN_FIELDS,
         "error": error,
@@ -171,8 +174,12 @@ def _preview(
 
 
 @router.get("/compose", response_class=HTMLResponse, name="compose")
-def compose(actor: CanDraft, svc: ServiceDep, pages: PagesDep) -> HTMLResponse:
-    return compose_page(pages, svc, actor, ComposeForm())
+def compose(request: Request, actor: CanDraft, svc: ServiceDep, pages: PagesDep) -> HTMLResponse:
+    """A blank form, its time zone the viewer's own (the calendar's cookies: their choice,
+    else their browser's, else UTC); once a campaign or channels are chosen, theirs wins
+    unless the person picked a zone (``forms.compose_form``)."""
+    tz, source = cookie_zone(request.cookies)
+    return compose_page(pages, svc, actor, ComposeForm(tz=tz, tz_from=source))
 
 
 @router.post("/compose", response_class=HTMLResponse, dependencies=[CsrfDep], name="compose_submit")
@@ -202,6 +209,33 @@ def compose_submit(
         draft = keep_draft(owner, drafts, form)
         return compose_page(pages, svc, actor, form, error=refusal(e), draft=draft, status_code=_status(e))
     return _queued(request, svc, actor, post_id)
+
+
+@router.post("/compose/count", dependencies=[CsrfDep], name="compose_count")
+def compose_count(actor: CanDraft, svc: ServiceDep, submitted: FormDep) -> JSONResponse:
+    """The live counter (``static/counter.js``, as the person types): each ticked channel's
+    count, limit and unit for the text it gets, from the same check as the "Check" button
+    (``views.check_draft``: the platform's own counting). ``fits`` is about the length only;
+    the other rules (photos, alt text) are the check's and the preview's. Nothing is stored.
+    A refused input answers 422 with the field and why, as JSON."""
+    try:
+        form = counted_form(submitted)
+        rows = check_draft(svc, form) if form.channels else []
+    except InputError as e:
+        return JSONResponse({"field": e.field, "detail": e.message}, status_code=422)
+    counts = [
+        {
+            "channel": row.channel,
+            "platform": row.platform,
+            "count": row.count,
+            "limit": row.limit,
+            "unit": row.unit,
+            "fits": row.count <= row.limit,
+            "own_text": row.own_text,
+        }
+        for row in rows
+    ]
+    return JSONResponse({"channels": counts}, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/compose/confirm", response_class=HTMLResponse, dependencies=[CsrfDep], name="compose_confirm")
