@@ -146,5 +146,11 @@ def _run_the_readme_commands(data: Path) -> None:
             break
         assert time.monotonic() < deadline, rows
         time.sleep(0.5)
-    assert {r["channel"] for r in rows} == {"sandbox-mastodon", "sandbox-x"}
+    # The two channels of the first command, and those of the sample CSV (examples/plan.csv).
+    assert {r["channel"] for r in rows} == {
+        "sandbox-mastodon",
+        "sandbox-x",
+        "sandbox-bluesky",
+        "sandbox-telegram",
+    }
     assert all(r["remote_url"] for r in rows)

@@ -52,9 +52,10 @@ PAGES = [
     ("/account", "Your account"),
     ("/stop", "Emergency stop"),
     ("/calendar", "Calendar"),
+    ("/channels", "Channels"),
 ]
 #: The navigation's links, as the admin sees them.
-NAV = ["Dashboard", "Calendar", "Compose", "Import", "Log", "Audit", "Campaigns", "People"]
+NAV = ["Dashboard", "Calendar", "Compose", "Import", "Log", "Audit", "Campaigns", "People", "Channels"]
 
 
 def korean(msgid: str, **params: str) -> str:
