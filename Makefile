@@ -66,7 +66,7 @@ i18n: install-dev
 # The README's screenshots (docs/screenshot*.png, at 1280 and 390 px), made by the browser
 # tests. Hangul needs a CJK font: Debian's fonts-noto-cjk (the browser target installs it).
 screenshots: install-dev browser
-	HERALD_SCREENSHOT=docs/screenshot.png $(BIN)/pytest -q -p no:cacheprovider -m browser -k "not postgres" tests/web
+	HERALD_SCREENSHOT=docs/screenshot.png $(BIN)/pytest -q -p no:cacheprovider -m browser -k "not postgres" tests/web tests/e2e
 
 # After changing dependencies in pyproject.toml: the lock files, with every file's hash.
 LOCK := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links --strip-extras
