@@ -213,11 +213,9 @@ class Counted:
 
 
 def _batch_size() -> int:
-    try:
-        from tasks.publish import MAX_BATCH
-    except ImportError:  # an older or newer tasks module: Herald's historical batch
-        return 10
-    return int(MAX_BATCH)
+    from scheduler.lanes import MAX_MESSAGE
+
+    return MAX_MESSAGE
 
 
 def count_ops(plan: Plan, rig: Rig) -> tuple[list[Counted], float]:

@@ -27,7 +27,9 @@ from herald.core import metrics
 from herald.delivery.staging import ensure_queue
 from herald.store.db import Database
 from herald.store.deliveries import HANDOVER_LEAD_SECONDS
+from herald.store.queue_order import lanes
 from herald.store.stats import fold_counts, has_count_changes
+from scheduler.lanes import Chain, pack
 from scheduler.liveness import Alarms, Health, Liveness, Verdict
 
 log = logging.getLogger(__name__)
@@ -43,10 +45,13 @@ REDIS_ERROR_BACKOFF_SECONDS = 0.5
 LIVENESS_INTERVAL_SECONDS = 1.0
 #: Repeated conditions (a stall that goes on, leases being reaped) are one log line per this.
 REPORT_INTERVAL_SECONDS = 10.0
+#: A hand-over gathers at most this many claims (of ``claim_batch`` each) before it is sent.
+HANDOVER_CLAIMS = 20
 #: How long the liveness verdict stays readable in Redis (a dead scheduler's verdict expires).
 LIVENESS_TTL_SECONDS = 30
 
-Send = Callable[[Sequence[int]], None]
+#: ``send(chains)``: hand messages of deliveries to the workers (``scheduler.lanes``).
+Send = Callable[[Sequence[Chain]], None]
 #: ``alert(kind, message)``: tell a person (the alerting channels; a log line by default).
 Alert = Callable[[str, str], None]
 
@@ -160,6 +165,7 @@ class Dispatcher:
             # takes it; what is due stays on the due set until then.
             self._stop.wait(LIVENESS_INTERVAL_SECONDS)
             return
+        claimed: list[int] = []
         while not self._stop.is_set():
             # Handed over a little early: the worker is ready at the instant and its gate
             # (herald.delivery.instant) holds the platform call until then.
@@ -168,14 +174,33 @@ class Dispatcher:
                 lease_seconds=self.lease_seconds,
                 limit=self.claim_batch,
             )
-            if not ids:
-                break
-            self.send(ids)
-            self.dispatched += len(ids)
-            log.debug("dispatched %d deliveries", len(ids))
+            claimed.extend(ids)
+            # Everything due is handed over together (up to a bound), so that a channel's
+            # posts due at one instant are one lane, whichever claim took them.
+            if len(ids) < self.claim_batch or len(claimed) >= self.claim_batch * HANDOVER_CLAIMS:
+                self._hand_over(claimed)
+                claimed = []
             if len(ids) < self.claim_batch:
                 break
+        if claimed:  # stopped mid-way: what was claimed still goes (or its lease brings it back)
+            self._hand_over(claimed)
         self._sleep()
+
+    def _hand_over(self, ids: Sequence[int]) -> None:
+        """Send ``ids`` to the workers in lanes: each channel's in its queue's order, never two
+        of one channel at once (``scheduler.lanes``). Without SQL, each id alone: the workers
+        need SQL to publish anyway, and the hand-over must not stop on it."""
+        if not ids:
+            return
+        try:
+            with self.db.read() as s:
+                found = lanes(s, ids)
+        except Exception as e:  # the leases bring back whatever the workers cannot take
+            log.warning("dispatcher: no channels for the hand-over (%s); one by one", e)
+            found = [(i,) for i in sorted(ids)]
+        self.send(pack(found))
+        self.dispatched += len(ids)
+        log.debug("dispatched %d deliveries in %d lanes", len(ids), len(found))
 
     def _fold_counts(self) -> None:
         """Add the delivery counts' changes into the counts (``store.stats``), so that what a

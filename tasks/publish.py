@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from typing import Any
 
+import celery
 from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 
 from herald.delivery.deliverer import Deliverer
 from herald.delivery.factory import build_deliverer
+from scheduler.lanes import Chain
 from tasks.app import app
 
 log = logging.getLogger(__name__)
@@ -19,9 +22,6 @@ _deliverer: Deliverer | None = None
 #: Threads of this process that deliver at once: the concurrency under the threads pool, one in
 #: a prefork child (set when the worker starts, before it forks; children inherit it).
 _threads = 1
-
-#: Most deliveries one ``publish_many`` message carries (amortises broker and task overhead).
-MAX_BATCH = 25
 
 
 def deliverer() -> Deliverer:
@@ -74,19 +74,44 @@ def publish(delivery_id: int) -> str:
     return deliverer().deliver(int(delivery_id))
 
 
-@app.task(name="herald.publish_many", ignore_result=True)
-def publish_many(delivery_ids: Sequence[int]) -> list[str]:
-    return deliverer().deliver_many([int(i) for i in delivery_ids])
+@app.task(name="herald.publish_many", ignore_result=True, bind=True)
+def publish_many(self: Any, delivery_ids: Sequence[int]) -> list[str]:  # Any: the bound Celery task
+    d = deliverer()
+    waiting = chained_ids(self.request.chain)
+    if waiting:
+        # Later messages of this chain (a channel's lane) wait on this one: their hand-over
+        # leases last as long as the chain moves on, so the reaper does not hand them out again.
+        d.keep_waiting(waiting)
+    return d.deliver_many([int(i) for i in delivery_ids])
 
 
-def dispatch(delivery_ids: Sequence[int]) -> None:
-    """Hand due deliveries to the workers: one message each when few are due, batches of up to
-    ``MAX_BATCH`` in a burst so broker round trips do not dominate."""
-    ids = list(delivery_ids)
-    size = max(1, min(MAX_BATCH, len(ids) // 16))
-    if size == 1:
-        for i in ids:
-            publish.apply_async(args=[i])
-        return
-    for k in range(0, len(ids), size):
-        publish_many.apply_async(args=[ids[k : k + size]])
+def chained_ids(chain: Sequence[Any] | None) -> list[int]:
+    """The delivery ids of the messages still to come in a Celery chain (its signatures, as
+    the request carries them): ``publish_many``'s id lists and ``publish``'s single ids."""
+    ids: list[int] = []
+    for sig in chain or ():
+        args = sig.get("args") if isinstance(sig, dict) else None
+        if not args:
+            continue
+        first = args[0]
+        if isinstance(first, list):
+            ids.extend(int(i) for i in first)
+        elif isinstance(first, int):
+            ids.append(first)
+    return ids
+
+
+def dispatch(chains: Sequence[Chain]) -> None:
+    """Hand due deliveries to the workers as ``scheduler.lanes`` packed them: a message of one
+    delivery is a ``publish``, of several a ``publish_many``; a chain of messages is a Celery
+    chain, its next message sent when the one before has finished, so that one channel's
+    posts never race each other."""
+    for messages in chains:
+        if len(messages) == 1:
+            (message,) = messages
+            if len(message) == 1:
+                publish.apply_async(args=[message[0]])
+            else:
+                publish_many.apply_async(args=[list(message)])
+            continue
+        celery.chain(*(publish_many.si(list(m)) for m in messages)).apply_async()

@@ -22,7 +22,7 @@ from herald.delivery.staging import build_payloads, to_epoch
 from herald.service import PostRequest
 from herald.store import deliveries, states
 from herald.store.models import Delivery, Post
-from herald.store.queue_order import channel_queue, move_queued
+from herald.store.queue_order import channel_queue, lanes, move_queued
 from tests.web import actor_of
 
 runner = CliRunner()
@@ -339,3 +339,34 @@ def test_the_command_line_lists_reorders_and_shuffles(
     res = _cli("schedule", "shuffle", seoul, "--seed", "5")
     assert res.exit_code == 0 and "moved on seoul" in res.stderr
     assert sorted(_times(herald).values()) == [FIRST, FIRST + DAY, FIRST + 2 * DAY]
+
+
+# -- the hand-over's lanes (scheduler.lanes): a channel's deliveries in its queue's order --------------
+
+
+def test_lanes_group_a_hand_over_by_channel_in_queue_order(herald: Any, seoul: str) -> None:
+    at = datetime(2030, 1, 7, 0, 0)
+    for k in range(4):  # each post on both channels: ids alternate between them
+        herald.add_post(
+            PostRequest(channels=["seoul", "berlin"], text=f"lane #{k}", at=at + timedelta(seconds=k % 2)),
+            now=NOW,
+        )
+    with herald.db.read() as s:
+        rows = s.execute(
+            select(Delivery.id, Delivery.channel_id, Delivery.due_at).order_by(Delivery.id)
+        ).all()
+        ids = [r.id for r in rows]
+        got = lanes(s, [*reversed(ids), 999_999])
+    by_channel: dict[int, list[tuple[datetime, int]]] = {}
+    for r in rows:
+        by_channel.setdefault(r.channel_id, []).append((r.due_at, r.id))
+    expected = [tuple(i for _, i in sorted(v)) for v in by_channel.values()]
+    # Each channel's lane in (due, made) order; the channel of the earliest delivery first; an
+    # id with no row (gone since it was staged) is a lane of its own, last.
+    assert sorted(got[:-1]) == sorted(expected)
+    assert got[0][0] == min(ids)
+    assert got[-1] == (999_999,)
+    # Due times decide before the order they were made: #1 and #3 are due a second later.
+    for lane in got[:-1]:
+        dues = [next(r.due_at for r in rows if r.id == i) for i in lane]
+        assert dues == sorted(dues)

@@ -104,6 +104,12 @@ class Deliverer:
                 answers[r.outcome.claim.delivery_id] = r.answer
         return [answers[i] for i in ids]
 
+    def keep_waiting(self, delivery_ids: Sequence[int]) -> None:
+        """Renew the hand-over leases of deliveries handed over but waiting their turn behind
+        the one being published (a channel's lane, ``scheduler.lanes``): only those still in
+        flight, never one already done or handed back."""
+        self.queue.extend_leases(delivery_ids, self.lease_seconds)
+
     def close(self) -> None:
         self.heartbeat.stop()
         self.connectors.close()

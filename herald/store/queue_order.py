@@ -26,6 +26,8 @@ SHOWN = (states.SCHEDULED, states.QUEUED, states.HELD, states.PUBLISHING)
 _GONE = (states.CANCELLED, states.FAILED, states.DELETED, states.DELETING)
 #: States whose payload window matters still (they may yet be staged and claimed).
 _OPEN = (states.SCHEDULED, states.QUEUED, states.HELD, states.PUBLISHING)
+#: Ids per lookup in ``lanes`` (under every database's limit on bound parameters).
+_LOOKUP_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -149,3 +151,25 @@ def set_own_times(s: Session, times: Mapping[int, datetime]) -> None:
             .values(released_at=at)
             .execution_options(synchronize_session=False)
         )
+
+
+def lanes(s: Session, delivery_ids: Collection[int]) -> list[tuple[int, ...]]:
+    """``delivery_ids`` (a hand-over) by channel, each channel's in its queue's order (due time,
+    then the order they were made), the channels in the order of their first delivery; an id
+    with no row (gone since it was staged) is a lane of its own, last. See ``scheduler.lanes``."""
+    wanted = sorted({int(i) for i in delivery_ids})
+    rows: list[tuple[int, int, datetime]] = []
+    for k in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[k : k + _LOOKUP_CHUNK]
+        rows.extend(
+            (r.id, r.channel_id, r.due_at)
+            for r in s.execute(
+                select(Delivery.id, Delivery.channel_id, Delivery.due_at).where(Delivery.id.in_(chunk))
+            )
+        )
+    rows.sort(key=lambda r: (r[2], r[0]))
+    by_channel: dict[int, list[int]] = {}
+    for delivery_id, channel_id, _ in rows:
+        by_channel.setdefault(channel_id, []).append(delivery_id)
+    found = {r[0] for r in rows}
+    return [tuple(ids) for ids in by_channel.values()] + [(i,) for i in wanted if i not in found]
