@@ -77,6 +77,11 @@ class Keys:
         """STRING: per-channel "not before" time (epoch seconds) after a platform's 429."""
         return f"{self.prefix}:rate:{channel_id}:not-before"
 
+    def shared_sent(self, scope: str) -> str:
+        """ZSET: recent publish times of every channel sharing one credential's limit (``scope``
+        is a digest of the credential, never the credential), for that limit's window."""
+        return f"{self.prefix}:rate:shared:{scope}:sent"
+
     def channel_sent(self, channel_id: int) -> str:
         """ZSET: a channel's recent publish times (epoch seconds), for its posting-rate window."""
         return f"{self.prefix}:rate:{channel_id}:sent"

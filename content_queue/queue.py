@@ -327,15 +327,39 @@ class ContentQueue:
     # -- per-channel rate --------------------------------------------------------------------
 
     def rate_gate(
-        self, channel_id: int, window: tuple[int, float] | None, token: str, *, at: float | None = None
+        self,
+        channel_id: int,
+        window: tuple[int, float] | None,
+        token: str,
+        *,
+        at: float | None = None,
+        shared: tuple[str, tuple[int, float]] | None = None,
+        grid: float = 0.0,
     ) -> float:
         """0.0 if the channel may publish at ``at`` (epoch seconds, not before now; a slot is
-        taken at that instant), else seconds to wait after it."""
+        taken at that instant, in its window and in ``shared``'s: a scope and the window the
+        channels of that scope share), else the instant (epoch seconds, to the microsecond) to
+        come back at: a 429's hold, or a slot reserved for ``token`` (rounded up to a multiple
+        of ``grid`` seconds; see ``scripts.RATE_GATE``)."""
         posts, seconds = window if window else (0, 0.0)
+        scope, (shared_posts, shared_seconds) = shared if shared else ("", (0, 0.0))
         now = time.time()
+        sent = self.keys.channel_sent(channel_id)
         wait = self._rate_gate(
-            keys=[self.keys.channel_not_before(channel_id), self.keys.channel_sent(channel_id)],
-            args=[repr(max(now, at) if at is not None else now), repr(seconds), posts, token],
+            keys=[
+                self.keys.channel_not_before(channel_id),
+                sent,
+                self.keys.shared_sent(scope) if scope else sent,
+            ],
+            args=[
+                repr(max(now, at) if at is not None else now),
+                repr(seconds),
+                posts,
+                token,
+                repr(shared_seconds),
+                shared_posts,
+                repr(grid),
+            ],
         )
         return float(cast(bytes, wait))
 

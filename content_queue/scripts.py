@@ -98,27 +98,65 @@ return 0
 """
 
 # The per-channel rate gate, shared by every worker: wait for a platform's "not before" (set
-# after a 429), then keep the channel under its posting window (a sliding-window log). Takes a
-# slot when it answers 0; otherwise answers how many seconds to wait.
-# KEYS[1] not-before string, KEYS[2] sent zset
-# ARGV[1] now, ARGV[2] window seconds (0: no window), ARGV[3] posts per window, ARGV[4] member id
+# after a 429; the answer is then that instant), then keep the channel under its posting
+# window and, when its credential shares a limit with other channels (a Telegram bot, an X
+# app), under that one too (sliding-window logs of the instants posts go out).
+# A post that fits goes at ARGV[1] (answer 0). One that does not is given the first instant
+# it fits, and that slot is reserved for it (logged in the future under its member), so that
+# posts told to wait come back one after the other, in the order they asked, and none that
+# asks later can take a slot ahead of them; the answer is its slot (epoch seconds, to the
+# microsecond, as SQL keeps a due time: slots that are equal stay equal). A member
+# that comes back finds its reservation and waits for it, or goes if its time has come.
+# Reserved slots are rounded up to a multiple of ARGV[7] seconds: posts whose slots are a few
+# ms apart would come back in separate hand-overs and race each other to the platform; rounded,
+# they share an instant and a hand-over, which sends one channel's posts one by one, in order.
+# KEYS[1] not-before string, KEYS[2] sent zset, KEYS[3] shared sent zset (any key when unused)
+# ARGV[1] when the post would go (epoch s), ARGV[2] window seconds (0: no window), ARGV[3] posts
+# per window, ARGV[4] member, ARGV[5] shared window seconds (0: none), ARGV[6] posts per it,
+# ARGV[7] the grid reserved slots are rounded up to (seconds; 0: none)
 RATE_GATE = """
-local now = tonumber(ARGV[1])
+local at = tonumber(ARGV[1])
 local nb = tonumber(redis.call('GET', KEYS[1]) or '0')
-if nb > now then
-  return tostring(nb - now)
+if nb > at then
+  return string.format('%.6f', nb)
 end
-local window = tonumber(ARGV[2])
-if window > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-  if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
-    local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-    return tostring(tonumber(oldest[2]) + window - now)
+local windows = {
+  {KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3])},
+  {KEYS[3], tonumber(ARGV[5] or '0'), tonumber(ARGV[6] or '0')},
+}
+local slot = at
+for _, w in ipairs(windows) do
+  if w[2] > 0 then
+    redis.call('ZREMRANGEBYSCORE', w[1], '-inf', at - w[2])
+    local mine = redis.call('ZSCORE', w[1], ARGV[4])
+    if mine then
+      slot = math.max(slot, tonumber(mine))
+    else
+      local n = redis.call('ZCARD', w[1])
+      if n >= w[3] then
+        local fits = redis.call('ZRANGE', w[1], n - w[3], n - w[3], 'WITHSCORES')
+        slot = math.max(slot, tonumber(fits[2]) + w[2])
+      end
+    end
   end
-  redis.call('ZADD', KEYS[2], now, ARGV[4])
-  redis.call('EXPIRE', KEYS[2], math.ceil(window) + 1)
 end
-return '0'
+local grid = tonumber(ARGV[7] or '0')
+if slot > at and grid > 0 then
+  slot = math.ceil(slot / grid) * grid
+end
+for _, w in ipairs(windows) do
+  if w[2] > 0 then
+    if not redis.call('ZSCORE', w[1], ARGV[4]) then
+      redis.call('ZADD', w[1], slot, ARGV[4])
+    end
+    redis.call('EXPIRE', w[1], math.ceil(slot - at + w[2]) + 1)
+  end
+end
+-- A reservation comes back due at its slot, read back from SQL a hair off: that is its time.
+if slot - at < 0.001 then
+  return '0'
+end
+return string.format('%.6f', slot)
 """
 
 # Raise a channel's "not before" time, never lower it (two workers may report 429s at once).

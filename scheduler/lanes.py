@@ -49,7 +49,8 @@ def pack(lanes: Sequence[Sequence[int]], size: int | None = None, *, chains: int
 
     The lanes are dealt round-robin into at most ``chains`` bundles; a bundle's posts are taken
     a round at a time (the first post of each of its lanes, then the second of each...): the
-    first round is the chain's first message, the rest is cut into messages of ``size``. So
+    first round is the chain's first message (when the chain has several lanes), the rest is
+    cut into messages of ``size``. So
     every channel's first post goes in the first wave of short messages (a channel does not
     wait for another's twenty posts), the bundles run side by side, and a lane's ids are in
     one chain, in order: every id is in exactly one message."""
@@ -67,8 +68,9 @@ def pack(lanes: Sequence[Sequence[int]], size: int | None = None, *, chains: int
     for bundle in bundles:
         rounds = max(len(lane) for lane in bundle)
         order = [lane[r] for r in range(rounds) for lane in bundle if r < len(lane)]
-        # The first round alone first: every channel's first post before anyone's second.
-        first = min(len(bundle), size)
+        # The first round alone first, when lanes share the chain: every channel's first post
+        # before anyone's second. A lane alone in its chain runs on from its first post.
+        first = min(len(bundle), size) if len(bundle) > 1 else size
         cuts = [0, *range(first, len(order), size), len(order)]
         packed.append(tuple(tuple(order[a:b]) for a, b in itertools.pairwise(cuts)))
     return packed

@@ -18,6 +18,7 @@ Nothing here touches SQL, Redis or a platform; ``record`` writes what is decided
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
@@ -97,9 +98,11 @@ def _blackout(job: Job, now: float) -> Held | Deferred | None:
     )
 
 
-def deferral(job: Job, wait: float) -> Deferred:
-    """Not now: the channel is over its posting rate for ``wait`` more seconds."""
+def deferral(job: Job, until: float) -> Deferred:
+    """Not now: the channel is over its posting rate until ``until`` (epoch seconds, as the
+    rate gate gave it: deliveries deferred together come back at the same instant)."""
     c, channel = job.claim, job.channel
+    wait = until - max(time.time(), c.due)
     log.info(
         "delivery %s deferred %.1f s: channel %s rate-limited",
         c.delivery_id,
@@ -111,8 +114,7 @@ def deferral(job: Job, wait: float) -> Deferred:
         c,
         job.payload,
         reason=f"channel {channel.name} rate-limited for {wait:.1f} s",
-        # The wait counts from when the call would have been made (its due time, if later).
-        due=max(utcnow(), from_epoch(c.due)) + timedelta(seconds=wait),
+        due=from_epoch(until),
         needs_reconcile=c.takeover,
     )
 

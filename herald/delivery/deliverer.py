@@ -144,9 +144,9 @@ class Deliverer:
         if held is not None:
             return held
         connector = self.connectors.for_channel(job.channel)
-        wait = gate.wait(job.channel, type(connector), job.claim)
-        if wait > 0:
-            return deferral(job, wait)
+        until = gate.until(job.channel, connector, job.claim)
+        if until is not None:
+            return deferral(job, until)
         draft, shared = self.drafts.draft(job, connector)
         try:
             # Everything is ready: the platform hears nothing before the due time.

@@ -68,9 +68,9 @@ def publish_thread(
             out.append(Out(state.remote_id, state.remote_url or "", state.remote_cid))
             continue
         if position > 1:
-            wait = gate.wait(job.channel, cls, c, part=position)
-            if wait > 0:
-                return deferral(job, wait)
+            until = gate.until(job.channel, connector, c, part=position)
+            if until is not None:
+                return deferral(job, until)
         draft = first
         if position > 1:
             parent = out[-1] if cls.follow_up == "thread" else out[0]

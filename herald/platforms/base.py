@@ -29,6 +29,7 @@ follow-up's text against its own limit (a comment's is often lower than a post's
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from abc import ABC, abstractmethod
@@ -202,6 +203,11 @@ class Connector(ABC):
     #: Most posts per account in a sliding window: (posts, seconds). Herald keeps every
     #: channel under it across all workers (``content_queue`` rate gate). None: no known limit.
     posts_per_window: ClassVar[tuple[int, float] | None] = None
+    #: A limit shared by every channel posting with one credential (a Telegram bot over all its
+    #: chats, an X developer app over all its users): (posts, seconds), and the credential that
+    #: shares it. Herald keeps the credential's channels under it together (``shared_scope``).
+    shared_posts_per_window: ClassVar[tuple[int, float] | None] = None
+    shared_credential: ClassVar[str | None] = None
     #: How a long post continues: "thread" (each later part replies to the one before),
     #: "comment" (one first comment under the post) or None (it cannot: a post is one part).
     follow_up: ClassVar[str | None] = None
@@ -222,6 +228,14 @@ class Connector(ABC):
 
     def secret(self, key: str) -> str:
         return self.config.credentials[key].reveal()
+
+    def shared_scope(self) -> str | None:
+        """Who shares ``shared_posts_per_window`` with this channel: a digest of the shared
+        credential (never the credential: it names a Redis key), None when nothing is shared."""
+        if self.shared_posts_per_window is None or self.shared_credential is None:
+            return None
+        value = self.secret(self.shared_credential)
+        return hashlib.sha256(f"{self.name}\0{value}".encode()).hexdigest()[:32]
 
     # -- rules -----------------------------------------------------------------------------
 

@@ -134,6 +134,10 @@ class TelegramConnector(Connector):
     #: ``FloodLimit``). An album counts as one message per photo on Telegram's side, so a run of
     #: four-photo albums can still be slowed down with 429 ``retry_after``.
     posts_per_window = (20, 60.0)
+    #: And about 30 messages a second from one bot over all its chats (python-telegram-bot
+    #: ``FloodLimit.MESSAGES_PER_SECOND``): the channels of one bot share it.
+    shared_posts_per_window = (30, 1.0)
+    shared_credential = "bot_token"
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)

@@ -140,6 +140,11 @@ class XConnector(Connector):
     can_verify = True
     #: A long post continues as a reply chain (``reply.in_reply_to_tweet_id``).
     follow_up = "thread"
+    #: ``POST /2/tweets``: 100 requests per 15 minutes per user; 10,000 per 24 hours per app,
+    #: shared by every user (channel) of one developer app (docs.x.com/x-api/fundamentals/rate-limits).
+    posts_per_window = (100, 900.0)
+    shared_posts_per_window = (10_000, 86400.0)
+    shared_credential = "api_key"
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
