@@ -9,8 +9,9 @@ The format (a header row, columns in any order, names case-insensitive):
 - ``text``: the post's text; ``text:NAME``: the text for channel NAME instead;
 - ``photo1`` .. ``photo4``: photo files, relative to the CSV's folder (from the web app: files
   uploaded with the CSV, matched by name); ``alt1`` .. ``alt4``: their alt text;
-- ``campaign`` (else the import's default campaign), ``language``, ``tz`` (an IANA zone):
-  optional;
+- ``campaign`` (else the import's default campaign), ``language`` (a language tag such as
+  ``ko``), ``language:NAME`` (the language of channel NAME's text instead), ``tz`` (an IANA
+  zone): optional;
 - ``repeat``: an RFC 5545 RRULE with an end (``FREQ=WEEKLY;BYDAY=MO;COUNT=4``): one post per
   occurrence, the first at ``at`` (``scheduler.recurrence``).
 
@@ -61,6 +62,9 @@ _GARBLED = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: The least share of Hangul among non-ASCII characters for a CP949 guess to be believed.
 MIN_HANGUL_SHARE = 0.5
 _PHOTO = re.compile(r"^(photo|alt)([1-9])$")
+#: Columns for one channel, ``PREFIX:NAME``: its own text, its own language. The prefix is read
+#: case-insensitively, the channel's name as written.
+_PER_CHANNEL = ("text:", "language:")
 _SPLIT = re.compile(r"[;\s]+")
 
 
@@ -244,14 +248,14 @@ def parse_csv(
 
 def _columns(header: list[str], name: str) -> list[str]:
     columns = [h.strip() for h in header]
-    lowered = [c.lower() if not c.lower().startswith("text:") else "text:" + c[5:].strip() for c in columns]
+    lowered = [_column_name(c) for c in columns]
     unknown = [c for c, low in zip(columns, lowered, strict=True) if not _known(low)]
     if unknown:
         raise InputError(
             "csv",
             _(
                 "%(file)s: unknown column(s) %(columns)s; columns are channels, at, text, text:CHANNEL,"
-                " photo1-4, alt1-4, campaign, language, tz, repeat"
+                " photo1-4, alt1-4, campaign, language, language:CHANNEL, tz, repeat"
             )
             % {"file": name, "columns": ", ".join(map(repr, unknown))},
         )
@@ -268,11 +272,20 @@ def _columns(header: list[str], name: str) -> list[str]:
     return lowered
 
 
+def _column_name(column: str) -> str:
+    """A header cell as the columns are told apart: lower case, but a channel's name."""
+    for prefix in _PER_CHANNEL:
+        if column.lower().startswith(prefix):
+            return prefix + column[len(prefix) :].strip()
+    return column.lower()
+
+
 def _known(column: str) -> bool:
     if column in _PLAIN:
         return True
-    if column.startswith("text:"):
-        return bool(column[5:])
+    for prefix in _PER_CHANNEL:
+        if column.startswith(prefix):
+            return bool(column[len(prefix) :])
     m = _PHOTO.match(column)
     return m is not None and int(m.group(2)) <= MAX_PHOTOS_PER_POST
 
@@ -290,6 +303,7 @@ def _request(cells: dict[str, str], photo: PhotoSource, campaign: str | None = N
         zone(tz)  # named here, with the line, rather than with the post's other checks
     repeat = cells.get("repeat", "").strip() or None
     text_for = {k[5:]: v for k, v in cells.items() if k.startswith("text:") and v.strip()}
+    languages = {k[9:]: v.strip() for k, v in cells.items() if k.startswith("language:") and v.strip()}
     photos = []
     for i in range(1, MAX_PHOTOS_PER_POST + 1):
         given = cells.get(f"photo{i}", "").strip()
@@ -312,6 +326,7 @@ def _request(cells: dict[str, str], photo: PhotoSource, campaign: str | None = N
         repeat=repeat,
         campaign=cells.get("campaign", "").strip() or campaign,
         language=cells.get("language", "").strip() or None,
+        languages=languages,
     )
 
 

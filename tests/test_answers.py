@@ -48,6 +48,7 @@ LOG_KEYS = [
     "parts",
     "series_id",
     "occurrence",
+    "language",
 ]
 POST_KEYS = [
     "id",
@@ -63,6 +64,8 @@ POST_KEYS = [
     "created_by",
     "series_id",
     "occurrence",
+    "language",
+    "variants",
 ]
 CHANNEL_KEYS = ["id", "name", "platform", "base_url", "paused", "pause_reason", "credentials"]
 CAMPAIGN_KEYS = [

@@ -164,6 +164,32 @@ def test_import_csv_queues_every_row(chans: Any, tmp_path: Path) -> None:
         assert alts == ["Marchers"]
 
 
+def test_import_csv_gives_each_channel_its_language(chans: Any, tmp_path: Path) -> None:
+    """``language:NAME`` beside ``text:NAME``: that channel's language; blank, the post's."""
+    herald = chans
+    csv_file = _write(
+        tmp_path,
+        "channels,at,text,text:kr-m,language,Language: kr-m\n"
+        f'kr-m;en-bsky,{SOON.isoformat()},"Peace, unification","평화, 통일",en,ko\n'
+        f"kr-m;en-bsky,{SOON.isoformat()},Second,,en,\n",
+    )
+    res = _run("post", "import", str(csv_file))
+    assert res.exit_code == 0, res.output
+    first, second = res.stdout.split()
+    with herald.db.session() as s:
+        rows = s.execute(
+            select(PostVariant.post_id, PostVariant.text, PostVariant.language).where(
+                PostVariant.post_id.in_([first, second])
+            )
+        ).all()
+        assert [tuple(r) for r in rows] == [(first, "평화, 통일", "ko")]
+        by_channel = {
+            d.channel.name: d.id for d in s.execute(select(Delivery)).scalars() if d.post_id == first
+        }
+    staged = herald.queue.payloads(list(by_channel.values()))
+    assert {n: staged[i].language for n, i in by_channel.items()} == {"kr-m": "ko", "en-bsky": "en"}
+
+
 BAD = [
     ("unknown-column", "channels,at,text,colour\nkr-m,now,hi,red\n", ["unknown column", "colour"]),
     ("no-at-column", "channels,text\nkr-m,hi\n", ["no 'at' column"]),
@@ -200,6 +226,17 @@ BAD = [
     ("not-a-photo", "channels,at,text,photo1\nkr-m,now,hi,notes.jpg\n", ["line 2", "notes.jpg"]),
     ("alt-without-photo", "channels,at,text,alt1\nkr-m,now,hi,lonely\n", ["line 2", "alt1"]),
     ("header-only", "channels,at,text\n", ["no posts"]),
+    (
+        "bad-channel-language",
+        "channels,at,text,language:en-bsky\nkr-m;en-bsky,now,hi,english\n",
+        ["line 2", "channel en-bsky", "'english' is not a language tag"],
+    ),
+    (
+        "language-for-a-channel-not-in-the-row",
+        "channels,at,text,language:en-bsky\nkr-m,now,hi,en\n",
+        ["line 2", "language given for channel(s) not in this post: en-bsky"],
+    ),
+    ("nameless-language-column", "channels,at,text,language:\nkr-m,now,hi,en\n", ["unknown column"]),
     ("empty", "", ["empty"]),
 ]
 

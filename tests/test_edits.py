@@ -146,6 +146,8 @@ def test_only_people_who_may_queue_in_the_campaign_may_edit(chans: None, herald:
     [
         (["--text", "bad\x1b[2Jtext"], "text"),
         (["--text-for", "nowhere=hi"], "does not go to channel(s): nowhere"),
+        (["--language-for", "nowhere=ko"], "does not go to channel(s): nowhere"),
+        (["--language-for", "m=ko KR"], "channel m: 'ko KR' is not a language tag"),
         ([], "give the new text"),
         (["--text", "x", "--following"], "not part of a recurring series"),
     ],
@@ -165,3 +167,46 @@ def test_a_first_comment_survives_an_edit_of_the_post(chans: None, herald: Any) 
     )
     herald.edit_post(pid, text="Sign today, it matters.")
     assert [p.text for p in _log(herald, pid)["m"].parts] == ["Sign today, it matters.", "example.org/sign"]
+
+
+def _languages(herald: Any, post_id: str) -> dict[str, str | None]:
+    """The language each channel's staged payload carries."""
+    rows = _log(herald, post_id)
+    payloads = herald.queue.payloads([r.delivery_id for r in rows.values()])
+    return {name: payloads[r.delivery_id].language for name, r in rows.items()}
+
+
+def test_an_edit_keeps_or_changes_each_channels_language(chans: None, herald: Any) -> None:
+    pid = herald.add_post(
+        PostRequest(
+            channels=["m", "x"],
+            text="Peace starts with listening.",
+            text_for={"m": "평화는 경청에서 시작됩니다."},
+            language="en",
+            languages={"m": "ko"},
+            at=_later(),
+        )
+    )
+    assert _languages(herald, pid) == {"m": "ko", "x": "en"}
+    herald.edit_post(pid, text_for={"x": "Peace starts with listening, together."})
+    assert _languages(herald, pid) == {"m": "ko", "x": "en"}  # kept through a text edit
+    assert _log(herald, pid)["m"].text == "평화는 경청에서 시작됩니다."
+    _ok("post", "edit", pid, "--language-for", "x=en-GB")  # a language alone is an edit
+    assert _languages(herald, pid) == {"m": "ko", "x": "en-GB"}
+    assert _log(herald, pid)["x"].text == "Peace starts with listening, together."
+    herald.edit_post(pid, text="One text for all.", language_for={"m": ""})  # "": the post's again
+    assert _languages(herald, pid) == {"m": "en", "x": "en-GB"}
+    assert {r.text for r in _log(herald, pid).values()} == {"One text for all."}
+    [post] = herald.list_posts(post_id=pid)
+    assert {n: (v.text, v.language) for n, v in post.variants.items()} == {
+        "x": ("One text for all.", "en-GB")
+    }
+
+
+def test_a_bad_language_edit_changes_nothing(chans: None, herald: Any) -> None:
+    pid = herald.add_post(PostRequest(channels=["m"], text="kept", languages={"m": "ko"}, at=_later()))
+    before = herald.queue.payloads([r.delivery_id for r in _log(herald, pid).values()])
+    err = _refused("post", "edit", pid, "--text", "new", "--language-for", "m=" + "k" * 40)
+    assert "channel m: " in err and "at most 16 characters" in err
+    assert _log(herald, pid)["m"].text == "kept" and _languages(herald, pid) == {"m": "ko"}
+    assert herald.queue.payloads(list(before)) == before

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typer.testing import CliRunner
 from herald.core import catalog
 from herald.core.i18n import (
     DEFAULT_LOCALE,
+    DEFAULT_ZONE,
     LOCALES,
     format_datetime,
     format_number,
@@ -334,6 +336,64 @@ def test_dates_and_numbers_follow_the_locale() -> None:
         assert format_number(1234567.5) == "1,234,567.5"
         assert format_percent(0.5) == "50%"
     assert format_datetime(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone", "english", "korean"),
+    [
+        # UTC keeps its Z (and Korean shows no offset in UTC, as before).
+        ("2099-03-02T15:30:00Z", "UTC", "2099-03-02T15:30:00Z", "2099. 3. 2. 오후 3:30:00"),
+        # Another zone: its wall clock, with the offset of that moment.
+        (
+            "2099-03-02T15:30:00Z",
+            "Asia/Seoul",
+            "2099-03-03T00:30:00+09:00",
+            "2099. 3. 3. 오전 12:30:00 +09:00",
+        ),
+        (
+            "2026-01-15T12:00:00Z",
+            "America/New_York",
+            "2026-01-15T07:00:00-05:00",
+            "2026. 1. 15. 오전 7:00:00 -05:00",
+        ),
+        (
+            "2026-07-15T12:00:00Z",
+            "America/New_York",
+            "2026-07-15T08:00:00-04:00",
+            "2026. 7. 15. 오전 8:00:00 -04:00",
+        ),
+        # 01:30 happens twice in New York on 2026-11-01: the offset tells the two apart.
+        (
+            "2026-11-01T05:30:00Z",
+            "America/New_York",
+            "2026-11-01T01:30:00-04:00",
+            "2026. 11. 1. 오전 1:30:00 -04:00",
+        ),
+        (
+            "2026-11-01T06:30:00Z",
+            "America/New_York",
+            "2026-11-01T01:30:00-05:00",
+            "2026. 11. 1. 오전 1:30:00 -05:00",
+        ),
+        (
+            "2026-07-01T12:00:00Z",
+            "Asia/Kolkata",
+            "2026-07-01T17:30:00+05:30",
+            "2026. 7. 1. 오후 5:30:00 +05:30",
+        ),
+    ],
+)
+def test_times_are_shown_in_the_zone_asked_for(moment: str, zone: str, english: str, korean: str) -> None:
+    assert format_datetime(moment, zone) == english
+    assert format_datetime(datetime.fromisoformat(moment), zone) == english
+    with use_locale("ko"):
+        assert format_datetime(moment, zone) == korean
+
+
+def test_times_are_utc_unless_a_zone_is_asked_for() -> None:
+    # The command line never names a zone: what it shows stays UTC.
+    assert format_datetime("2026-07-01T12:00:00Z") == format_datetime("2026-07-01T12:00:00Z", DEFAULT_ZONE)
+    assert format_datetime(datetime(2026, 7, 1, 21, 0), "Asia/Seoul") == "2026-07-02T06:00:00+09:00"
 
 
 # -- the web app: the person's choice, else the browser's --------------------------------------

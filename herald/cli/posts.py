@@ -90,6 +90,9 @@ def post_add(
     ] = None,
     campaign: Annotated[str | None, typer.Option("--campaign")] = None,
     language: Annotated[str | None, typer.Option("--language", help="ISO 639-1, e.g. ko")] = None,
+    language_for: Annotated[
+        list[str], typer.Option("--language-for", help="NAME=LANG for one channel, e.g. seoul=ko")
+    ] = [],  # noqa: B006
     protect_faces: Annotated[
         str | None, typer.Option("--protect-faces", help="blur or pixelate every face in the photos")
     ] = None,
@@ -136,6 +139,7 @@ def post_add(
             local_at=local,
             campaign=campaign,
             language=language,
+            languages=pairs(language_for, "language-for"),
             tz=tz,
             fold=None if fold is None else ("first", "second").index(fold),
             gap="forward" if shift_gap else "refuse",
@@ -277,6 +281,10 @@ def post_edit(
     post_id: str,
     text: Annotated[str | None, typer.Option("--text", help="the new text, for every channel")] = None,
     text_for: Annotated[list[str], typer.Option("--text-for", help="NAME=TEXT for one channel")] = [],  # noqa: B006
+    language_for: Annotated[
+        list[str],
+        typer.Option("--language-for", help="NAME=LANG: one channel's own language (NAME=: the post's)"),
+    ] = [],  # noqa: B006
     following: Annotated[
         bool,
         typer.Option(
@@ -286,11 +294,16 @@ def post_edit(
     ] = False,
     fmt: Annotated[Format, typer.Option("--format")] = Format.table,
 ) -> None:
-    """Change the text of a post that has not gone out yet (with --following: of this occurrence
-    and every later one). The same checks as queueing; times, photos and channels stay."""
+    """Change the text of a post that has not gone out yet, or a channel's language (with
+    --following: of this occurrence and every later one). The same checks as queueing; times,
+    photos and channels stay."""
     try:
         done = service().edit_post(
-            post_id, text=text, text_for=pairs(text_for, "text-for"), following=following
+            post_id,
+            text=text,
+            text_for=pairs(text_for, "text-for"),
+            language_for=pairs(language_for, "language-for"),
+            following=following,
         )
     except HeraldError as e:
         raise fail(str(e)) from None

@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 #: The locales Herald speaks; the first is the default.
 LOCALES = ("en", "ko")
@@ -168,17 +169,25 @@ _ = gettext
 # -- dates and numbers -------------------------------------------------------------------------
 
 #: English keeps Herald's ISO 8601 times (unambiguous between the campaign's countries, and what
-#: the API and the CSV exports say); other locales write them as their readers do, with Babel.
+#: the API and the CSV exports say): in UTC with ``Z``, in another zone with its offset at that
+#: moment (``+09:00``); other locales write them as their readers do, with Babel.
 ISO_TIME = "%Y-%m-%dT%H:%M:%SZ"
+#: The zone times are shown in unless the caller names another: the command line's, and the web
+#: app's when it knows nothing of the viewer (``herald.web.zones``).
+DEFAULT_ZONE = "UTC"
 
 
 def _babel_locale(locale: str) -> str:
     return {"en": "en_US", "ko": "ko_KR"}.get(locale, locale)
 
 
-def format_datetime(value: datetime | str | None) -> str:
-    """A UTC time (an aware ``datetime`` or the service's ISO string) in the current locale:
-    ``2099-03-02T00:30:00Z`` in English, ``2099. 3. 2. 오전 12:30:00`` in Korean. ``—`` for none."""
+def format_datetime(value: datetime | str | None, zone: str = DEFAULT_ZONE) -> str:
+    """A UTC time (an aware ``datetime`` or the service's ISO string) in the current locale, on
+    the wall clock of ``zone`` (an IANA name the caller has checked; ``ZoneInfoNotFoundError``
+    otherwise). Outside UTC the offset of that moment follows, so a time a DST change repeats
+    is still one instant. English: ``2099-03-02T00:30:00Z`` in UTC, ``2099-03-02T09:30:00+09:00``
+    in Asia/Seoul; Korean: ``2099. 3. 2. 오전 12:30:00`` in UTC, ``2099. 3. 2. 오전 9:30:00
+    +09:00`` in Asia/Seoul. ``—`` for none."""
     if value is None or value == "":
         return "—"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
@@ -186,11 +195,27 @@ def format_datetime(value: datetime | str | None) -> str:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
     locale = _current.get()
+    if zone == DEFAULT_ZONE:
+        if locale == "en":
+            return moment.strftime(ISO_TIME)
+        from babel.dates import format_datetime as babel_datetime  # lazy: start-up cost of the CLI
+
+        return babel_datetime(moment, "medium", tzinfo=UTC, locale=_babel_locale(locale))
+    local = moment.astimezone(ZoneInfo(zone))
     if locale == "en":
-        return moment.strftime(ISO_TIME)
+        return local.isoformat(timespec="seconds")
     from babel.dates import format_datetime as babel_datetime  # lazy: start-up cost of the CLI
 
-    return babel_datetime(moment, "medium", tzinfo=UTC, locale=_babel_locale(locale))
+    shown = babel_datetime(local, "medium", tzinfo=local.tzinfo, locale=_babel_locale(locale))
+    return f"{shown} {_offset(local)}"
+
+
+def _offset(local: datetime) -> str:
+    """The UTC offset of an aware time as ISO 8601 writes it (``+09:00``, ``-04:00``)."""
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{'-' if minutes < 0 else '+'}{hours:02d}:{rest:02d}"
 
 
 def format_wall_time(moment: datetime) -> str:

@@ -51,6 +51,15 @@ def text_for(post: Post, channel_id: int) -> str:
     return post.text
 
 
+def language_for(post: Post, channel_id: int) -> str | None:
+    """The language ``post`` goes out in on the channel: its variant's, else the post's (as
+    ``PostRequest.language_for`` reads it before the post is written)."""
+    for v in post.variants:
+        if v.channel_id == channel_id and v.language:
+            return v.language
+    return post.language
+
+
 def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payload, dict[str, bytes]]]:
     """Payloads for ``delivery_ids`` with the bytes of their photos, read from SQL."""
     rows = deliveries_to_stage(s, delivery_ids)
@@ -70,6 +79,7 @@ def build_payloads(s: Session, delivery_ids: Sequence[int]) -> list[tuple[Payloa
             platform=platform,
             text=texts[0],
             parts=texts[1:],
+            language=language_for(post, d.channel_id),
             due_at=d.due_at,
             idempotency_key=d.idempotency_key,
             photos=list(zip(post.photos, blobs, strict=True)),
@@ -113,8 +123,6 @@ class _PostFacts(Protocol):
     @property
     def version(self) -> int: ...
     @property
-    def language(self) -> str | None: ...
-    @property
     def scheduled_at(self) -> datetime: ...
 
 
@@ -125,6 +133,7 @@ def make_payload(
     channel_id: int,
     platform: str,
     text: str,
+    language: str | None,
     due_at: datetime,
     idempotency_key: str,
     photos: Sequence[tuple[_PhotoFacts, _BlobFacts]],
@@ -134,7 +143,8 @@ def make_payload(
     blackouts: Sequence[Span] = (),
 ) -> Payload:
     """One delivery's payload: the single definition used both when a post is queued (from the
-    objects just written) and when the queue is rebuilt from SQL, so the two cannot drift."""
+    objects just written) and when the queue is rebuilt from SQL, so the two cannot drift.
+    ``text`` and ``language`` are the channel's (its variant's, else the post's)."""
     max_alt = _max_alt_text(platform)
     refs = tuple(
         PhotoRef(
@@ -164,7 +174,7 @@ def make_payload(
         text=text,
         due=to_epoch(due_at),
         idempotency_key=idempotency_key,
-        language=post.language,
+        language=language,
         photos=refs,
         hold_after=late_after(to_epoch(window_start), tolerance, ahead) if tolerance > 0 else None,
         parts=tuple(parts),
@@ -266,6 +276,7 @@ __all__ = [
     "build_payloads",
     "ensure_queue",
     "from_epoch",
+    "language_for",
     "photo_bytes",  # the store's, for the engine (herald.store.queueing)
     "reconcile_queue",
     "stage_deliveries",

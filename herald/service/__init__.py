@@ -33,6 +33,7 @@ from herald.service.answers import (
     TakedownResult,
     TokenInfo,
     UserInfo,
+    VariantInfo,
 )
 from herald.service.approvals import Approvals
 from herald.service.backup import BackupInfo, Backups, Restored, TableCount, open_backup
@@ -121,4 +122,5 @@ __all__ = [
     "SeriesCancelled",
     "QueueHealth",
     "TakedownResult",
+    "VariantInfo",
 ]

@@ -263,6 +263,19 @@ class PostSummary(Answer):
     #: An occurrence of a recurring post: its series' id and place (from 1); else None.
     series_id: str | None = None
     occurrence: int | None = None
+    #: The post's language tag (None: none given).
+    language: str | None = None
+    #: Channel name → its own text and language, for the channels that have either.
+    variants: Mapping[str, VariantInfo] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VariantInfo(Answer):
+    """What one channel of a post gets instead of the post's own: its text (the post's when
+    only its language is its own) and its language (None: the post's)."""
+
+    text: str
+    language: str | None
 
 
 @dataclass(frozen=True)
@@ -313,6 +326,8 @@ class LogEntry(Answer):
     #: The post's series and its place in it, for an occurrence of a recurring post.
     series_id: str | None = None
     occurrence: int | None = None
+    #: The language this channel gets (its own, else the post's; None: none given).
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -34,13 +34,13 @@ from zoneinfo import ZoneInfo
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import Conflict, InputError, NotFound
 from herald.core.i18n import N_, _
-from herald.service.answers import Answer, iso
+from herald.service.answers import Answer, VariantInfo, iso
 from herald.service.base import ServiceBase
 from herald.service.campaigns import bounds_of
 from herald.service.schedules import move_capability
 from herald.store import audit, states
 from herald.store.blackouts import blackouts_of
-from herald.store.calendar import CalendarRow, deliveries_between, deliveries_of_post
+from herald.store.calendar import CalendarRow, deliveries_between, deliveries_of_post, languages_of_post
 from herald.store.campaigns import campaign_named
 from herald.store.channels import channel_id_by_name
 from herald.store.models import Campaign, CampaignBlackout, utcnow
@@ -162,6 +162,10 @@ class CalendarPost(Answer):
     approval: str
     timezone: str
     entries: tuple[CalendarEntry, ...]
+    #: The post's language tag (None: none given).
+    language: str | None = None
+    #: Channel name → its own text and language, for the channels that have either.
+    variants: Mapping[str, VariantInfo] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,6 +259,7 @@ class Calendar(ServiceBase):
         tzinfo = zone(tz)
         with self.db.read() as s:
             rows = deliveries_of_post(s, post_id, reach=self._reach(s, actor, Capability.VIEW))
+            language, variants = languages_of_post(s, post_id) if rows else (None, [])
         if not rows:
             raise NotFound("post", _("no post %(post)r on the calendar that you may see") % {"post": post_id})
         first = rows[0]
@@ -266,6 +271,8 @@ class Calendar(ServiceBase):
             approval=first.approval,
             timezone=tzinfo.key,
             entries=_entries(sorted(rows, key=lambda r: (r.at, r.channel)), tzinfo, now, actor),
+            language=language,
+            variants={v.channel: VariantInfo(text=v.text, language=v.language) for v in variants},
         )
 
     def reschedule_post(

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from herald.core.errors import ConfigError, InputError, PhotoError
 from herald.core.i18n import _
+from herald.core.languages import checked_language
 from herald.core.tagging import Utm, slug, tagged
 from herald.core.text import refuse_controls
 from herald.media import CleanPhoto, Rendition, ingest_photo
@@ -164,6 +165,13 @@ class Drafts(Photos, Schedules):
         for channel, text in req.text_for.items():
             refuse_controls(f"text-for {channel}", text)
         refuse_controls("first comment", req.first_comment)
+        req = replace(
+            req,
+            language=checked_language(req.language),
+            languages={
+                n: lang for n, given in req.languages.items() if (lang := checked_language(given, channel=n))
+            },
+        )
         for i, ph in enumerate(req.photos, 1):
             refuse_controls(f"alt text of photo {i}", ph.alt_text)
             refuse_controls(f"credit of photo {i}", ph.credit)
@@ -208,6 +216,12 @@ class Drafts(Photos, Schedules):
             raise InputError(
                 "text-for",
                 _("text given for channel(s) not in this post: %(names)s") % {"names": ", ".join(stray)},
+            )
+        stray = sorted(set(req.languages) - set(names))
+        if stray:
+            raise InputError(
+                "language-for",
+                _("language given for channel(s) not in this post: %(names)s") % {"names": ", ".join(stray)},
             )
         req, tagged_on = _tagged(req, names, platform_of, campaign)  # before the platforms count it
         for n in names:

@@ -5,7 +5,7 @@ An edit goes through the same checks as queueing (each platform's counter, the c
 hashtags and links, a thread split again for each channel), then, in one transaction per post:
 the deliveries that have not started are checked to be still so (compare-and-set: a worker that
 claimed one meanwhile wins, and the edit of that post changes nothing), the post's text, its
-channels' own texts and its threads' parts are replaced, and its ``version`` is bumped, so a
+channels' own texts and languages and its threads' parts are replaced, and its ``version`` is bumped, so a
 payload staged for the old text is never sent (a worker rebuilds a stale one from SQL). The
 deliveries are staged again with the new text. Photos, times and channels stay as they are.
 """
@@ -53,17 +53,20 @@ class Edits(Queueing):
         *,
         text: str | None = None,
         text_for: Mapping[str, str] | None = None,
+        language_for: Mapping[str, str] | None = None,
         following: bool = False,
         actor: Actor = SYSTEM,
     ) -> Edited:
         """Give ``post_id`` (and, with ``following``, every later occurrence of its series) a new
         text: ``text`` for every channel, ``text_for`` for the named ones (a channel's own text
-        from before is kept only if neither is given). Raises InputError naming the problem
-        (nothing changes), NotFound, AccessDenied unless ``actor`` may queue posts in the
-        campaign (and approve, in a campaign that requires approval), Conflict when nothing of
-        the post can change any more."""
+        from before is kept only if neither is given); ``language_for`` gives the named channels
+        their own language ("": the post's again; the others keep theirs). Raises InputError
+        naming the problem (nothing changes), NotFound, AccessDenied unless ``actor`` may queue
+        posts in the campaign (and approve, in a campaign that requires approval), Conflict when
+        nothing of the post can change any more."""
         text_for = dict(text_for or {})
-        if text is None and not text_for:
+        language_for = dict(language_for or {})
+        if text is None and not text_for and not language_for:
             raise InputError("text", _("give the new text (--text) or a channel's (--text-for NAME=TEXT)"))
         with self.db.read() as s:
             if following:
@@ -103,7 +106,7 @@ class Edits(Queueing):
             if not open_:
                 continue
             names = [d.channel.name for d in open_]
-            stray = sorted(set(text_for) - {d.channel.name for d in p.deliveries})
+            stray = sorted((set(text_for) | set(language_for)) - {d.channel.name for d in p.deliveries})
             if stray:
                 raise InputError(
                     "text-for",
@@ -111,6 +114,13 @@ class Edits(Queueing):
                     % {"post": p.id, "names": ", ".join(stray)},
                 )
             own = {v.channel_id: v.text for v in p.variants}
+            own_language = {v.channel_id: v.language for v in p.variants if v.language}
+            languages = {
+                d.channel.name: language_for[d.channel.name]
+                if d.channel.name in language_for
+                else own_language.get(d.channel_id, "")
+                for d in open_
+            }
             texts = {
                 d.channel.name: text_for.get(d.channel.name)
                 or (text if text is not None else own.get(d.channel_id, p.text))
@@ -121,6 +131,7 @@ class Edits(Queueing):
                 channels=names,
                 text=base,
                 text_for={n: t for n, t in texts.items() if t != base},
+                languages={n: lang for n, lang in languages.items() if lang},
                 photos=[
                     PhotoInput(ph.blob.data, f"photo{ph.position}.jpg", ph.alt_text, ph.credit)
                     for ph in p.photos
@@ -158,6 +169,7 @@ class Edits(Queueing):
                     editable=EDITABLE,
                     text=draft.req.text,
                     own_texts={chan[name].channel_id: t for name, t in draft.req.text_for.items()},
+                    own_languages={chan[name].channel_id: lang for name, lang in draft.req.languages.items()},
                     parts=[
                         NewPart(chan[name].id, position, part)
                         for name, parts in draft.parts_for.items()

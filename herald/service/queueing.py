@@ -55,7 +55,6 @@ class _WrittenPost:
 
     id: str
     version: int
-    language: str | None
     scheduled_at: datetime
 
 
@@ -291,9 +290,12 @@ def _write(
             for (pid, d), approval in zip(posts, approvals, strict=True)
         ],
         [
-            NewVariant(pid, ctx.chans[name].id, text)
+            NewVariant(
+                pid, ctx.chans[name].id, d.req.text_for.get(name, d.req.text), d.req.languages.get(name)
+            )
             for pid, d in posts
-            for name, text in d.req.text_for.items()
+            for name in d.names
+            if name in d.req.text_for or name in d.req.languages
         ],
         [
             NewDelivery(pid, ctx.chans[name].id, d.due_for.get(name, d.due), key)
@@ -336,7 +338,8 @@ def _write(
         texts = d.parts_for.get(name) or [d.req.text_for.get(name, d.req.text)]
         payload = make_payload(
             delivery_id=delivery_id,
-            post=_WrittenPost(pid, 1, d.req.language, d.due),
+            post=_WrittenPost(pid, 1, d.due),
+            language=d.req.language_for(name),
             channel_id=ch.id,
             platform=ch.platform,
             text=texts[0],

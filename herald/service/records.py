@@ -3,13 +3,14 @@ the row (a list, a page, one record)."""
 
 from __future__ import annotations
 
-from herald.service.answers import LogEntry, PartEntry, PostSummary, iso
+from herald.service.answers import LogEntry, PartEntry, PostSummary, VariantInfo, iso
 from herald.store.log import LogRow
 from herald.store.models import Post
 
 
 def post_summary(p: Post) -> PostSummary:
-    """A post (its deliveries with their channels, its photos and campaign loaded)."""
+    """A post (its deliveries with their channels, its photos, campaign and variants loaded)."""
+    channel_name = {d.channel_id: d.channel.name for d in p.deliveries}
     return PostSummary(
         id=p.id,
         text=p.text,
@@ -24,6 +25,12 @@ def post_summary(p: Post) -> PostSummary:
         created_by=p.created_by,
         series_id=p.series_id,
         occurrence=p.occurrence,
+        language=p.language,
+        variants={
+            channel_name[v.channel_id]: VariantInfo(text=v.text, language=v.language)
+            for v in sorted(p.variants, key=lambda v: v.id)
+            if v.channel_id in channel_name
+        },
     )
 
 
@@ -63,4 +70,5 @@ def log_entry(row: LogRow) -> LogEntry:
         ),
         series_id=row.series_id,
         occurrence=row.occurrence,
+        language=row.language,
     )

@@ -26,7 +26,11 @@ class PostRequest:
     photos: Sequence[PhotoInput] = ()
     at: datetime | None = None  # aware or naive UTC; None means now (or the next free slot)
     campaign: str | None = None
+    #: The post's language tag (``herald.core.languages``), for the platforms that take one.
     language: str | None = None
+    #: Channel name → the language of that channel's text instead of ``language`` (Korean on
+    #: one channel, English on another); ``language_for`` reads the two.
+    languages: dict[str, str] = field(default_factory=dict)
     created_by: str | None = None
     #: A wall-clock time (naive) instead of ``at``, read in ``tz``, else the campaign's zone,
     #: else UTC (``scheduler.localtime``).
@@ -54,3 +58,7 @@ class PostRequest:
     #: (``at``/``local_at``, the first occurrence), read on the wall clock of ``tz``, else the
     #: campaign's zone; one post per occurrence (``scheduler.recurrence``).
     repeat: str | None = None
+
+    def language_for(self, channel: str) -> str | None:
+        """The language the post goes out in on ``channel``: its own, else the post's."""
+        return self.languages.get(channel) or self.language

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from herald.store import states
-from herald.store.models import Campaign, Channel, Delivery, Post
+from herald.store.models import Campaign, Channel, Delivery, Post, PostVariant
 from herald.store.scope import Reach
 
 #: The states a calendar shows: still to go out, out, or failed (cancelled and taken-down ones
@@ -146,6 +146,28 @@ def deliveries_between(
     if (clause := reach.where()) is not None:
         q = q.where(clause)
     return _rows(s, q.order_by(shown, Delivery.id).limit(limit))
+
+
+@dataclass(frozen=True)
+class VariantRow:
+    """What one channel of a post gets instead of the post's own: its text and language."""
+
+    channel: str
+    text: str
+    #: None: the post's.
+    language: str | None
+
+
+def languages_of_post(s: Session, post_id: str) -> tuple[str | None, list[VariantRow]]:
+    """The post's language, and its channels' own texts and languages, by channel name."""
+    language = s.execute(select(Post.language).where(Post.id == post_id)).scalar_one_or_none()
+    found = s.execute(
+        select(Channel.name, PostVariant.text, PostVariant.language)
+        .join(Channel, Channel.id == PostVariant.channel_id)
+        .where(PostVariant.post_id == post_id)
+        .order_by(Channel.name)
+    ).all()
+    return language, [VariantRow(str(name), str(text), lang) for name, text, lang in found]
 
 
 def deliveries_of_post(s: Session, post_id: str, *, reach: Reach) -> list[CalendarRow]:

@@ -41,9 +41,12 @@ def write_edit(
     own_texts: Mapping[int, str],
     parts: Sequence[NewPart],
     now: datetime,
+    own_languages: Mapping[int, str] | None = None,
 ) -> bool:
     """Give post ``post_id`` its new ``text`` (and the channels of ``delivery_ids`` their own
-    texts, ``own_texts`` by channel id, and their threads' ``parts``), bumping its version.
+    texts, ``own_texts`` by channel id, their own languages, ``own_languages``, and their
+    threads' ``parts``), bumping its version. A channel with a language of its own and no text
+    of its own keeps ``text`` in its variant.
     Only while every one of ``delivery_ids`` is still in an ``editable`` state: False (and
     nothing written; the caller rolls back) if a worker took one meanwhile."""
     held = s.execute(
@@ -66,8 +69,16 @@ def write_edit(
     s.execute(
         delete(PostVariant).where(PostVariant.post_id == post_id, PostVariant.channel_id.in_(channel_ids))
     )
-    for channel_id, own in own_texts.items():
-        s.add(PostVariant(post_id=post_id, channel_id=channel_id, text=own))
+    own_languages = own_languages or {}
+    for channel_id in dict.fromkeys([*own_texts, *own_languages]):
+        s.add(
+            PostVariant(
+                post_id=post_id,
+                channel_id=channel_id,
+                text=own_texts.get(channel_id, text),
+                language=own_languages.get(channel_id),
+            )
+        )
     s.execute(delete(DeliveryPart).where(DeliveryPart.delivery_id.in_(list(delivery_ids))))
     add_parts(s, parts)
     return True

@@ -131,6 +131,8 @@ class LogRow:
     occurrence: int | None
     #: A thread's parts (or a post and its first comment), in order; empty for a single post.
     parts: list[PartState] = field(default_factory=list)
+    #: The language this channel gets: its variant's, else the post's.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -655,6 +657,7 @@ def _rows(s: Session, ids: Sequence[int]) -> list[LogRow]:
             Post.created_by,
             Post.series_id,
             Post.occurrence,
+            func.coalesce(PostVariant.language, Post.language),
         )
         .join(Post, Delivery.post_id == Post.id)
         .join(Channel, Delivery.channel_id == Channel.id)
@@ -675,7 +678,7 @@ def _rows(s: Session, ids: Sequence[int]) -> list[LogRow]:
         r: tuple[Any, ...] = tuple(row)  # Any: the columns selected above, in that order
         (_, post_id, channel, platform, campaign, state, body, scheduled_at, due_at, published_at) = r[:10]
         (attempts, remote_id, remote_url, last_error, approval, approved_by, approved_at) = r[10:17]
-        (created_by, series_id, occurrence) = r[17:]
+        (created_by, series_id, occurrence, language) = r[17:]
         out.append(
             LogRow(
                 delivery_id=delivery_id,
@@ -699,6 +702,7 @@ def _rows(s: Session, ids: Sequence[int]) -> list[LogRow]:
                 series_id=series_id,
                 occurrence=occurrence,
                 parts=parts.get(delivery_id, []),
+                language=language,
             )
         )
     return out

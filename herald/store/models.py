@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from herald.core.languages import MAX_LANGUAGE_CHARS
+
 #: Posts more than this late are held for a person instead of flooding the feed after an
 #: outage (seconds); a campaign's ``late_tolerance_seconds`` overrides it, 0 never holds.
 #: Widths of the columns naming a person (an email, with an API token's name after it).
@@ -223,7 +225,7 @@ class Post(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_uuid)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
     text: Mapped[str] = mapped_column(Text, default="")
-    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    language: Mapped[str | None] = mapped_column(String(MAX_LANGUAGE_CHARS), nullable=True)
     #: When it should go out, naive UTC.
     scheduled_at: Mapped[datetime] = mapped_column(DateTime)
     #: pending (waiting for a manager) | returned (sent back with a note) | approved; posts of a
@@ -259,7 +261,9 @@ class Post(Base):
 
 
 class PostVariant(Base):
-    """The text for one channel when it differs from the post's text (e.g. Korean vs English)."""
+    """The text for one channel when it differs from the post's text (e.g. Korean vs English),
+    and its language when that differs from the post's (a row may carry only a language: its
+    text is then the post's)."""
 
     __tablename__ = "post_variants"
     __table_args__ = (UniqueConstraint("post_id", "channel_id"),)
@@ -268,6 +272,8 @@ class PostVariant(Base):
     post_id: Mapped[str] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
     text: Mapped[str] = mapped_column(Text)
+    #: The language of this channel's text, when it is not the post's (None: the post's).
+    language: Mapped[str | None] = mapped_column(String(MAX_LANGUAGE_CHARS), nullable=True)
 
 
 class PhotoBlob(Base):

@@ -41,11 +41,13 @@ class PostFilters:
 
 
 def _with_relations(q: Select[Post]) -> Select[Post]:
-    """What a post is shown with: its deliveries and their channels, its photos, its campaign."""
+    """What a post is shown with: its deliveries and their channels, its photos, its campaign,
+    its channels' own texts and languages."""
     return q.options(
         selectinload(Post.deliveries).selectinload(Delivery.channel),
         selectinload(Post.photos),
         selectinload(Post.campaign),
+        selectinload(Post.variants),
     )
 
 

@@ -37,11 +37,14 @@ class NewPost:
 
 @dataclass(frozen=True)
 class NewVariant:
-    """The text of ``post_id`` for one channel, when it differs from the post's own."""
+    """The text of ``post_id`` for one channel, when it differs from the post's own, and its
+    language, when that differs from the post's (a channel with only its own language keeps
+    the post's text here)."""
 
     post_id: str
     channel_id: int
     text: str
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,10 @@ def add_posts(
     if variants:
         s.execute(
             insert(PostVariant),
-            [{"post_id": v.post_id, "channel_id": v.channel_id, "text": v.text} for v in variants],
+            [
+                {"post_id": v.post_id, "channel_id": v.channel_id, "text": v.text, "language": v.language}
+                for v in variants
+            ],
         )
     if not deliveries:
         return []
@@ -135,13 +141,14 @@ def posts_listed(
 ) -> list[Post]:
     """The latest-scheduled ``limit`` posts (of ``campaign`` if given, in ``approval`` if
     given, the one ``post_id`` if given) within ``reach``, newest first, each with its
-    deliveries and their channels, its photos and its campaign loaded."""
+    deliveries and their channels, its photos, its campaign and its variants loaded."""
     q = (
         select(Post)
         .options(
             selectinload(Post.deliveries).selectinload(Delivery.channel),
             selectinload(Post.photos),
             selectinload(Post.campaign),
+            selectinload(Post.variants),
         )
         .order_by(Post.scheduled_at.desc())
         .limit(limit)

@@ -2,8 +2,8 @@
 
 It only queues; it never calls a platform. Nothing is fetched at run time (no CDN, no JS
 framework): one stylesheet from ``web/static``, served by the app, and small scripts of its
-own beside it (the calendar's, the live pages', the import's progress; each page works
-without them). FastAPI's interactive docs
+own beside it (the calendar's, the live pages', the import's progress, the browser's time
+zone; each page works without them). FastAPI's interactive docs
 are off for that reason (they load scripts from a CDN); the API's schema is at
 ``/api/v1/openapi.json``.
 
@@ -11,7 +11,8 @@ Every request passes, outermost first: the security headers, the Host check
 (``HERALD_ALLOWED_HOSTS``), a trusted proxy's forwarding headers, and the body-size limit of
 its path. Every route then declares who may call it (``web.auth``); errors become an HTML page
 for pages and problem details (``web.api.problems``) under ``/api/`` and ``/live/``. Inside
-those, the request's language is set (``web.locale``): pages and the API's ``detail`` sentences are in it.
+those, the request's language is set (``web.locale``): pages and the API's ``detail`` sentences are in it;
+and the viewer's time zone (``web.zones``): pages show times in it (the API stays in UTC).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from herald.web.routes import (
 )
 from herald.web.security import CsrfError, LoginCsrf
 from herald.web.templating import build_templates, get_pages
+from herald.web.zones import RequestZone
 
 STATIC_DIR = Path(__file__).parent / "static"
 OPENAPI_URL = f"{api.API_PREFIX}/openapi.json"
@@ -119,6 +121,7 @@ def create_app(service: Herald | None = None, *, settings: Settings | None = Non
     app.state.templates = build_templates(pages.PENDING_STATES)
 
     # Added innermost first: the last one added sees the request first.
+    app.add_middleware(RequestZone)
     app.add_middleware(RequestLocale)
     app.add_middleware(BodyLimit, limits=BODY_LIMITS, default=DEFAULT_BODY_LIMIT)
     app.add_middleware(ProxyHeaders, proxies=TrustedProxies(parse_networks(settings.trusted_proxies)))

@@ -50,6 +50,7 @@ ACTIONS = (
     "password",
     "moved",
     "language",
+    "zone",
 )
 
 

@@ -50,6 +50,8 @@ WHEN_CHOICES = (WHEN_AT, WHEN_SLOT, WHEN_EACH)
 #: A local time that happens twice (clocks falling back): "" asks the person (refused until
 #: they choose), else ``PostRequest.fold`` by name, as the JSON API takes it.
 FOLD_CHOICES = ("", "first", "second")
+#: Language tags the compose form suggests (any tag may be typed: ``herald.core.languages``).
+LANGUAGE_SUGGESTIONS = ("ko", "en", "ja", "zh-Hans", "zh-Hant", "es", "fr", "de", "pt-BR", "ru")
 
 
 def _text(form: FormData, name: str) -> str:
@@ -100,6 +102,9 @@ class ComposeForm:
     text: str = ""
     channels: tuple[str, ...] = ()
     text_for: dict[str, str] = field(default_factory=dict)
+    #: The post's language tag, and each channel's own (blank: the post's), as typed.
+    language: str = ""
+    language_for: dict[str, str] = field(default_factory=dict)
     slots: tuple[PhotoSlot, ...] = (PhotoSlot(),) * MAX_PHOTOS_PER_POST
     at: str = ""
     tz: str = DEFAULT_TIME_ZONE
@@ -221,6 +226,8 @@ class ComposeForm:
             text_for={k: v for k, v in self.text_for.items() if v.strip()},
             photos=self.photos(campaign_faces),
             campaign=self.campaign.strip() or None,
+            language=self.language.strip() or None,
+            languages={k: v.strip() for k, v in self.language_for.items() if v.strip()},
             thread=self.thread,
             # A blank box is no comment (the service refuses an empty one given on purpose).
             first_comment=self.first_comment if self.first_comment.strip() else None,
@@ -327,6 +334,9 @@ async def compose_form(
     text_for = {
         key.removeprefix("text_for."): _text(form, key) for key in form if key.startswith("text_for.")
     }
+    language_for = {
+        key.removeprefix("language_for."): _text(form, key) for key in form if key.startswith("language_for.")
+    }
     slots: list[PhotoSlot] = []
     lost: list[str] = []
     for i in range(1, MAX_PHOTOS_PER_POST + 1):
@@ -355,6 +365,8 @@ async def compose_form(
         text=_text(form, "text"),
         channels=channels,
         text_for=text_for,
+        language=_text(form, "language"),
+        language_for=language_for,
         slots=tuple(slots),
         at=_text(form, "at"),
         tz=tz,

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from herald.core.errors import HeraldError
 
 #: Scripts only as files of the app itself (the calendar's, the live pages', the import's
-#: progress; never inline, never from elsewhere), styles and images from the app itself
+#: progress, the browser's zone; never inline, never from elsewhere), styles and images from the app itself
 #: (previews are ``data:`` images), never framed, forms only to the app.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

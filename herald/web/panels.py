@@ -21,7 +21,7 @@ from herald.service.upcoming import pauses_shown, upcoming_page
 from herald.store.upcoming import UpcomingKey
 from herald.web.api.cursor import MAX_KEY_CHARS, Cursor
 from herald.web.charts import herald_charts
-from herald.web.zones import ZONE_COOKIE, ZONE_NAMES, known_zone
+from herald.web.zones import BROWSER_ZONE_COOKIE, ZONE_COOKIE, ZONE_NAMES, viewer_zone
 
 #: Posts on one page of "Queued and upcoming"; "Later posts" continues after the last.
 UPCOMING_ROWS = 25
@@ -86,15 +86,19 @@ def upcoming_context(svc: Herald, actor: Actor, *, campaign: str | None, after: 
     }
 
 
-def chart_zone(request: Request, asked: str, fallback: str = "UTC") -> tuple[str, InputError | None]:
+def chart_zone(
+    request: Request, asked: str, campaign_zone: str | None = None
+) -> tuple[str, InputError | None]:
     """The zone charts count days in: the one asked for (``?zone=``) if it is a known IANA
-    name, else the one the person chose and the app remembers (the calendar's cookie,
-    ``web.zones``), else ``fallback`` (UTC, or a campaign's own zone on its page). An unknown
-    name asked for comes back as the problem to show."""
+    name, else the viewer's as every page has it (``web.zones.viewer_zone``: the one the person
+    chose, else ``campaign_zone`` on a campaign's page, else their browser's, else UTC). An
+    unknown name asked for comes back as the problem to show."""
     asked = asked.strip()
     if asked in _ZONES:
         return asked, None
-    chosen = known_zone(request.cookies.get(ZONE_COOKIE)) or fallback
+    chosen, _source = viewer_zone(
+        request.cookies.get(ZONE_COOKIE), campaign_zone, request.cookies.get(BROWSER_ZONE_COOKIE)
+    )
     if not asked:
         return chosen, None
     return chosen, InputError(ZONE, _("unknown time zone; the charts use %(zone)s") % {"zone": chosen})
@@ -107,7 +111,7 @@ def charts_context(
     *,
     zone: str,
     campaign: str | None = None,
-    campaign_zone: str = "UTC",
+    campaign_zone: str | None = None,
     prefix: str = "dash",
 ) -> dict[str, Any]:
     """``_charts.html``: the last 30 days of what ``actor`` may review (of ``campaign``), days

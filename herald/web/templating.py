@@ -18,7 +18,6 @@ from markupsafe import Markup
 from herald.accounts import Actor, Capability
 from herald.core.i18n import (
     current_locale,
-    format_datetime,
     format_number,
     format_percent,
     gettext,
@@ -32,7 +31,7 @@ from herald.web.deps import ServiceDep
 from herald.web.flash import Flash, Note
 from herald.web.labels import term
 from herald.web.security import CSRF_FIELD, session_token
-from herald.web.zones import ZONE_NAMES
+from herald.web.zones import ZONE_NAMES, format_time, request_zone
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -109,7 +108,8 @@ def build_templates(pending_states: tuple[str, ...]) -> Jinja2Templates:
     env.globals["strong"] = _element("strong")
     env.globals["hint"] = _element("span", "hint")
     env.filters["utc"] = _utc
-    env.filters["datetime"] = format_datetime
+    # Times in the viewer's zone and language (``web.zones``); ``utc`` where a page shows UTC too.
+    env.filters["datetime"] = format_time
     env.filters["number"] = _number
     env.filters["term"] = term
     env.filters["http_url"] = _http_url
@@ -118,6 +118,8 @@ def build_templates(pending_states: tuple[str, ...]) -> Jinja2Templates:
     env.globals["path_for"] = _path_for
     # One list of zones for every page (``web.zones``): all IANA names, UTC first.
     env.globals["time_zones"] = ZONE_NAMES
+    # The zone this request's page shows times in, and where it comes from (the footer says so).
+    env.globals["viewer_zone"] = request_zone
     # "Can this post still be cancelled?": some delivery is still pending.
     env.tests["pending"] = lambda post: any(s in pending_states for s in post.deliveries.values())
     return Jinja2Templates(env=env)

@@ -93,6 +93,40 @@ def test_korean_english_post_with_gps_photos_goes_out_once_clean(
     assert not any(s in caplog.text for s in ALL_SECRETS)
 
 
+def test_one_post_goes_out_in_korean_on_one_channel_and_english_on_another(
+    running: Any, three_channels: dict[str, str], sim: Any
+) -> None:
+    """A channel's own language (``--language-for``) reaches its platform; the other channel
+    gets the post's (``--language``): Mastodon's status says ko, Bluesky's record says en."""
+    import requests
+
+    from tests.e2e.conftest import MASTODON_TOKEN
+
+    at = datetime.now(UTC) + timedelta(seconds=2)
+    res = herald_cli(
+        "post", "add", "--channel", "kr-mastodon", "--channel", "kr-bluesky",
+        "--text", "Peace starts with listening.", "--language", "en",
+        "--text-for", "kr-mastodon=평화는 경청에서 시작됩니다.", "--language-for", "kr-mastodon=ko",
+        "--at", at.isoformat(),
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert wait_for(lambda: len(sim.ledger()) >= 2, timeout=20)
+    by = {e.platform: e for e in sim.ledger()}
+    assert sorted(by) == ["bluesky", "mastodon"]
+    assert by["mastodon"].text == "평화는 경청에서 시작됩니다."
+    assert by["bluesky"].text == "Peace starts with listening."
+    assert by["bluesky"].extra["langs"] == ["en"]
+    status = requests.get(
+        f"{sim.url_for('mastodon')}/api/v1/statuses/{by['mastodon'].remote_id}",
+        headers={"Authorization": f"Bearer {MASTODON_TOKEN}"},
+        timeout=5,
+    )
+    assert status.status_code == 200, status.text
+    assert status.json()["language"] == "ko"
+    assert wait_for(lambda: {r["status"] for r in _log()} == {"published"}, timeout=10)
+    assert len(sim.ledger()) == 2
+
+
 def _log(*args: str) -> list[dict[str, Any]]:
     res = herald_cli("log", "--format", "json", *args)
     assert res.exit_code == 0, res.output

@@ -638,6 +638,90 @@ def test_multipart_errors_name_the_field(as_: Client, herald: Any) -> None:
     for data, files, field, message in BAD_FORMS:
         errors = fields_of(staff.post(f"{API}/posts", data=data, files=files))
         assert message in errors.get(field, "?"), (data, field, errors)
+
+
+def test_each_channel_may_have_its_own_language(as_: Client, herald: Any) -> None:
+    """``language_for`` beside ``text_for``: a channel's own language, returned with its text
+    under ``variants``; a body without it is as before (``language`` for every channel)."""
+    staff = as_(STAFF)
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    r = staff.post(
+        f"{API}/posts",
+        json={
+            "channels": ["m1", "x1"],
+            "text": "Peace starts with listening.",
+            "language": "en",
+            "text_for": {"m1": KOREAN},
+            "language_for": {"m1": "ko"},
+            "at": later,
+        },
+    )
+    assert r.status_code == 201, r.text
+    post = r.json()
+    assert post["language"] == "en" and post["variants"] == {"m1": {"text": KOREAN, "language": "ko"}}
+    assert staff.get(f"{API}/posts/{post['id']}").json() == post
+    rows = {e.channel: e.delivery_id for e in herald.delivery_log(post_id=post["id"])}
+    staged = herald.queue.payloads(list(rows.values()))
+    assert {n: staged[d].language for n, d in rows.items()} == {"m1": "ko", "x1": "en"}
+    log = as_(MANAGER).get(f"{API}/log", params={"post_id": post["id"]}).json()["items"]
+    assert {e["channel"]: (e["text"], e["language"]) for e in log} == {
+        "m1": (KOREAN, "ko"),
+        "x1": ("Peace starts with listening.", "en"),
+    }
+
+    r = staff.post(
+        f"{API}/posts",
+        data={"channels": ["m1", "x1"], "text": "form", "language_for": '{"x1": "en-GB"}', "at": later},
+        files=[("photos", ("one.jpg", jpeg_bytes(), "image/jpeg"))],
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["variants"] == {"x1": {"text": "form", "language": "en-GB"}}
+    old = staff.post(
+        f"{API}/posts", json={"channels": ["m1"], "text": "plain", "language": "ko", "at": later}
+    )
+    assert old.status_code == 201 and (old.json()["language"], old.json()["variants"]) == ("ko", {})
+
+
+#: Languages a hostile or careless client may send for one channel.
+HOSTILE_LANGUAGES = [
+    "k" * 5000,
+    "en-US-" + "a" * 11,
+    "ko;DROP TABLE posts",
+    "<img src=x onerror=alert(1)>",
+    "ko\u202e",
+    "../../etc/passwd",
+    "ko_KR",
+    "한국어",
+]
+
+
+def test_a_hostile_language_is_refused_by_channel_and_nothing_is_queued(as_: Client, herald: Any) -> None:
+    staff = as_(STAFF)
+    for value in HOSTILE_LANGUAGES:
+        r = staff.post(
+            f"{API}/posts",
+            json={"channels": ["m1", "x1"], "text": "hi", "now": True, "language_for": {"x1": value}},
+        )
+        errors = fields_of(r)
+        assert errors["language-for"].startswith("channel x1: "), (value, errors)
+        assert "is not a language tag" in errors["language-for"], (value, errors)
+        assert len(r.text) < 2000  # a long value is not repeated whole
+    errors = fields_of(
+        staff.post(f"{API}/posts", json={"channels": ["m1"], "text": "hi", "now": True, "language": "korean"})
+    )
+    assert "'korean' is not a language tag" in errors["language"]
+    for bad in ({"m1": 5}, "ko", ["ko"]):
+        r = staff.post(
+            f"{API}/posts", json={"channels": ["m1"], "text": "hi", "now": True, "language_for": bad}
+        )
+        assert any(f.startswith("language_for") for f in fields_of(r)), bad
+    r = staff.post(
+        f"{API}/posts",
+        data={"channels": "m1", "now": "1", "language_for": "{"},
+        files=[("photos", ("a.jpg", jpeg_bytes(), "image/jpeg"))],
+    )
+    assert "JSON" in fields_of(r)["language_for"]
+    assert herald.list_posts() == []
     assert herald.list_posts() == []
 
 

@@ -275,6 +275,32 @@ def test_opening_a_post_shows_its_times_and_the_move_form(herald: Any) -> None:
         assert 'name="channels" value="m1" checked' in detail
 
 
+def test_an_opened_post_shows_each_channels_own_text_and_language(herald: Any) -> None:
+    setup(herald)
+    post_id = queue(
+        herald,
+        local(next_monday(SEOUL), 11),
+        text="Peace starts with listening.",
+        language="en",
+        text_for={"m1": "평화는 경청에서 시작됩니다."},
+        languages={"m1": "ko", "x1": "en-GB"},
+    )
+    opened = herald.calendar_post(post_id, tz="Asia/Seoul")
+    assert opened.language == "en"
+    assert {n: (v.text, v.language) for n, v in opened.variants.items()} == {
+        "m1": ("평화는 경청에서 시작됩니다.", "ko"),
+        "x1": ("Peace starts with listening.", "en-GB"),
+    }
+    with web_client(herald, STAFF) as staff:
+        page = staff.get(f"/calendar?post={post_id}")
+        assert page.status_code == 200
+        detail = page.text.split('id="post-detail"', 1)[1].split("</section>", 1)[0]
+        assert "<dt>Language</dt>\n        <dd>en</dd>" in detail
+        assert '<dt>m1 <span class="hint">(language: ko)</span></dt>' in detail
+        assert '<dd class="post-text">평화는 경청에서 시작됩니다.</dd>' in detail
+        assert '<dt>x1 <span class="hint">(language: en-GB)</span></dt>' in detail
+
+
 def test_the_page_runs_only_its_own_script(herald: Any) -> None:
     setup(herald)
     herald.set_campaign(SCRIPT)

@@ -121,6 +121,87 @@ def test_compose_with_photo_variant_and_campaign(staff: TestClient, herald: Any)
     assert texts == {"m1": "hello", "x1": "hello X"}
 
 
+def _languages(herald: Any, post_id: str) -> dict[str, str | None]:
+    """The language each channel's staged payload carries."""
+    rows = {r.delivery_id: r.channel for r in herald.delivery_log(post_id=post_id)}
+    return {rows[d]: p.language for d, p in herald.queue.payloads(list(rows)).items()}
+
+
+def test_compose_gives_each_channel_its_own_language(staff: TestClient, herald: Any) -> None:
+    html = staff.get("/compose").text
+    assert 'name="language"' in html and 'list="language-tags"' in html
+    assert re.search(r'<label for="language-for-1">Language on m1 ', html)
+    assert 'name="language_for.m1"' in html and 'name="language_for.x1"' in html
+    assert '<option value="ko"></option>' in html
+    r = compose(
+        staff,
+        form_token(staff),
+        text="Peace starts with listening.",
+        channels=["m1", "x1"],
+        now="1",
+        language="en",
+        **{"text_for.m1": KOREAN, "language_for.m1": " ko ", "language_for.x1": ""},
+    )
+    assert r.status_code == 303, r.text
+    [post] = herald.list_posts()
+    assert post.language == "en"
+    assert {n: (v.text, v.language) for n, v in post.variants.items()} == {"m1": (KOREAN, "ko")}
+    assert _languages(herald, post.id) == {"m1": "ko", "x1": "en"}
+
+
+def test_a_bad_channel_language_is_refused_and_the_form_keeps_it(staff: TestClient, herald: Any) -> None:
+    r = compose(
+        staff,
+        form_token(staff),
+        text="hello",
+        channels=["m1", "x1"],
+        now="1",
+        **{"language_for.x1": "<b>english</b>"},
+    )
+    assert r.status_code == 422
+    alert = re.search(r'<div class="note note-error" role="alert" id="form-error">(.*?)</div>', r.text, re.S)
+    assert alert, r.text
+    assert "channel x1: &#39;&lt;b&gt;english&lt;/b&gt;&#39; is not a language tag" in alert.group(1)
+    assert "<b>english</b>" not in r.text  # escaped wherever it is shown
+    assert 'name="language_for.x1" value="&lt;b&gt;english&lt;/b&gt;"' in r.text
+    assert '<details class="variants" open>' in r.text
+    assert herald.list_posts() == []
+
+
+def test_the_preview_shows_each_channels_language_and_confirm_keeps_it(
+    staff: TestClient, herald: Any
+) -> None:
+    token = form_token(staff)
+    r = compose(
+        staff,
+        token,
+        files=CAT,
+        action="preview",
+        text="hello",
+        channels=["m1", "x1"],
+        now="1",
+        alt1="A blue square",
+        language="en",
+        **{"language_for.m1": "ko"},
+    )
+    assert r.status_code == 200, r.text
+    chips = re.search(r'<ul class="chips">(.*?)</ul>', r.text, re.S)
+    assert chips and "m1" in chips.group(1)
+    assert re.search(
+        r"m1 <span[^>]*>mastodon</span> <span class=\"hint\">\(language: ko\)</span>", chips.group(1)
+    )
+    assert re.search(r"x1 <span[^>]*>x</span> <span class=\"hint\">\(language: en\)</span>", chips.group(1))
+    assert herald.list_posts() == []
+    done = staff.post(
+        "/compose/confirm",
+        data={"draft": draft_of(r.text), "action": "confirm", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    [post] = herald.list_posts()
+    assert _languages(herald, post.id) == {"m1": "ko", "x1": "en"}
+
+
 #: (time zone, local time typed, the UTC time it is).
 ZONES = [
     ("UTC", "2099-01-01T09:30", "2099-01-01T09:30:00Z"),

@@ -54,7 +54,9 @@ def test_signed_out_polls_are_401_not_the_sign_in_page(herald: Any, people: None
 
 def test_pages_load_the_script_as_a_file_of_the_app(manager: TestClient) -> None:
     page = manager.get("/").text
-    [tag] = re.findall(r"<script[^>]*></script>", page)
+    # The live pages' script, beside the one every page loads for the browser's time zone.
+    zone, tag = re.findall(r"<script[^>]*></script>", page)
+    assert zone.startswith('<script src="/static/zone.js"') and "defer" in zone
     assert tag.startswith('<script src="/static/live.js" data-version="/live/version"') and "defer" in tag
     script = manager.get("/static/live.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]

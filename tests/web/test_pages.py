@@ -77,7 +77,9 @@ def test_dashboard_shows_health_upcoming_posts_and_log(manager: TestClient, hera
     assert post_id[:8] in html
     # One log row per channel, each with a status badge carrying the word.
     assert log_of(html).count('<span class="badge badge-queued">queued</span>') == 2
-    assert "Scheduled (UTC)" in html
+    # Column heads name no zone: the footer says the one the page's times are in, once.
+    assert '<th scope="col">Scheduled</th>' in html and "(UTC)</th>" not in html
+    assert "Times are shown in UTC (the default)." in html and "All times are UTC" not in html
     assert 'id="stats-h"' in html
     # The cancel form carries the session's CSRF token.
     form = html.split(f'action="/posts/{post_id}/cancel"')[1].split("</form>")[0]

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NaiveDatetime
 
+from herald.core.languages import MAX_LANGUAGE_CHARS
 from herald.service import (
     MAX_CAMPAIGN_NAME_CHARS,
     MAX_NAME_CHARS,
@@ -52,7 +53,6 @@ FaceMode = Literal["blur", "pixelate", "review", "off"]
 #: The service's own limit on campaign names, stated in the schema too.
 MAX_CAMPAIGN_CHARS = MAX_CAMPAIGN_NAME_CHARS
 MAX_URL_CHARS = 1000
-MAX_LANGUAGE_CHARS = 16
 MAX_NOTE_CHARS = 2000
 #: The longest late tolerance a campaign may have: a week.
 MAX_LATE_TOLERANCE_SECONDS = 7 * 24 * 3600
@@ -190,6 +190,13 @@ class CampaignPage(BaseModel):
 # -- posts -------------------------------------------------------------------------------------
 
 
+class VariantOut(BaseModel):
+    """What one channel gets instead of the post's own."""
+
+    text: str = Field(description="Its text (the post's, when only its language is its own)")
+    language: str | None = Field(description="Its language tag; null: the post's")
+
+
 class PostOut(BaseModel):
     id: str
     text: str
@@ -204,6 +211,11 @@ class PostOut(BaseModel):
     created_by: str | None
     series_id: str | None = Field(None, description="An occurrence of a recurring post: its series")
     occurrence: int | None = Field(None, description="Its place in the series, from 1")
+    language: str | None = Field(None, description="The post's language tag", examples=["en"])
+    variants: dict[str, VariantOut] = Field(
+        default_factory=dict,
+        description="Channel name → its own text and language, for the channels that have either",
+    )
 
     @classmethod
     def of(cls, row: PostSummary) -> PostOut:
@@ -229,6 +241,12 @@ class PostIn(_In):
     now: bool = False
     campaign: Text | None = Field(None, max_length=MAX_CAMPAIGN_CHARS)
     language: Text | None = Field(None, max_length=MAX_LANGUAGE_CHARS, examples=["ko"])
+    language_for: dict[Text, Text] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Channel name → the language tag of that channel's text instead of language",
+        examples=[{"seoul": "ko", "chapter": "en"}],
+    )
     thread: bool = Field(
         False,
         description="A text too long for one post goes out as a thread (X, Bluesky, Mastodon, "
@@ -398,6 +416,9 @@ class LogEntryOut(BaseModel):
     )
     series_id: str | None = Field(None, description="An occurrence of a recurring post: its series")
     occurrence: int | None = Field(None, description="Its place in the series, from 1")
+    language: str | None = Field(
+        None, description="The language this channel gets: its own, else the post's", examples=["ko"]
+    )
 
     @classmethod
     def of(cls, row: LogEntry) -> LogEntryOut:

@@ -35,8 +35,8 @@ FACE_CHOICES = ("keep", "blur", "pixelate")
 
 class PostForm(BaseModel):
     """``POST /api/v1/posts`` as multipart/form-data: the fields of the JSON body (``channels``
-    repeated, ``text_for`` as a JSON object) and photos, each with its alt text and what to do
-    with the faces in it, in the same order."""
+    repeated, ``text_for`` and ``language_for`` as JSON objects) and photos, each with its alt
+    text and what to do with the faces in it, in the same order."""
 
     channels: list[str] = Field(min_length=1)
     text: str = ""
@@ -45,6 +45,7 @@ class PostForm(BaseModel):
     now: bool = False
     campaign: str | None = None
     language: str | None = None
+    language_for: str | None = Field(None, description="A JSON object: channel name → its own language")
     thread: bool = False
     first_comment: str | None = None
     next_slot: bool = False
@@ -135,6 +136,7 @@ def _to_request(body: PostIn, photos: list[PhotoInput]) -> PostRequest:
         at=body.at,
         campaign=body.campaign or None,
         language=body.language or None,
+        languages={name: lang for name, lang in body.language_for.items() if lang},
         thread=body.thread,
         first_comment=body.first_comment,
         repeat=body.repeat or None,
@@ -178,12 +180,13 @@ async def _from_form(request: Request) -> PostRequest:
             value = _text(form, name)
             if value is not None:
                 fields[name] = value
-        text_for = _text(form, "text_for")
-        if text_for:
-            try:
-                fields["text_for"] = json.loads(text_for)
-            except ValueError:
-                raise InputError("text_for", "text_for is a JSON object: channel name → text") from None
+        for name, what in (("text_for", "text"), ("language_for", "language")):
+            given = _text(form, name)
+            if given:
+                try:
+                    fields[name] = json.loads(given)
+                except ValueError:
+                    raise InputError(name, f"{name} is a JSON object: channel name → {what}") from None
         body = _validated(fields)
         files = form.getlist("photos")
         alts, faces = _texts(form, "alt_text"), _texts(form, "faces")

@@ -1,7 +1,8 @@
 """``/account``: a person's own account, whatever their role. Their API tokens (make one, at most
 their role, shown once on the page that made it and never again; revoke one), their password
-(the current one is asked for first), and the language Herald speaks to them (else their
-browser's, ``web.locale``).
+(the current one is asked for first), the language Herald speaks to them (else their
+browser's, ``web.locale``), and the time zone pages show times in (else their browser's, else
+UTC: ``web.zones``; kept in this browser, the same choice as the calendar's).
 
 Only a browser signed in with the password gets here: an API token cannot make more tokens or
 change the password of the person it belongs to.
@@ -28,11 +29,12 @@ from herald.web.deps import FormDep, ServiceDep
 from herald.web.flash import Note
 from herald.web.security import CsrfDep
 from herald.web.templating import Pages, PagesDep, flash_redirect
+from herald.web.zones import ZONE_COOKIE, ZONE_NAMES, known_zone, remember_zone, zone_choice
 
 router = APIRouter(tags=["account"])
 
 #: The page's forms, as ``refused_form`` names the one a refusal belongs to.
-TOKEN, PASSWORD, TOKENS, LANGUAGE = "token", "password", "tokens", "language"
+TOKEN, PASSWORD, TOKENS, LANGUAGE, ZONE = "token", "password", "tokens", "language", "zone"
 
 
 def _text(form: FormData, name: str) -> str:
@@ -83,6 +85,9 @@ def _page(
         # its own language.
         "locale": (info.locale if info is not None else None) or "",
         "locales": LOCALE_NAMES,
+        # The zone the person chose in this browser ("" for automatic), and the choices.
+        "zone_choice": known_zone(pages.request.cookies.get(ZONE_COOKIE)) or "",
+        "zones": ZONE_NAMES,
         "tokens": svc.tokens_of(actor.email, actor=actor),
         "roles": roles,
         "campaigns": [c.name for c in svc.list_campaigns(actor=actor)],
@@ -160,6 +165,27 @@ def account_language(
     except InputError as e:
         return _page(pages, svc, actor, refused=(LANGUAGE, e))
     return flash_redirect(request, Note("language", name=chosen), "account_page")
+
+
+@router.post(
+    "/account/zone",
+    response_class=HTMLResponse,
+    dependencies=[CsrfDep],
+    name="account_zone",
+)
+def account_zone(
+    request: Request, actor: SignedInBrowser, svc: ServiceDep, pages: PagesDep, form: FormDep
+) -> Response:
+    """The zone every page shows times in from the next page on, in this browser: an IANA
+    name, or ``auto`` for "my browser's, else UTC". Kept in the same cookie as the calendar's
+    choice (``web.zones.remember_zone``)."""
+    try:
+        chosen = zone_choice(_text(form, "tz"))
+    except InputError as e:
+        return _page(pages, svc, actor, refused=(ZONE, e))
+    response = flash_redirect(request, Note("zone", name=chosen), "account_page")
+    remember_zone(response, request, chosen)
+    return response
 
 
 @router.post(

@@ -3,12 +3,14 @@ zone, filtered by campaign and channel, and ``/calendar/move``, the form that mo
 (dragged, moved with the keyboard by ``static/calendar.js``, or typed in its "Move to…" form).
 
 The page is whole without script: every post is a link that opens it on the page, with its
-"Move to…" form. The script adds dragging and the arrow keys, and reports the browser's zone.
+"Move to…" form. The script adds dragging and the arrow keys (``zone.js``, on every page,
+reports the browser's zone).
 
 Which zone (``web.zones.viewer_zone``): ``tz`` in the address, kept in a cookie as the
-person's choice (``tz=auto`` forgets it); else the zone of the one campaign filtered by; else
-the zone the browser reports (a cookie ``calendar.js`` sets, then reloads once); else UTC. The
-service turns the local days and times into UTC (``herald.service.calendar``), in one place.
+person's choice (``tz=auto`` forgets it; ``web.zones.remember_zone``, as the account page's
+choice); else the zone of the one campaign filtered by; else the zone the browser reports (a
+cookie ``zone.js`` sets on every page, then reloads once); else UTC. The service turns the
+local days and times into UTC (``herald.service.calendar``), in one place.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from herald.core.errors import Conflict, InputError, NotFound
 from herald.core.i18n import _
 from herald.service import CalendarEntry, CalendarPost, Herald
 from herald.service.calendar import FIRST_DAY, LAST_DAY
-from herald.web.auth import CanDraft, CanView, is_https
+from herald.web.auth import CanDraft, CanView
 from herald.web.deps import FormDep, ServiceDep
 from herald.web.flash import Note
 from herald.web.security import CsrfDep
@@ -35,11 +37,12 @@ from herald.web.templating import Pages, PagesDep, flash_redirect
 from herald.web.zones import (
     AUTOMATIC,
     BROWSER_ZONE_COOKIE,
-    FROM_CHOICE,
     ZONE_COOKIE,
     ZONE_NAMES,
     known_zone,
+    remember_zone,
     viewer_zone,
+    zone_choice,
 )
 
 router = APIRouter(tags=["calendar"])
@@ -48,8 +51,6 @@ WEEK, MONTH = "week", "month"
 VIEWS = (WEEK, MONTH)
 WEEK_DAYS = 7
 HOURS = tuple(range(24))
-#: How long the zone a person chose is remembered.
-ZONE_COOKIE_SECONDS = 365 * 24 * 3600
 #: A local time that happens twice: "" refuses it until the person picks one.
 FOLD_CHOICES = ("", "first", "second")
 #: The longest value read from a filter or a form field (names are shorter in the store).
@@ -117,12 +118,12 @@ def read_query(view: str, day: str, campaign: str, channel: str, tz: str, post: 
                 )
             )
             shown = None
-    tz = checked(tz, "tz")
-    if tz and tz != AUTOMATIC and known_zone(tz) is None:
-        errors.append(
-            InputError("tz", _("unknown time zone %(name)r (an IANA name, e.g. Asia/Seoul)") % {"name": tz})
-        )
-        tz = ""
+    if tz := checked(tz, "tz"):
+        try:
+            tz = zone_choice(tz)
+        except InputError as e:
+            errors.append(e)
+            tz = ""
     return CalendarQuery(
         view=view,
         day=shown,
@@ -259,18 +260,8 @@ def render_calendar(
         "fold_choices": FOLD_CHOICES,
     }
     response = pages.render("calendar.html", context, status_code=_status(errors))
-    if query.tz == AUTOMATIC:
-        response.delete_cookie(ZONE_COOKIE, path="/", samesite="lax", httponly=True, secure=is_https(request))
-    elif query.tz and source == FROM_CHOICE:
-        response.set_cookie(
-            ZONE_COOKIE,
-            tz,
-            max_age=ZONE_COOKIE_SECONDS,
-            path="/",
-            samesite="lax",
-            httponly=True,
-            secure=is_https(request),
-        )
+    if query.tz:  # a zone chosen in the address (``read_query`` kept only a known one): remember it
+        remember_zone(response, request, query.tz)
     return response
 
 

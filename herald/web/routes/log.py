@@ -2,10 +2,13 @@
 the same rows as a download.
 
 The filters (campaign, channel, platform, status, a range of scheduled dates, words of the
-text) are the query string of a GET form, so a filtered log is a link to share. A page holds
-``LOG_PAGE_ROWS`` rows; "Older" and "Newer" continue from the key of its last or first row
-(``Herald.log_page``: no row is skipped or shown twice when posts are queued meanwhile, and a
-deep page costs what the first does). Each row says what the platform's error means in plain
+text) are the query string of a GET form, so a filtered log is a link to share. Its dates are
+whole days in the viewer's zone, as the page shows times (``local_bound``; the export selects
+the same rows, its cells in UTC as ever); the API and the command line read them in UTC.
+
+A page holds ``LOG_PAGE_ROWS`` rows; "Older" and "Newer" continue from the key of its last or
+first row (``Herald.log_page``: no row is skipped or shown twice when posts are queued
+meanwhile, and a deep page costs what the first does). Each row says what the platform's error means in plain
 words (the platform's own message beside it), and how late the post went out.
 
 ``/log.csv`` streams every row the filters select, a page of ``EXPORT_PAGE_ROWS`` at a time
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -25,13 +30,14 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from herald.core.errors import InputError
 from herald.core.i18n import _, ngettext
 from herald.service import STATUSES, LogEntry
-from herald.service.log import LogPage, LogQuery, log_query, plain_error
+from herald.service.log import LogPage, LogQuery, log_query, log_time, plain_error
 from herald.service.pages import DeliveryKey
 from herald.web.api.cursor import LOG
 from herald.web.auth import CanReview
 from herald.web.deps import ServiceDep
 from herald.web.exports import LOG_COLUMNS, csv_response, log_row
 from herald.web.templating import PagesDep
+from herald.web.zones import request_zone
 
 #: Rows on one page of ``/log``.
 LOG_PAGE_ROWS = 100
@@ -56,15 +62,16 @@ class LogForm:
     until: str = ""
     q: str = ""
 
-    def query(self) -> LogQuery:
-        """The filters, checked. Raises InputError naming the bad one."""
+    def query(self, zone: str) -> LogQuery:
+        """The filters, checked, dates read in ``zone`` (the viewer's: ``local_bound``).
+        Raises InputError naming the bad one."""
         return log_query(
             campaign=self.campaign,
             channel=self.channel,
             platform=self.platform,
             status=self.status,
-            since=self.since,
-            until=self.until,
+            since=local_bound("from", self.since, zone),
+            until=local_bound("to", self.until, zone, end=True),
             text=self.q,
         )
 
@@ -72,6 +79,27 @@ class LogForm:
         """The filters given, as the query string's fields (for the page and export links)."""
         names = {"since": "from", "until": "to"}
         return {names.get(k, k): v for k, v in asdict(self).items() if v}
+
+
+def local_bound(name: str, value: str, zone: str, *, end: bool = False) -> datetime | None:
+    """A ``from`` or ``to`` filter as the page means it: a date is a whole day in ``zone`` (a
+    known IANA name: the viewer's), from its local midnight (``end``: to the next day's, so a
+    day of a DST change is 23 or 25 hours); a time without an offset is ``zone``'s wall clock;
+    one with an offset is that instant. Read by the service's own ``log_time`` (what it
+    accepts, this accepts); blank is None. Raises InputError naming ``name``."""
+    try:
+        at = log_time(name, value, end=end)
+    except InputError:
+        raise InputError(
+            name,
+            _("not a date or time: write it as 2026-05-01 or 2026-05-01T09:30 (in %(zone)s)")
+            % {"zone": zone},
+        ) from None
+    if at is None:
+        return None
+    # ``log_time`` has read it as ``fromisoformat`` does: an offset was given, or it is local.
+    typed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return at.replace(tzinfo=UTC if typed.tzinfo is not None else ZoneInfo(zone))
 
 
 def log_form(
@@ -146,7 +174,12 @@ def log_page(
     try:
         older_than, newer_than = _cursors(after, before)
         page = svc.log_page(
-            form.query(), after=older_than, before=newer_than, limit=LOG_PAGE_ROWS, count=True, actor=actor
+            form.query(request_zone()[0]),
+            after=older_than,
+            before=newer_than,
+            limit=LOG_PAGE_ROWS,
+            count=True,
+            actor=actor,
         )
     except InputError as e:
         error = e
@@ -174,7 +207,7 @@ def log_page(
 def log_csv(actor: CanReview, svc: ServiceDep, form: LogFormDep) -> StreamingResponse:
     """Every row of the log the filters select (that the person may review), as CSV, read a
     page at a time as it is sent. A bad filter is refused before anything is sent (422)."""
-    query = form.query()
+    query = form.query(request_zone()[0])
     first = svc.log_page(query, limit=EXPORT_PAGE_ROWS, actor=actor)
 
     def rows() -> Iterator[list[object]]:

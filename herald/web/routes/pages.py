@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from herald.accounts import Actor, Capability
 from herald.core.errors import AccessDenied, InputError
 from herald.core.i18n import _
+from herald.core.languages import MAX_LANGUAGE_CHARS
 from herald.media import MAX_CREDIT_CHARS
 
 # Status names only, for the log filter and "can this still be cancelled?".
@@ -20,6 +21,7 @@ from herald.web.flash import Note
 from herald.web.forms import (
     DRAFT_FIELD,
     FACE_CHOICES,
+    LANGUAGE_SUGGESTIONS,
     ActionDep,
     ComposeDep,
     ComposeForm,
@@ -109,6 +111,8 @@ def compose_page(
         "campaigns": [c.name for c in svc.list_campaigns(actor=actor)],
         "face_choices": FACE_CHOICES,
         "max_credit": MAX_CREDIT_CHARS,
+        "max_language": MAX_LANGUAGE_CHARS,
+        "language_tags": LANGUAGE_SUGGESTIONS,
         "zones": ZONE_NAMES,
         "when_fields": WHEN_FIELDS,
         "error": error,

@@ -1,7 +1,6 @@
-/* Herald's calendar, made quicker to use; the page works without this file.
+/* Herald's calendar, made quicker to use; the page works without this file. (The browser's
+   time zone is reported on every page, the calendar's too, by zone.js.)
 
-   - The browser's time zone: when the person chose none and no campaign's zone applies, the
-     zone the browser reports is kept in a cookie and the page loads once more to use it.
    - Moving a post: drag it to another hour (week) or day (month), or focus it and use the
      arrow keys (left/right a day, up/down an hour), then Enter; Escape keeps it where it was.
      Either way the page's own move form is sent (with its CSRF token), and the server checks
@@ -15,46 +14,6 @@
 
   var root = document.querySelector("[data-calendar]");
   if (!root) {
-    return;
-  }
-
-  // -- the browser's zone ---------------------------------------------------------------------
-
-  var BROWSER_COOKIE = "herald_browser_tz";
-  var ZONE_NAME = /^[A-Za-z0-9_+\-]+(\/[A-Za-z0-9_+\-]+)*$/;
-
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split("; ") : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf("=");
-      if (parts[i].slice(0, eq) === name) {
-        return parts[i].slice(eq + 1);
-      }
-    }
-    return null;
-  }
-
-  function browserZone() {
-    try {
-      return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
-    } catch (e) {
-      return null;
-    }
-  }
-
-  var source = root.getAttribute("data-zone-source");
-  var reported = browserZone();
-  if (
-    (source === "utc" || source === "browser") &&
-    reported && ZONE_NAME.test(reported) &&
-    reported !== root.getAttribute("data-zone") &&
-    cookie(BROWSER_COOKIE) !== reported &&
-    !(source === "utc" && (reported === "Etc/UTC" || reported === "Etc/GMT"))
-  ) {
-    // Once per zone: a name the server does not know leaves the cookie as it is, and no loop.
-    document.cookie = BROWSER_COOKIE + "=" + reported + "; path=/; max-age=31536000; samesite=lax" +
-      (location.protocol === "https:" ? "; secure" : "");
-    location.reload();
     return;
   }
 
