@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import threading
 import time
@@ -694,3 +695,41 @@ def test_restore_with_another_key_names_the_credentials_it_cannot_open(
     assert res.exit_code == 0, res.output
     assert "channel kr-mastodon" in res.stderr and "channel kr-x" in res.stderr
     assert "alert target" in res.stderr
+
+
+@archive_only
+def test_backup_and_restore_speak_korean_and_json_stays_english(
+    archive: Path, herald: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HERALD_LANG=ko``: the sentences, the refusals and the time a backup was taken are
+    Korean; ``--format json`` keeps its English keys and the manifest's ISO time."""
+    monkeypatch.setenv("HERALD_LANG", "ko")
+    out = cli_ok("restore", "--check", str(archive))
+    assert "온전합니다" in out and re.search(r"\d{4}\. \d{1,2}\. \d{1,2}\. 오[전후] ", out), out
+    info = json.loads(cli_ok("restore", "--check", "--format", "json", str(archive)))
+    assert set(info) == {
+        "file", "size", "format_version", "herald_version", "revision", "created_at", "database",
+        "tables", "photos", "photo_bytes",
+    }  # fmt: skip
+    assert info["created_at"].endswith("Z") and {"table", "rows"} == set(info["tables"][0])
+    said = cli_ok("backup", str(tmp_path / "again.zip"))
+    assert "백업" in said and " MB" in said, said
+
+    # Into the database the archive came from, which holds rows: refused, counting them.
+    refused = cli_refused("restore", str(archive))
+    assert refused.count("posts 행 ") == 1 and "이미 " in refused and "--force" in refused, refused
+
+    # A manifest whose table lies about its rows: the part at fault is named in Korean too.
+    bad = tmp_path / "bad.zip"
+
+    def negative_rows(name: str, data: bytes) -> bytes:
+        if name != MANIFEST:
+            return data
+        m = json.loads(data)
+        next(t for t in m["tables"] if t["name"] == "posts")["rows"] = -1
+        return json.dumps(m).encode()
+
+    rewrite(archive, bad, negative_rows)
+    use_database(monkeypatch, f"sqlite:///{tmp_path / 'target' / 'herald.db'}")
+    refused = cli_refused("restore", str(bad))
+    assert "(posts 테이블의 행 수)" in refused and "아무것도 복원하지 않았습니다" in refused, refused

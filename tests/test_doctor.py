@@ -9,6 +9,7 @@ a password in a Redis or database URL."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +21,9 @@ import redis
 from typer.testing import CliRunner
 
 from bench.harness import wait_for
+from content_queue.heartbeats import Heartbeats, WorkerBeat
 from herald.cli import app as cli
+from herald.core.i18n import use_locale
 from herald.core.secret import MASK
 from herald.core.settings import reset_settings
 from herald.embedded import EmbeddedRedis, free_port
@@ -37,6 +40,8 @@ from herald.service.doctor import (
 from herald.simulator import SANDBOX_ACCOUNTS
 from herald.store.db import Database, alembic_config, revisions
 from herald.store.models import utcnow
+from scheduler.dispatcher import LIVENESS_TTL_SECONDS
+from scheduler.liveness import Liveness
 from tests.conftest import SECRET_KEY
 
 runner = CliRunner()
@@ -529,3 +534,142 @@ def test_json_shape_and_the_table(herald_env: dict[str, str]) -> None:
     lines = table.stdout.splitlines()
     assert lines[0].split()[:4] == ["status", "name", "detail", "hint"]
     assert lines[-1].startswith(f"{report['counts']['fail']} failed, ")
+
+
+# -- the reader's language ---------------------------------------------------------------------
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+#: Redis's own settings, the same words in every language.
+REDIS_SETTINGS_HINT = "appendonly yes, appendfsync everysec"
+
+
+def test_the_doctor_speaks_korean_and_scripts_still_read_english(
+    herald_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HERALD_LANG=ko``: every detail and hint is Korean, while the JSON's keys, the checks'
+    names and their statuses are what an English run gives (scripts read them)."""
+    _, english, _ = doctor("--no-channels")
+    monkeypatch.setenv("HERALD_LANG", "ko")
+    code, report, _ = doctor("--no-channels")
+    assert code == 1  # no worker runs in this test
+    assert set(report) == {"status", "counts", "checks"} and set(report["counts"]) == set(english["counts"])
+    assert [(c["name"], c["status"]) for c in report["checks"]] == [
+        (c["name"], c["status"]) for c in english["checks"]
+    ]
+    checks = by_name(report)
+    for check in report["checks"]:
+        assert set(check) == {"name", "status", "detail", "hint"}
+        assert HANGUL.search(check["detail"]), check
+        assert check["hint"] in (None, REDIS_SETTINGS_HINT) or HANGUL.search(check["hint"]), check
+    assert checks["configuration"]["detail"].endswith("모든 설정이 올바릅니다")
+    assert checks["schema"]["detail"] == f"{revisions()[-1]}, 최신입니다"
+    assert checks["workers"]["detail"].startswith("살아 있는 워커가 없습니다")
+    assert "`herald worker`" in checks["workers"]["hint"]
+    if herald_env["HERALD_DATABASE_URL"].startswith("sqlite"):
+        assert "남음" in checks["disk"]["detail"]
+    else:
+        assert checks["disk"]["detail"].startswith("사진은")
+
+    table = runner.invoke(cli, ["doctor", "--no-channels"])
+    assert table.stdout.splitlines()[-1].startswith(f"실패 {report['counts']['fail']}, ")
+
+
+def test_a_detail_sized_or_timed_is_written_the_korean_way(herald_env: dict[str, str]) -> None:
+    """The service answers in the current locale (here set as the web app sets a request's):
+    sizes and the clock's gap are written the locale's way, in the reader's words."""
+    with use_locale("ko"):
+        result = diagnose(
+            channels=False,
+            clock=lambda: time.time() + CLOCK_FAIL_SECONDS + 1.0,
+            disk_usage=lambda path: DiskUsage(total=8 * 1024**3, used=7 * 1024**3, free=1024**3),
+        )
+    checks = {c.name: c for c in result.checks}
+    assert checks["clock"].status is Status.FAIL
+    assert (
+        "이 컴퓨터의 시계가 Redis의 시계보다" in checks["clock"].detail
+        and "빠릅니다" in checks["clock"].detail
+    )
+    assert "NTP" in (checks["clock"].hint or "")
+    if herald_env["HERALD_DATABASE_URL"].startswith("sqlite"):
+        assert checks["disk"].status is Status.WARN
+        assert "전체 8 GiB 중 1 GiB 남음" in checks["disk"].detail
+
+
+def test_channel_checks_on_the_pool_threads_speak_korean_too(
+    herald: Any, sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The channels are checked on a thread pool: each check still answers in the command's
+    language, and a token's expiry is worded from the time SQL keeps."""
+    sim.add_account("mastodon", username="doctor_kr", access_token=MASTODON_TOKEN)
+    for name in ("soon", "old"):
+        herald.add_channel(
+            name, "mastodon", {"access_token": MASTODON_TOKEN}, base_url=sim.url_for("mastodon")
+        )
+    herald.set_token_expiry("soon", utcnow() + timedelta(days=3, hours=1))
+    sim.add_account("mastodon", username="doctor_kr", access_token=MASTODON_TOKEN + "-new")
+    monkeypatch.setenv("HERALD_LANG", "ko")
+    _, report, _ = doctor()
+    checks = by_name(report)
+    # The token was replaced on the platform: both channels are refused, in Korean.
+    for name in ("soon", "old"):
+        refused = checks[f"channel {name}"]
+        assert refused["status"] == "fail", refused
+        assert refused["detail"].startswith("Mastodon이(가) 자격 증명을 거부했습니다"), refused
+        assert refused["hint"].startswith("Mastodon에서 자격 증명을 갱신하세요"), refused
+        assert f"`herald channel resume {name}`" in refused["hint"]
+    token = checks["token soon"]
+    assert token["status"] == "warn" and token["detail"].endswith("에 만료(3일 남음)"), token
+    assert token["hint"].startswith("토큰을 갱신한 다음 `herald channel set soon --token-expires DATE`")
+    assert "token old" not in checks
+
+    sim.add_account("mastodon", username="doctor_kr", access_token=MASTODON_TOKEN)
+    _, report, _ = doctor()
+    ok = by_name(report)["channel old"]
+    assert ok["status"] == "ok" and ok["detail"].startswith("Mastodon이(가) 자격 증명을 받아들입니다: "), ok
+    assert "@doctor_kr" in ok["detail"]
+
+
+@pytest.mark.parametrize("health", ["stalled", "busy"])
+def test_the_schedulers_verdict_is_worded_from_its_facts(
+    herald_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, health: str
+) -> None:
+    """The scheduler keeps its verdict on the workers in Redis, with an English ``reason``: the
+    doctor words it from the verdict's facts and the heartbeats, in the reader's language (in
+    English, the scheduler's own sentence)."""
+    client = redis.Redis.from_url(herald_env["HERALD_REDIS_URL"])
+    now = time.time()
+    if health == "stalled":  # free slots, nothing taken: deaf
+        beat = WorkerBeat("w1@host", 1, now - 60, now, True, None, 0, 0, 4)
+    else:  # every slot taken: busy
+        beat = WorkerBeat("w1@host", 1, now - 60, now, True, now - 5, 9, 4, 4)
+    liveness = Liveness(bound_seconds=1.0)
+    liveness.judge(now=now - 10, waiting=3, beats=[beat])
+    verdict = liveness.judge(now=now, waiting=3, beats=[beat])
+    assert verdict.health.value == health
+    heartbeats = Heartbeats(client)
+    heartbeats.publish(beat)
+    heartbeats.publish_verdict({**verdict.to_dict(), "at": now, "stalls": 0}, LIVENESS_TTL_SECONDS)
+    client.close()
+
+    _, report, _ = doctor("--no-channels")
+    workers = by_name(report)["workers"]
+    assert workers["status"] == ("fail" if health == "stalled" else "warn")
+    if health == "stalled":
+        assert workers["detail"] == verdict.reason
+    else:
+        assert workers["detail"].startswith("3 messages wait; every live worker is full (w1@host (last took")
+    monkeypatch.setenv("HERALD_LANG", "ko")
+    _, report, _ = doctor("--no-channels")
+    workers = by_name(report)["workers"]
+    if health == "stalled":
+        assert workers["detail"] == (
+            "메시지 3개가 10초 동안 기다렸는데 가져간 워커가 없습니다. 응답 없는 워커(빈 자리가 있는데 "
+            "가져가지 않음): w1@host (메시지를 가져간 적 없음, 0/4 처리 중, 연결됨)"
+        )
+        assert workers["hint"].startswith("응답 없는 워커를 다시 시작하세요")
+    else:
+        assert workers["detail"].startswith("메시지 3개가 기다립니다. 살아 있는 워커가 모두 가득 찼습니다")
+        assert (
+            "4/4 처리 중, 연결됨" in workers["detail"]
+            and workers["hint"] == "이 상태가 계속되면 워커를 늘리세요"
+        )

@@ -15,7 +15,7 @@ import typer
 
 from herald.cli.app import Format, app, emit, fail
 from herald.core.errors import ConfigError, HeraldError
-from herald.core.i18n import _
+from herald.core.i18n import _, format_datetime, format_number
 from herald.core.settings import Settings, get_settings, redis_url
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def restore(
     queue from it: what was waiting goes out, nothing published goes out again. The archive is
     checked whole before anything is written."""
     from content_queue import ContentQueue  # lazy: start-up cost
-    from herald.service.backup import Backups, open_backup
+    from herald.service.backup import Backups, describe_rows, open_backup
     from herald.store.db import Database
 
     settings = get_settings()
@@ -95,7 +95,7 @@ def restore(
                             "rows": info.rows,
                             "tables": len(info.tables),
                             "photos": info.photos,
-                            "at": info.created_at,
+                            "at": _when(info.created_at),
                             "database": info.database,
                             "version": info.herald_version,
                             "revision": info.revision,
@@ -121,7 +121,7 @@ def restore(
             "tables": len(b.tables),
             "photos": b.photos,
             "file": b.file,
-            "at": b.created_at,
+            "at": _when(b.created_at),
             "database": b.database,
             "revision": done.revision,
         }
@@ -129,7 +129,7 @@ def restore(
     if done.replaced:
         typer.echo(
             _("replaced what the database held: %(what)s")
-            % {"what": ", ".join(f"{t.rows} {t.table}" for t in done.replaced)}
+            % {"what": describe_rows({t.table: t.rows for t in done.replaced})}
         )
     if done.queued is None:
         typer.echo(_("the scheduler rebuilds the content queue when it starts"))
@@ -174,5 +174,15 @@ def _json(d: dict[str, object]) -> str:
     return json.dumps(d, ensure_ascii=False, indent=2)
 
 
+def _when(created_at: str) -> str:
+    """When a backup was taken, the reader's way; as the manifest says it if that is not an ISO
+    time (the manifest only promises a string)."""
+    try:
+        return format_datetime(created_at)
+    except ValueError:
+        return created_at
+
+
 def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
+    """An archive's size in megabytes, written the reader's way."""
+    return f"{format_number(round(n / 1_000_000, 1))} MB"

@@ -34,6 +34,7 @@ from typing import Final
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from herald.core.errors import ConfigError
+from herald.core.i18n import _
 from herald.core.secret import Secret
 
 #: Derivation labels; a new scheme gets a new label, never a reused one.
@@ -89,7 +90,7 @@ class Keyring:
     def from_web_keys(cls, text: str, name: str = "HERALD_WEB_KEYS") -> Keyring:
         """The web app's share, as ``web_keys`` wrote it. Raises ConfigError (naming ``name``,
         never the value) if it is not one."""
-        bad = ConfigError(f"{name} is not a value printed by `herald keys web`")
+        bad = ConfigError(_("%(name)s is not a value printed by `herald keys web`") % {"name": name})
         text = text.strip()
         if not text.startswith(WEB_KEYS_PREFIX):
             raise bad

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from herald.core.errors import ConfigError
+from herald.core.i18n import _
 from herald.core.keyring import Keyring
 from herald.core.secret import Secret
 
@@ -145,8 +146,11 @@ class Settings(BaseSettings):
         key = self.secret_key
         if self.env == "production" and not key.strip():
             raise ConfigError(
-                "HERALD_SECRET_KEY must be set to a random value of at least "
-                f"{MIN_SECRET_KEY_CHARS} characters in production (e.g. `openssl rand -hex 32`)"
+                _(
+                    "HERALD_SECRET_KEY must be set to a random value of at least %(n)d characters in "
+                    "production (e.g. `openssl rand -hex 32`)"
+                )
+                % {"n": MIN_SECRET_KEY_CHARS}
             )
         if key:
             return checked_secret_key(key, "HERALD_SECRET_KEY")
@@ -172,8 +176,8 @@ class Settings(BaseSettings):
             return None
         if len(token) < MIN_METRICS_TOKEN_CHARS:
             raise ConfigError(
-                f"HERALD_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters "
-                "(e.g. `openssl rand -hex 24`)"
+                _("HERALD_METRICS_TOKEN must be at least %(n)d characters (e.g. `openssl rand -hex 24`)")
+                % {"n": MIN_METRICS_TOKEN_CHARS}
             )
         return Secret(token)
 
@@ -195,8 +199,8 @@ def checked_secret_key(key: str, name: str) -> Secret:
     placeholder or shorter than ``MIN_SECRET_KEY_CHARS``."""
     if key.strip().lower() in PLACEHOLDER_KEYS or len(key.strip()) < MIN_SECRET_KEY_CHARS:
         raise ConfigError(
-            f"{name} must be a random value of at least {MIN_SECRET_KEY_CHARS} characters "
-            "(e.g. `openssl rand -hex 32`)"
+            _("%(name)s must be a random value of at least %(n)d characters (e.g. `openssl rand -hex 32`)")
+            % {"name": name, "n": MIN_SECRET_KEY_CHARS}
         )
     return Secret(key)
 
@@ -211,14 +215,18 @@ def check_internet_facing(settings: Settings) -> None:
         return
     if settings.secret_key.strip() or settings.secret_key_previous.strip():
         raise ConfigError(
-            "in production the web app and the photo server must not hold HERALD_SECRET_KEY, "
-            "which opens every channel's credentials: give them HERALD_WEB_KEYS instead "
-            "(`herald keys web` prints it where HERALD_SECRET_KEY is set)"
+            _(
+                "in production the web app and the photo server must not hold HERALD_SECRET_KEY, "
+                "which opens every channel's credentials: give them HERALD_WEB_KEYS instead "
+                "(`herald keys web` prints it where HERALD_SECRET_KEY is set)"
+            )
         )
     if not settings.web_keys.strip():
         raise ConfigError(
-            "in production the web app and the photo server need HERALD_WEB_KEYS "
-            "(`herald keys web` prints it where HERALD_SECRET_KEY is set)"
+            _(
+                "in production the web app and the photo server need HERALD_WEB_KEYS "
+                "(`herald keys web` prints it where HERALD_SECRET_KEY is set)"
+            )
         )
     settings.keyring()
 

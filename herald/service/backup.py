@@ -53,7 +53,7 @@ from content_queue import ContentQueue
 from herald import __version__
 from herald.accounts import SYSTEM, Actor, Capability
 from herald.core.errors import AccessDenied, Conflict, InputError, QueueError
-from herald.core.i18n import _
+from herald.core.i18n import _, ngettext
 from herald.core.keyring import Keyring
 from herald.delivery.staging import ensure_queue
 from herald.service.answers import Answer
@@ -235,6 +235,8 @@ def _parse_manifest(raw: bytes) -> Manifest:
         raise _refused(_("its manifest is not JSON")) from None
 
     def need(ok: object, what: str) -> None:
+        """``what``: the part at fault, a manifest key as it is written (``format``) or a
+        description in the reader's words."""
         if not ok:
             raise _refused(_("its manifest is not one Herald writes (%(what)s)") % {"what": what})
 
@@ -258,7 +260,7 @@ def _parse_manifest(raw: bytes) -> Manifest:
             and _SHA256.fullmatch(m["sha256"])
             and isinstance(m.get("size"), int)
             and m["size"] >= 0,
-            f"member {_shown(name)}",
+            _("member %(name)s") % {"name": _shown(name)},
         )
         members[name] = MemberHash(m["sha256"], m["size"])
     tables: list[TableShape] = []
@@ -266,14 +268,24 @@ def _parse_manifest(raw: bytes) -> Manifest:
     raw_tables = d.get("tables")
     need(isinstance(raw_tables, list), "tables")
     for t in raw_tables:
-        need(isinstance(t, dict) and isinstance(t.get("name"), str), "a table's name")
+        need(isinstance(t, dict) and isinstance(t.get("name"), str), _("a table's name"))
         name = t["name"]
-        need(_TABLE_MEMBER.fullmatch(table_member(name)) and name not in rows, f"table {_shown(name)}")
         need(
-            t.get("member") == table_member(name) and table_member(name) in members, f"table {name}'s member"
+            _TABLE_MEMBER.fullmatch(table_member(name)) and name not in rows,
+            _("table %(table)s") % {"table": _shown(name)},
         )
-        need(isinstance(t.get("rows"), int) and t["rows"] >= 0, f"table {name}'s rows")
-        need(isinstance(t.get("columns"), list) and t["columns"], f"table {name}'s columns")
+        need(
+            t.get("member") == table_member(name) and table_member(name) in members,
+            _("the member of table %(table)s") % {"table": name},
+        )
+        need(
+            isinstance(t.get("rows"), int) and t["rows"] >= 0,
+            _("the rows of table %(table)s") % {"table": name},
+        )
+        need(
+            isinstance(t.get("columns"), list) and t["columns"],
+            _("the columns of table %(table)s") % {"table": name},
+        )
         cols = []
         for c in t["columns"]:
             need(
@@ -282,7 +294,7 @@ def _parse_manifest(raw: bytes) -> Manifest:
                 and c.get("kind") in KINDS
                 and isinstance(c.get("nullable"), bool)
                 and isinstance(c.get("primary_key"), bool),
-                f"a column of table {name}",
+                _("a column of table %(table)s") % {"table": name},
             )
             kind: Kind = c["kind"]
             cols.append(ColumnShape(c["name"], kind, c["nullable"], c["primary_key"]))
@@ -290,7 +302,10 @@ def _parse_manifest(raw: bytes) -> Manifest:
         rows[name] = t["rows"]
     listed = {table_member(t.name) for t in tables}
     for name in members:
-        need(name in listed or _PHOTO_MEMBER.fullmatch(name), f"member {_shown(name)} belongs to no table")
+        need(
+            name in listed or _PHOTO_MEMBER.fullmatch(name),
+            _("member %(name)s, which belongs to no table") % {"name": _shown(name)},
+        )
     return Manifest(
         version, d["herald_version"], d["alembic_revision"], d["created_at"], d["database"],
         tuple(tables), rows, members,
@@ -549,10 +564,15 @@ def _exists(target: Path) -> Conflict:
 # -- the service -----------------------------------------------------------------------------
 
 
-def _describe(counts: Mapping[str, int]) -> str:
-    """ "12 posts, 3 channels, ..." (posts first: what a person misses most)."""
+def describe_rows(counts: Mapping[str, int]) -> str:
+    """Rows by table in words, "12 rows of posts, 3 rows of channels, ..." (posts first: what a
+    person misses most)."""
     order = sorted(counts, key=lambda n: (n != "posts", n != "channels", n != "users", n))
-    return ", ".join(_("%(n)d row(s) of %(table)s") % {"n": counts[n], "table": n} for n in order)
+    return ", ".join(
+        ngettext("%(n)d row of %(table)s", "%(n)d rows of %(table)s", counts[n])
+        % {"n": counts[n], "table": n}
+        for n in order
+    )
 
 
 class Backups:
@@ -647,7 +667,7 @@ class Backups:
                     "it already holds %(what)s: restore into an empty database, "
                     "or give --force to replace everything in it"
                 )
-                % {"what": _describe(held)},
+                % {"what": describe_rows(held)},
             )
         self._check_queue_empty()
 
@@ -841,5 +861,6 @@ __all__ = [
     "Backups",
     "Restored",
     "TableCount",
+    "describe_rows",
     "open_backup",
 ]

@@ -24,17 +24,24 @@ nothing to Redis or SQL (the one write is a probe file in the data directory, re
 A check that cannot run because another failed is skipped, saying which. Nothing it answers
 holds a secret: URLs are shown without their passwords, and a platform's refusal with every
 credential value masked.
+
+Its words are the reader's (``herald.core.i18n``): the command's ``HERALD_LANG`` or ``LANG``, the
+web request's language. Only ``detail`` and ``hint`` are words; a check's name and its status
+are what scripts read (``--format json``), and stay English. What other processes stored is read
+for its facts and worded here: the scheduler's verdict on the workers by its counts and names
+(never its English ``reason``), a token's expiry from the time SQL keeps.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,11 +54,19 @@ import redis
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from content_queue.heartbeats import Heartbeats
+from content_queue.heartbeats import Heartbeats, WorkerBeat
 from content_queue.levels import read_levels
 from herald.accounts import Actor, Capability
-from herald.core import i18n
 from herald.core.errors import AuthError, ConfigError, HeraldError, NotFound, PermanentError, PlatformError
+from herald.core.i18n import (
+    DEFAULT_ZONE,
+    N_,
+    _,
+    format_datetime,
+    format_number,
+    format_percent,
+    ngettext,
+)
 from herald.core.keyring import Keyring
 from herald.core.secret import MASK
 from herald.core.settings import (
@@ -126,7 +141,8 @@ SEVERITY = {Status.SKIP: 0, Status.OK: 1, Status.WARN: 2, Status.FAIL: 3}
 @dataclass(frozen=True)
 class Check(Answer):
     """One check: its name (``channel NAME`` for a channel), its answer, what it found, and what
-    to do about it (None when nothing)."""
+    to do about it (None when nothing). ``detail`` and ``hint`` are in the locale that was
+    current when the check ran; ``name`` and ``status`` are never translated."""
 
     name: str
     status: Status
@@ -231,8 +247,11 @@ class Doctor:
         *,
         clock: Callable[[], float] = time.time,
         disk_usage: Callable[[Path], DiskUsage] | None = None,
+        zone: str = DEFAULT_ZONE,
     ) -> None:
         self.settings = settings
+        #: The zone times are shown in (the web page's viewer's; UTC on the command line).
+        self.zone = zone
         self.problems = list(problems)
         self.clock = clock
         self.disk_usage = disk_usage or _disk_usage
@@ -276,7 +295,7 @@ class Doctor:
         warns: list[str] = []
         hints: list[str] = []
         if fails:
-            hints.append("correct these settings (their defaults stand in for the checks below)")
+            hints.append(_("correct these settings (their defaults stand in for the checks below)"))
         try:
             s.metrics_secret()
         except ConfigError as e:
@@ -285,25 +304,32 @@ class Doctor:
             for setting, url in (("HERALD_REDIS_URL", s.redis_url), ("HERALD_DATABASE_URL", s.database_url)):
                 password = _password(url)
                 if password is not None and password.strip().lower() in PLACEHOLDER_KEYS:
-                    fails.append(f"{setting} has a placeholder password")
-                    hints.append("make each password with `openssl rand -hex 32`")
+                    fails.append(_("%(setting)s has a placeholder password") % {"setting": setting})
+                    hints.append(_("make each password with `openssl rand -hex 32`"))
             if not s.redis_url.strip():
-                warns.append("HERALD_REDIS_URL is not set: every process must find the same Redis")
+                warns.append(_("HERALD_REDIS_URL is not set: every process must find the same Redis"))
             if not s.database_url.strip():
                 warns.append(
-                    "HERALD_DATABASE_URL is not set: SQLite, so every process must run on this machine"
+                    _("HERALD_DATABASE_URL is not set: SQLite, so every process must run on this machine")
                 )
             public = urlsplit(s.public_url)
             if public.scheme != "https" or (public.hostname or "") in ("localhost", "127.0.0.1", "::1"):
                 warns.append(
-                    f"HERALD_PUBLIC_URL is {s.public_url}: Instagram and Threads fetch photos from it, "
-                    "so it must be a public https address"
+                    _(
+                        "HERALD_PUBLIC_URL is %(url)s: Instagram and Threads fetch photos from it, so it "
+                        "must be a public https address"
+                    )
+                    % {"url": s.public_url}
                 )
         if fails:
             return [Check("configuration", Status.FAIL, "; ".join(fails + warns), "; ".join(hints) or None)]
         if warns:
             return [Check("configuration", Status.WARN, "; ".join(warns))]
-        return [Check("configuration", Status.OK, f"HERALD_ENV={s.env}; every setting is valid")]
+        return [
+            Check(
+                "configuration", Status.OK, _("HERALD_ENV=%(env)s; every setting is valid") % {"env": s.env}
+            )
+        ]
 
     def secret_key(self) -> list[Check]:
         s = self.settings
@@ -312,15 +338,15 @@ class Doctor:
             try:
                 Keyring.from_web_keys(s.web_keys)
             except ConfigError as e:
-                self.found.no_channels = "HERALD_WEB_KEYS is not valid"
-                return [Check(name, Status.FAIL, str(e), "paste what `herald keys web` prints")]
-            self.found.no_channels = "this process holds HERALD_WEB_KEYS only, which opens no credential"
+                self.found.no_channels = _("HERALD_WEB_KEYS is not valid")
+                return [Check(name, Status.FAIL, str(e), _("paste what `herald keys web` prints"))]
+            self.found.no_channels = _(NO_PRIVATE_KEY)
             return [
                 Check(
                     name,
                     Status.WARN,
-                    "only HERALD_WEB_KEYS is set: credentials can be sealed here but not opened",
-                    "run `herald doctor` where the workers run (with HERALD_SECRET_KEY) to check channels",
+                    _("only HERALD_WEB_KEYS is set: credentials can be sealed here but not opened"),
+                    _(CHECK_WHERE_THE_WORKERS_RUN),
                 )
             ]
         if s.secret_key.strip():
@@ -330,45 +356,56 @@ class Doctor:
                     checked_secret_key(s.secret_key_previous, "HERALD_SECRET_KEY_PREVIOUS")
                 self.found.keyring = s.keyring()
             except ConfigError as e:
-                self.found.no_channels = "the secret key is refused"
-                return [Check(name, Status.FAIL, str(e), "set it to the output of `openssl rand -hex 32`")]
-            rotating = " (and HERALD_SECRET_KEY_PREVIOUS, during a rotation)" if s.secret_key_previous else ""
-            return [Check(name, Status.OK, f"HERALD_SECRET_KEY is set{rotating}")]
+                self.found.no_channels = _("the secret key is refused")
+                return [Check(name, Status.FAIL, str(e), _("set it to the output of `openssl rand -hex 32`"))]
+            if s.secret_key_previous:
+                return [
+                    Check(
+                        name,
+                        Status.OK,
+                        _("HERALD_SECRET_KEY is set (and HERALD_SECRET_KEY_PREVIOUS, during a rotation)"),
+                    )
+                ]
+            return [Check(name, Status.OK, _("HERALD_SECRET_KEY is set"))]
         if s.env == "production":
-            self.found.no_channels = "no secret key"
+            self.found.no_channels = _("no secret key")
             return [
                 Check(
                     name,
                     Status.FAIL,
-                    "HERALD_SECRET_KEY is not set: production refuses to start without it",
-                    "set it to the output of `openssl rand -hex 32`, the same on every machine",
+                    _("HERALD_SECRET_KEY is not set: production refuses to start without it"),
+                    _("set it to the output of `openssl rand -hex 32`, the same on every machine"),
                 )
             ]
         path = s.data_dir / "secret.key"
         if not path.exists():
-            self.found.no_channels = "no secret key yet"
+            self.found.no_channels = _("no secret key yet")
             return [
                 Check(
                     name,
                     Status.OK,
-                    f"none yet: the first start generates one into {path}",
+                    _("none yet: the first start generates one into %(path)s") % {"path": path},
                 )
             ]
         try:
             self.found.keyring = s.keyring()  # the file exists: nothing is generated
         except (ConfigError, OSError) as e:
-            self.found.no_channels = "the secret key is refused"
-            return [Check(name, Status.FAIL, f"{path}: {_reason(e)}", "delete it only if no channel uses it")]
+            self.found.no_channels = _("the secret key is refused")
+            return [
+                Check(name, Status.FAIL, f"{path}: {_reason(e)}", _("delete it only if no channel uses it"))
+            ]
         if stat.S_IMODE(path.stat().st_mode) & 0o077:
             return [
                 Check(
                     name,
                     Status.WARN,
-                    f"{path} can be read by other users of this machine",
+                    _("%(path)s can be read by other users of this machine") % {"path": path},
                     f"chmod 600 {path}",
                 )
             ]
-        return [Check(name, Status.OK, f"generated, in {path} (readable by its owner only)")]
+        return [
+            Check(name, Status.OK, _("generated, in %(path)s (readable by its owner only)") % {"path": path})
+        ]
 
     def data_directory(self) -> list[Check]:
         path = self.settings.data_dir.resolve()
@@ -378,13 +415,18 @@ class Doctor:
                 Check(
                     name,
                     Status.WARN,
-                    f"{path} does not exist",
-                    "`herald up` and `herald migrate` create it; or set HERALD_DATA_DIR",
+                    _("%(path)s does not exist") % {"path": path},
+                    _("`herald up` and `herald migrate` create it; or set HERALD_DATA_DIR"),
                 )
             ]
         if not path.is_dir():
             return [
-                Check(name, Status.FAIL, f"{path} is not a directory", "set HERALD_DATA_DIR to a directory")
+                Check(
+                    name,
+                    Status.FAIL,
+                    _("%(path)s is not a directory") % {"path": path},
+                    _("set HERALD_DATA_DIR to a directory"),
+                )
             ]
         try:
             fd, probe = tempfile.mkstemp(prefix=".doctor-", dir=path)
@@ -395,11 +437,11 @@ class Doctor:
                 Check(
                     name,
                     Status.FAIL,
-                    f"{path} is not writable: {_reason(e)}",
-                    "give the user Herald runs as write access to it",
+                    _("%(path)s is not writable: %(why)s") % {"path": path, "why": _reason(e)},
+                    _("give the user Herald runs as write access to it"),
                 )
             ]
-        return [Check(name, Status.OK, f"{path} is writable")]
+        return [Check(name, Status.OK, _("%(path)s is writable") % {"path": path})]
 
     # -- Redis -----------------------------------------------------------------------------
 
@@ -413,16 +455,34 @@ class Doctor:
             )
             client.ping()
         except ValueError as e:
-            return [Check("redis", Status.FAIL, f"HERALD_REDIS_URL is not a Redis URL: {self._masked(e)}")]
+            return [
+                Check(
+                    "redis",
+                    Status.FAIL,
+                    _("HERALD_REDIS_URL is not a Redis URL: %(why)s") % {"why": self._masked(e)},
+                )
+            ]
         except redis.RedisError as e:
-            hint = "start Redis, or check HERALD_REDIS_URL"
+            hint = _("start Redis, or check HERALD_REDIS_URL")
             if not s.redis_url and url == DEFAULT_REDIS_URL:
-                hint = "`herald up` starts an embedded Redis; elsewhere set HERALD_REDIS_URL"
-            return [Check("redis", Status.FAIL, f"no answer from {shown}: {self._masked(e)}", hint)]
+                hint = _("`herald up` starts an embedded Redis; elsewhere set HERALD_REDIS_URL")
+            return [
+                Check(
+                    "redis",
+                    Status.FAIL,
+                    _("no answer from %(url)s: %(why)s") % {"url": shown, "why": self._masked(e)},
+                    hint,
+                )
+            ]
         self.found.redis = client
         version = _info(client, "server").get("redis_version")
         return [
-            Check("redis", Status.OK, f"Redis {version or '(version hidden)'} answers at {shown}"),
+            Check(
+                "redis",
+                Status.OK,
+                _("Redis %(version)s answers at %(url)s")
+                % {"version": version or _("(version hidden)"), "url": shown},
+            ),
             self._eviction(client),
             self._persistence(client),
             self._memory(client),
@@ -437,77 +497,110 @@ class Doctor:
             return Check(
                 name,
                 Status.WARN,
-                "cannot read maxmemory-policy (CONFIG and INFO refused: a managed Redis?)",
-                "make sure it is noeviction in your provider's settings",
+                _("cannot read maxmemory-policy (CONFIG and INFO refused: a managed Redis?)"),
+                _("make sure it is noeviction in your provider's settings"),
             )
         if policy != "noeviction":
             return Check(
                 name,
                 Status.FAIL,
-                f"maxmemory-policy is {policy}: a full Redis would silently drop leases, staged posts "
-                "and hand-over messages",
-                "set maxmemory-policy noeviction (redis.conf, or your provider's settings)",
+                _(
+                    "maxmemory-policy is %(policy)s: a full Redis would silently drop leases, staged "
+                    "posts and hand-over messages"
+                )
+                % {"policy": policy},
+                _("set maxmemory-policy noeviction (redis.conf, or your provider's settings)"),
             )
-        via = "" if source == "CONFIG" else " (read from INFO: CONFIG is refused)"
-        return Check(name, Status.OK, f"maxmemory-policy is noeviction{via}")
+        if source == "CONFIG":
+            return Check(name, Status.OK, _("maxmemory-policy is noeviction"))
+        return Check(name, Status.OK, _("maxmemory-policy is noeviction (read from INFO: CONFIG is refused)"))
 
     def _persistence(self, client: redis.Redis) -> Check:
         name = "redis persistence"
         info = _info(client, "persistence")
         if not info:
             return Check(
-                name, Status.WARN, "cannot read INFO persistence", "make sure AOF is on (appendonly yes)"
+                name,
+                Status.WARN,
+                _("cannot read INFO persistence"),
+                _("make sure AOF is on (appendonly yes)"),
             )
         if str(info.get("rdb_last_bgsave_status", "ok")) != "ok":
             return Check(
                 name,
                 Status.FAIL,
-                "the last RDB snapshot failed: Redis refuses writes until one succeeds "
-                "(stop-writes-on-bgsave-error)",
-                "look at Redis's log (a full disk, a permission)",
+                _(
+                    "the last RDB snapshot failed: Redis refuses writes until one succeeds "
+                    "(stop-writes-on-bgsave-error)"
+                ),
+                _("look at Redis's log (a full disk, a permission)"),
             )
         if str(info.get("aof_enabled", "0")) == "1":
             if str(info.get("aof_last_write_status", "ok")) != "ok":
                 return Check(
                     name,
                     Status.FAIL,
-                    "AOF is on but its last write failed",
-                    "look at Redis's log (a full disk?)",
+                    _("AOF is on but its last write failed"),
+                    _("look at Redis's log (a full disk?)"),
                 )
             fsync = _config(client, "appendfsync")
-            return Check(name, Status.OK, "AOF is on" + (f" (appendfsync {fsync})" if fsync else ""))
+            if fsync:
+                return Check(name, Status.OK, _("AOF is on (appendfsync %(fsync)s)") % {"fsync": fsync})
+            return Check(name, Status.OK, _("AOF is on"))
         save = _config(client, "save")
-        why = (
-            "SQL is the record and the scheduler rebuilds the queue from it, but a restart loses "
-            "what was staged"
-        )
+        # Redis's own settings: the same words in every language.
         hint = "appendonly yes, appendfsync everysec"
         if save is None:
             return Check(
                 name,
                 Status.WARN,
-                f"AOF is off; the snapshot schedule cannot be read (CONFIG refused): {why}",
+                _(
+                    "AOF is off; the snapshot schedule cannot be read (CONFIG refused): SQL is the "
+                    "record and the scheduler rebuilds the queue from it, but a restart loses what "
+                    "was staged"
+                ),
                 hint,
             )
         if save.strip():
             return Check(
-                name, Status.WARN, f"RDB snapshots only (save {save}), no AOF: {why} since the last one", hint
+                name,
+                Status.WARN,
+                _(
+                    "RDB snapshots only (save %(save)s), no AOF: SQL is the record and the scheduler "
+                    "rebuilds the queue from it, but a restart loses what was staged since the last one"
+                )
+                % {"save": save},
+                hint,
             )
-        return Check(name, Status.WARN, f"no persistence (no AOF, no snapshots): {why}", hint)
+        return Check(
+            name,
+            Status.WARN,
+            _(
+                "no persistence (no AOF, no snapshots): SQL is the record and the scheduler rebuilds "
+                "the queue from it, but a restart loses what was staged"
+            ),
+            hint,
+        )
 
     def _memory(self, client: redis.Redis) -> Check:
         name = "redis memory"
         info = _info(client, "memory")
         used, limit = _int(info.get("used_memory")), _int(info.get("maxmemory"))
         if used is None:
-            return Check(name, Status.SKIP, "cannot read INFO memory")
+            return Check(name, Status.SKIP, _("cannot read INFO memory"))
         if not limit:
             return Check(
-                name, Status.OK, f"{_size(used)} used; no maxmemory (the machine's memory is the limit)"
+                name,
+                Status.OK,
+                _("%(used)s used; no maxmemory (the machine's memory is the limit)") % {"used": _size(used)},
             )
         share = used / limit
-        detail = f"{_size(used)} of {_size(limit)} used ({share:.0%})"
-        hint = "raise maxmemory: with noeviction a full Redis refuses new posts and photos"
+        detail = _("%(used)s of %(limit)s used (%(share)s)") % {
+            "used": _size(used),
+            "limit": _size(limit),
+            "share": format_percent(share),
+        }
+        hint = _("raise maxmemory: with noeviction a full Redis refuses new posts and photos")
         if share >= REDIS_MEMORY_FAIL_FRACTION:
             return Check(name, Status.FAIL, detail, hint)
         if share >= REDIS_MEMORY_WARN_FRACTION:
@@ -517,9 +610,9 @@ class Doctor:
     def clock_skew(self) -> list[Check]:
         client = self.found.redis
         if client is None:
-            return [Check("clock", Status.SKIP, "needs Redis")]
+            return [Check("clock", Status.SKIP, _("needs Redis"))]
         best: tuple[float, float] | None = None  # (round trip, skew)
-        for _ in range(CLOCK_SAMPLES):
+        for _sample in range(CLOCK_SAMPLES):
             before = self.clock()
             seconds, micros = client.time()
             after = self.clock()
@@ -530,22 +623,34 @@ class Doctor:
         trip, skew = best
         # What the measurement cannot tell apart: half the round trip, either way.
         off = max(0.0, abs(skew) - trip / 2)
-        way = "behind" if skew > 0 else "ahead of"
-        gap = f"{abs(skew) * 1000:.0f} ms" if abs(skew) < 1 else f"{abs(skew):.1f} s"
-        detail = f"this machine's clock is {gap} {way} Redis's (round trip {trip * 1000:.0f} ms)"
-        hint = "run NTP (chrony, systemd-timesyncd) on this machine and on Redis's"
+        words = {"gap": _seconds(abs(skew)), "trip": _seconds(trip)}
+        if skew > 0:
+            detail = _("this machine's clock is %(gap)s behind Redis's (round trip %(trip)s)") % words
+        else:
+            detail = _("this machine's clock is %(gap)s ahead of Redis's (round trip %(trip)s)") % words
+        hint = _("run NTP (chrony, systemd-timesyncd) on this machine and on Redis's")
         if off > CLOCK_FAIL_SECONDS:
             return [
                 Check(
                     "clock",
                     Status.FAIL,
-                    f"{detail}: heartbeats are judged to {BEAT_TIMEOUT_SECONDS:g} s, so a live worker can "
-                    "look gone and due times drift",
+                    _(
+                        "%(detail)s: heartbeats are judged to %(timeout)s s, so a live worker can look "
+                        "gone and due times drift"
+                    )
+                    % {"detail": detail, "timeout": format_number(BEAT_TIMEOUT_SECONDS)},
                     hint,
                 )
             ]
         if off > CLOCK_WARN_SECONDS:
-            return [Check("clock", Status.WARN, f"{detail}: posts go out off their second", hint)]
+            return [
+                Check(
+                    "clock",
+                    Status.WARN,
+                    _("%(detail)s: posts go out off their second") % {"detail": detail},
+                    hint,
+                )
+            ]
         return [Check("clock", Status.OK, detail)]
 
     # -- database --------------------------------------------------------------------------
@@ -555,33 +660,48 @@ class Doctor:
         try:
             where = location(url)
         except ArgumentError:
-            return [Check("database", Status.FAIL, "HERALD_DATABASE_URL is not a database URL")]
+            return [Check("database", Status.FAIL, _("HERALD_DATABASE_URL is not a database URL"))]
         shown = where.shown
         # Opening a SQLite file that is not there would create an empty one.
         if where.sqlite_file is not None and not where.sqlite_file.exists():
             return [
-                Check("database", Status.FAIL, f"no database at {where.sqlite_file}", "run `herald migrate`"),
-                Check("schema", Status.SKIP, "needs the database"),
+                Check(
+                    "database",
+                    Status.FAIL,
+                    _("no database at %(path)s") % {"path": where.sqlite_file},
+                    _("run `herald migrate`"),
+                ),
+                Check("schema", Status.SKIP, _("needs the database")),
             ]
         try:
             db = Database(url)
             current = db.revision()
         except (SQLAlchemyError, OSError) as e:
             return [
-                Check("database", Status.FAIL, f"cannot open {shown}: {self._masked(_first_line(e))}"),
-                Check("schema", Status.SKIP, "needs the database"),
+                Check(
+                    "database",
+                    Status.FAIL,
+                    _("cannot open %(url)s: %(why)s") % {"url": shown, "why": self._masked(_first_line(e))},
+                ),
+                Check("schema", Status.SKIP, _("needs the database")),
             ]
         self.found.db = db
         known = revisions()
         head = known[-1]
-        out = [Check("database", Status.OK, f"{where.backend} answers at {shown}")]
+        out = [
+            Check(
+                "database",
+                Status.OK,
+                _("%(database)s answers at %(url)s") % {"database": where.backend, "url": shown},
+            )
+        ]
         if current is None:
             out.append(
                 Check(
                     "schema",
                     Status.FAIL,
-                    f"empty: no schema (this Herald's is {head})",
-                    "run `herald migrate`",
+                    _("empty: no schema (this Herald's is %(head)s)") % {"head": head},
+                    _("run `herald migrate`"),
                 )
             )
         elif current not in known:
@@ -589,9 +709,12 @@ class Doctor:
                 Check(
                     "schema",
                     Status.FAIL,
-                    f"at {current}, a revision this Herald does not know (its newest is {head}): a newer "
-                    "Herald migrated it",
-                    "run the same Herald version everywhere",
+                    _(
+                        "at %(current)s, a revision this Herald does not know (its newest is %(head)s): "
+                        "a newer Herald migrated it"
+                    )
+                    % {"current": current, "head": head},
+                    _("run the same Herald version everywhere"),
                 )
             )
         elif current != head:
@@ -600,37 +723,44 @@ class Doctor:
                 Check(
                     "schema",
                     Status.FAIL,
-                    f"at {current}, {behind} behind this Herald's {head}",
-                    "run `herald migrate` (production does not migrate by itself)",
+                    ngettext(
+                        "at %(current)s, %(n)d revision behind this Herald's %(head)s",
+                        "at %(current)s, %(n)d revisions behind this Herald's %(head)s",
+                        behind,
+                    )
+                    % {"current": current, "n": behind, "head": head},
+                    _("run `herald migrate` (production does not migrate by itself)"),
                 )
             )
         else:
             self.found.at_head = True
-            out.append(Check("schema", Status.OK, f"at {head}, the newest"))
+            out.append(Check("schema", Status.OK, _("at %(head)s, the newest") % {"head": head}))
         return out
 
     def disk(self) -> list[Check]:
         try:
             where = location(self.settings.sqlalchemy_url)
         except ArgumentError:
-            return [Check("disk", Status.SKIP, "needs a database URL")]
+            return [Check("disk", Status.SKIP, _("needs a database URL"))]
         if where.backend != "sqlite":
             return [
                 Check(
                     "disk",
                     Status.SKIP,
-                    f"photos are stored in the database, on {where.host or 'the database server'}: "
-                    "watch that server's disk",
+                    _("photos are stored in the database, on %(host)s: watch that server's disk")
+                    % {"host": where.host or _("the database server")},
                 )
             ]
         folder = where.sqlite_file.resolve().parent if where.sqlite_file else Path.cwd()
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
         usage = self.disk_usage(folder)
-        detail = (
-            f"{_size(usage.free)} free of {_size(usage.total)} under {folder}, where the photos are stored"
-        )
-        hint = "free some space, or lower HERALD_PHOTO_RETENTION_DAYS"
+        detail = _("%(free)s free of %(total)s under %(folder)s, where the photos are stored") % {
+            "free": _size(usage.free),
+            "total": _size(usage.total),
+            "folder": folder,
+        }
+        hint = _("free some space, or lower HERALD_PHOTO_RETENTION_DAYS")
         if usage.free < DISK_FAIL_FREE_BYTES:
             return [Check("disk", Status.FAIL, detail, hint)]
         if usage.free < DISK_WARN_FREE_BYTES:
@@ -643,50 +773,76 @@ class Doctor:
         client = self.found.redis
         if client is None:
             return [
-                Check("workers", Status.SKIP, "needs Redis"),
-                Check("scheduler", Status.SKIP, "needs Redis"),
+                Check("workers", Status.SKIP, _("needs Redis")),
+                Check("scheduler", Status.SKIP, _("needs Redis")),
             ]
         now = self.clock()
         levels = read_levels(client, now=now)
         verdict = Heartbeats(client).verdict()
         alive = sorted(n for n, age in levels.heartbeat_ages.items() if age <= BEAT_TIMEOUT_SECONDS)
         gone = sorted(n for n, age in levels.heartbeat_ages.items() if age > BEAT_TIMEOUT_SECONDS)
+        # The scheduler's verdict is read for its facts (counts, names), never for its ``reason``:
+        # that sentence is in the scheduler's language, and this answer is in the reader's.
         health = str(verdict.get("health")) if verdict else None
-        reason = str(verdict.get("reason") or "") if verdict else ""
-        start = "start `herald worker` (or `herald up`), under a supervisor that restarts it"
+        start = _("start `herald worker` (or `herald up`), under a supervisor that restarts it")
         if not alive:
-            stopped = f"; heartbeats stopped: {_names(gone)}" if gone else ""
-            workers = Check(
-                "workers", Status.FAIL, f"no worker is alive{stopped}: nothing is published", start
-            )
-        elif health == "stalled":
+            if gone:
+                detail = _("no worker is alive (heartbeats stopped: %(names)s): nothing is published") % {
+                    "names": _names(gone)
+                }
+            else:
+                detail = _("no worker is alive: nothing is published")
+            workers = Check("workers", Status.FAIL, detail, start)
+        elif health == "stalled" and verdict is not None:
             workers = Check(
                 "workers",
                 Status.FAIL,
-                reason or "stalled",
-                "restart the deaf workers; docs/deploy.md: 'Every worker needs a supervisor'",
+                _stalled(verdict, Heartbeats(client).read(now=now), now),
+                _("restart the deaf workers; docs/deploy.md: 'Every worker needs a supervisor'"),
             )
-        elif health == "busy":
-            workers = Check("workers", Status.WARN, reason, "add workers if this lasts")
+        elif health == "busy" and verdict is not None:
+            workers = Check(
+                "workers",
+                Status.WARN,
+                _busy(verdict, Heartbeats(client).read(now=now), now),
+                _("add workers if this lasts"),
+            )
         else:
-            workers = Check("workers", Status.OK, f"{len(alive)} alive: {_names(alive)}")
+            workers = Check(
+                "workers",
+                Status.OK,
+                _("%(n)d alive: %(names)s") % {"n": len(alive), "names": _names(alive)},
+            )
         lag = levels.oldest_due_age
-        late = f"the earliest due delivery has waited {lag:.0f} s to be handed over"
+        waited = {"seconds": format_number(round(lag))}
+        late = _("the earliest due delivery has waited %(seconds)s s to be handed over") % waited
         if verdict is None:
+            detail = _("no scheduler has judged the workers in the last %(seconds)d s: none is running") % {
+                "seconds": LIVENESS_TTL_SECONDS
+            }
             scheduler = Check(
                 "scheduler",
                 Status.FAIL,
-                f"no scheduler has judged the workers in the last {LIVENESS_TTL_SECONDS} s: none is running"
-                + (f"; {late}" if lag > 0 else ""),
-                "start `herald scheduler` (or `herald up`)",
+                f"{detail}; {late}" if lag > 0 else detail,
+                _("start `herald scheduler` (or `herald up`)"),
             )
         elif lag >= SCHEDULER_LAG_FAIL_SECONDS or lag >= SCHEDULER_LAG_WARN_SECONDS:
-            paused = " (handing over is paused while the workers are stalled)" if health == "stalled" else ""
+            if health == "stalled":
+                late = (
+                    _(
+                        "the earliest due delivery has waited %(seconds)s s to be handed over (handing "
+                        "over is paused while the workers are stalled)"
+                    )
+                    % waited
+                )
             status = Status.FAIL if lag >= SCHEDULER_LAG_FAIL_SECONDS else Status.WARN
-            scheduler = Check("scheduler", status, late + paused, "look at the scheduler's log")
+            scheduler = Check("scheduler", status, late, _("look at the scheduler's log"))
         else:
             scheduler = Check(
-                "scheduler", Status.OK, f"running; {levels.due} due, {levels.inflight} in flight, none late"
+                "scheduler",
+                Status.OK,
+                _("running; %(due)d due, %(inflight)d in flight, none late")
+                % {"due": levels.due, "inflight": levels.inflight},
             )
         return [workers, scheduler]
 
@@ -697,28 +853,31 @@ class Doctor:
         expiry (no call needed)."""
         db = self.found.db
         if db is None or not self.found.at_head:
-            return [Check("channels", Status.SKIP, "needs the database at the newest schema")]
+            return [Check("channels", Status.SKIP, _("needs the database at the newest schema"))]
         with db.read() as s:
             rows = channel_store.channels_listed(s)
         if not rows:
-            return [Check("channels", Status.SKIP, "no channel yet")]
+            return [Check("channels", Status.SKIP, _("no channel yet"))]
         tokens = [c for r in rows if (c := self._token(r)) is not None]
         if not verify:
-            return [Check("channels", Status.SKIP, "credentials not checked (--no-channels)"), *tokens]
+            return [Check("channels", Status.SKIP, _("credentials not checked (--no-channels)")), *tokens]
         keyring = self.found.keyring
         if keyring is None or self.found.no_channels:
-            why = self.found.no_channels or "no key opens the credentials"
+            why = self.found.no_channels or _("no key opens the credentials")
             return [
-                Check(f"channel {r.name}", Status.SKIP, f"credentials not checked: {why}") for r in rows
+                Check(f"channel {r.name}", Status.SKIP, _("credentials not checked: %(why)s") % {"why": why})
+                for r in rows
             ] + tokens
         box = CredentialBox(keyring)
+
+        def check(row: Channel) -> Check:
+            return self._guarded_one(f"channel {row.name}", lambda: self._channel(row, box))
+
         with ThreadPoolExecutor(max_workers=min(CHANNEL_CHECKS_AT_ONCE, len(rows))) as pool:
-            checked = list(
-                pool.map(
-                    lambda row: self._guarded_one(f"channel {row.name}", lambda: self._channel(row, box)),
-                    rows,
-                )
-            )
+            # Each check runs in a copy of this context: a pool's threads do not inherit it, and
+            # the language the answer is in is a context variable (``herald.core.i18n``).
+            futures = [pool.submit(contextvars.copy_context().run, check, row) for row in rows]
+            checked = [f.result() for f in futures]
         return checked + tokens
 
     def _channel(self, row: Channel, box: CredentialBox) -> Check:
@@ -728,13 +887,17 @@ class Doctor:
             credentials = box.open(row.credentials_encrypted)
         except HeraldError as e:
             return Check(
-                name, Status.FAIL, str(e), "the credentials were sealed under another HERALD_SECRET_KEY?"
+                name, Status.FAIL, str(e), _("the credentials were sealed under another HERALD_SECRET_KEY?")
             )
         # What unlocks the account is masked wherever it could show; what names it may show.
         secrets = [v.reveal() for k, v in credentials.items() if k not in cls.identity_keys]
+        platform = cls.title
         if not cls.can_verify:
             return Check(
-                name, Status.SKIP, f"{cls.title} has no call that checks credentials without posting"
+                name,
+                Status.SKIP,
+                _("%(platform)s has no call that checks credentials without posting")
+                % {"platform": platform},
             )
         try:
             connector = cls(
@@ -754,40 +917,57 @@ class Doctor:
             return Check(
                 name,
                 Status.FAIL,
-                f"{cls.title} refused the credentials: {mask(e.detail, secrets)}",
-                f"renew them on {cls.title}; then `herald channel resume {row.name}` if it was paused",
+                _("%(platform)s refused the credentials: %(why)s")
+                % {"platform": platform, "why": mask(e.detail, secrets)},
+                _("renew them on %(platform)s; then `herald channel resume %(channel)s` if it was paused")
+                % {"platform": platform, "channel": row.name},
             )
         except PermanentError as e:
             return Check(
                 name,
                 Status.FAIL,
-                f"{cls.title} refused: {mask(e.detail, secrets)}",
-                "check the channel's ids",
+                _("%(platform)s refused: %(why)s") % {"platform": platform, "why": mask(e.detail, secrets)},
+                _("check the channel's ids"),
             )
         except PlatformError as e:
             return Check(
                 name,
                 Status.WARN,
-                f"could not check: {cls.title} did not answer ({mask(e.detail, secrets)})",
-                "try again later",
+                _("could not check: %(platform)s did not answer (%(why)s)")
+                % {"platform": platform, "why": mask(e.detail, secrets)},
+                _("try again later"),
             )
         finally:
             connector.close()
-        detail = f"{cls.title} accepts them: {mask(verified.account, secrets)}"
+        detail = _("%(platform)s accepts them: %(account)s") % {
+            "platform": platform,
+            "account": mask(verified.account, secrets),
+        }
         if verified.expires_at is not None:
             # What the platform says of its token now (Meta's debug_token) beats any date on record.
-            token = self._expiry(row.name, verified.expires_at)
+            token = self._expiry(row.name, verified.expires_at, of_channel=True)
             if token.status is not Status.OK:
-                return Check(name, token.status, f"{detail}; but the token {token.detail}", token.hint)
-            detail += f"; the token {token.detail}"
+                return Check(
+                    name,
+                    token.status,
+                    _("%(detail)s; but %(problem)s") % {"detail": detail, "problem": token.detail},
+                    token.hint,
+                )
+            detail = f"{detail}; {token.detail}"
         if verified.warning:
-            return Check(name, Status.WARN, f"{detail}; but {mask(verified.warning, secrets)}")
+            return Check(
+                name,
+                Status.WARN,
+                _("%(detail)s; but %(problem)s")
+                % {"detail": detail, "problem": mask(verified.warning, secrets)},
+            )
         if row.paused_at is not None:
             return Check(
                 name,
                 Status.WARN,
-                f"{detail}; the channel is paused ({row.pause_reason or 'no reason given'})",
-                f"`herald channel resume {row.name}` when it should publish again",
+                _("%(detail)s; the channel is paused (%(reason)s)")
+                % {"detail": detail, "reason": row.pause_reason or _("no reason given")},
+                _("`herald channel resume %(channel)s` when it should publish again") % {"channel": row.name},
             )
         return Check(name, Status.OK, detail)
 
@@ -798,17 +978,26 @@ class Doctor:
             return None
         return self._expiry(row.name, row.token_expires_at)
 
-    def _expiry(self, channel: str, expires_at: datetime) -> Check:
+    def _expiry(self, channel: str, expires_at: datetime, *, of_channel: bool = False) -> Check:
+        """The check of a token that expires at ``expires_at`` (naive UTC, as SQL keeps it).
+        ``of_channel``: worded to follow a channel's check ("the token expires ...")."""
         now = datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None)
         left = expires_at - now
-        when = expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        words = {"when": format_datetime(expires_at, self.zone), "left": _span(left)}
         name = f"token {channel}"
-        hint = f"renew it, then `herald channel set {channel} --token-expires DATE`"
+        hint = _("renew it, then `herald channel set %(channel)s --token-expires DATE`") % {
+            "channel": channel
+        }
         if left <= timedelta(0):
-            return Check(name, Status.FAIL, f"expired {when}", hint)
+            gone = _("the token expired %(when)s") if of_channel else _("expired %(when)s")
+            return Check(name, Status.FAIL, gone % words, hint)
+        if of_channel:
+            detail = _("the token expires %(when)s, in %(left)s") % words
+        else:
+            detail = _("expires %(when)s, in %(left)s") % words
         if left <= timedelta(days=self.settings.alert_token_warn_days):
-            return Check(name, Status.WARN, f"expires {when}, in {_span(left)}", hint)
-        return Check(name, Status.OK, f"expires {when}, in {_span(left)}")
+            return Check(name, Status.WARN, detail, hint)
+        return Check(name, Status.OK, detail)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -818,7 +1007,9 @@ class Doctor:
             return step()
         except Exception as e:  # a doctor reports what broke; it must not die of it
             log.warning("doctor: the %s check broke", name, exc_info=True)
-            return [Check(name, Status.FAIL, f"the check itself failed: {self._masked(e)}")]
+            return [
+                Check(name, Status.FAIL, _("the check itself failed: %(why)s") % {"why": self._masked(e)})
+            ]
 
     def _guarded_one(self, name: str, step: Callable[[], Check]) -> Check:
         return self._guarded(name, lambda: [step()])[0]
@@ -837,38 +1028,114 @@ class Doctor:
 # -- one channel, for the web page's "Check" button ---------------------------------------------
 
 #: Why a process holding only ``HERALD_WEB_KEYS`` checks no channel (the web app, usually).
-NO_PRIVATE_KEY = "this process holds HERALD_WEB_KEYS only, which opens no credential"
+NO_PRIVATE_KEY = N_("this process holds HERALD_WEB_KEYS only, which opens no credential")
+#: What to do about it.
+CHECK_WHERE_THE_WORKERS_RUN = N_(
+    "run `herald doctor` where the workers run (with HERALD_SECRET_KEY) to check channels"
+)
 
 
-def check_channel(svc: ServiceBase, name: str, *, actor: Actor, settings: Settings | None = None) -> Check:
+def check_channel(
+    svc: ServiceBase,
+    name: str,
+    *,
+    actor: Actor,
+    settings: Settings | None = None,
+    zone: str = DEFAULT_ZONE,
+) -> Check:
     """The doctor's check of one channel (its platform's dry call, then what the token's expiry
-    and a pause add), for an admin: one source for the verdict wherever it is shown. Where the
-    service's box cannot open credentials (``HERALD_WEB_KEYS`` only) the answer is a skip saying
-    so. Raises AccessDenied unless an installation-wide admin, NotFound for an unknown channel.
-    Never raises for what the platform answers: a refusal is a failed check, masked."""
-    svc._require(actor, Capability.ADMINISTER, None, i18n.N_("checking a channel"))
+    and a pause add), for an admin: one source for the verdict wherever it is shown, in the
+    current locale, times on the wall clock of ``zone``. Where the service's box cannot open
+    credentials (``HERALD_WEB_KEYS`` only) the answer is a skip saying so. Raises AccessDenied
+    unless an installation-wide admin, NotFound for an unknown channel. Never raises for what
+    the platform answers: a refusal is a failed check, masked."""
+    svc._require(actor, Capability.ADMINISTER, None, N_("checking a channel"))
     with svc.db.read() as s:
         row = channel_store.channel_by_name(s, name)
     if row is None:
-        raise NotFound("channel", i18n._("unknown channel %(name)r") % {"name": name})
+        raise NotFound("channel", _("unknown channel %(name)r") % {"name": name})
     if not svc.box.opens:
         return Check(
             f"channel {row.name}",
             Status.SKIP,
-            f"credentials not checked: {NO_PRIVATE_KEY}",
-            "run `herald doctor` where the workers run (with HERALD_SECRET_KEY) to check channels",
+            _("credentials not checked: %(why)s") % {"why": _(NO_PRIVATE_KEY)},
+            _(CHECK_WHERE_THE_WORKERS_RUN),
         )
-    doctor = Doctor(settings or get_settings())
+    doctor = Doctor(settings or get_settings(), zone=zone)
     return doctor._guarded_one(f"channel {row.name}", lambda: doctor._channel(row, svc.box))
 
 
-def token_checks(svc: ServiceBase, *, settings: Settings | None = None) -> dict[str, Check]:
+def token_checks(
+    svc: ServiceBase, *, settings: Settings | None = None, zone: str = DEFAULT_ZONE
+) -> dict[str, Check]:
     """The doctor's verdict on each channel's known token expiry, by channel name (channels
-    whose expiry is not known are absent). Reads SQL only: no platform is called."""
-    doctor = Doctor(settings or get_settings())
+    whose expiry is not known are absent), worded now in the current locale, times on the wall
+    clock of ``zone``: SQL keeps the expiry as a time (whoever read it: the scheduler's
+    companion thread, or a person), never as a sentence. Reads SQL only: no platform is called."""
+    doctor = Doctor(settings or get_settings(), zone=zone)
     with svc.db.read() as s:
         rows = channel_store.channels_listed(s)
     return {r.name: c for r in rows if (c := doctor._token(r)) is not None}
+
+
+# -- the scheduler's verdict, in the reader's words --------------------------------------------
+
+
+def _describe_workers(beats: Sequence[WorkerBeat], now: float) -> str:
+    """What each worker is doing, from its heartbeat (as the scheduler's log describes it)."""
+    parts = []
+    for b in beats:
+        if b.last_taken_at is None:
+            took = _("never took a message")
+        else:
+            took = _("last took %(seconds)s s ago") % {"seconds": format_number(round(now - b.last_taken_at))}
+        link = _("connected") if b.connected else _("not connected to the broker")
+        parts.append(
+            _("%(name)s (%(took)s, %(inflight)d/%(capacity)d busy, %(link)s)")
+            % {"name": b.name, "took": took, "inflight": b.inflight, "capacity": b.capacity, "link": link}
+        )
+    return "; ".join(parts)
+
+
+def _verdict_names(verdict: Mapping[str, object], key: str) -> set[str]:
+    names = verdict.get(key)
+    return {str(n) for n in names} if isinstance(names, list) else set()
+
+
+def _stalled(verdict: Mapping[str, object], beats: Sequence[WorkerBeat], now: float) -> str:
+    """The scheduler's verdict "stalled" (stored in Redis), from its facts."""
+    waiting = _int(verdict.get("waiting")) or 0
+    words = {"n": waiting, "seconds": format_number(round(_float(verdict.get("stuck_seconds"))))}
+    deaf = _verdict_names(verdict, "workers_deaf")
+    if not deaf:
+        return (
+            ngettext(
+                "%(n)d message has waited %(seconds)s s and no worker is alive",
+                "%(n)d messages have waited %(seconds)s s and no worker is alive",
+                waiting,
+            )
+            % words
+        )
+    shown = _describe_workers([b for b in beats if b.name in deaf], now) or _names(sorted(deaf))
+    return ngettext(
+        "%(n)d message has waited %(seconds)s s and no worker took it; deaf (free slots, nothing "
+        "taken): %(workers)s",
+        "%(n)d messages have waited %(seconds)s s and no worker took one; deaf (free slots, "
+        "nothing taken): %(workers)s",
+        waiting,
+    ) % {**words, "workers": shown}
+
+
+def _busy(verdict: Mapping[str, object], beats: Sequence[WorkerBeat], now: float) -> str:
+    """The scheduler's verdict "busy" (stored in Redis), from its facts."""
+    waiting = _int(verdict.get("waiting")) or 0
+    alive = _verdict_names(verdict, "workers_alive")
+    shown = _describe_workers([b for b in beats if b.name in alive], now) or _names(sorted(alive))
+    return ngettext(
+        "%(n)d message waits; every live worker is full (%(workers)s)",
+        "%(n)d messages wait; every live worker is full (%(workers)s)",
+        waiting,
+    ) % {"n": waiting, "workers": shown}
 
 
 # -- small helpers -----------------------------------------------------------------------------
@@ -903,6 +1170,13 @@ def _int(value: object) -> int | None:
         return None
 
 
+def _float(value: object) -> float:
+    try:
+        return float(str(value)) if value is not None else 0.0
+    except ValueError:
+        return 0.0
+
+
 def _password(url: str) -> str | None:
     """The password in a URL, or None."""
     if not url.strip():
@@ -918,7 +1192,7 @@ def _shown_url(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:
-        return "(unreadable URL)"
+        return _("(unreadable URL)")
     if parts.password is None:
         return url
     user = parts.username or ""
@@ -939,19 +1213,34 @@ def _reason(e: BaseException) -> str:
 
 
 def _size(n: float) -> str:
+    """Bytes in binary units, the number written the current locale's way (``1.5 GiB``)."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            return f"{format_number(round(n, 0 if unit == 'B' else 1))} {unit}"
         n /= 1024
     raise AssertionError("unreachable")
 
 
+def _seconds(value: float) -> str:
+    """A short duration: milliseconds under a second (``250 ms``), else seconds (``3.2 s``)."""
+    if value < 1:
+        return f"{format_number(round(value * 1000))} ms"
+    return f"{format_number(round(value, 1))} s"
+
+
 def _span(left: timedelta) -> str:
+    """How long is left: days from two on, else hours."""
     days = left.total_seconds() / 86400
-    return f"{days:.0f} days" if days >= 2 else f"{left.total_seconds() / 3600:.0f} hours"
+    if days >= 2:
+        n = round(days)
+        return ngettext("%(n)d day", "%(n)d days", n) % {"n": n}
+    hours = round(left.total_seconds() / 3600)
+    return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
 
 
 def _names(names: Sequence[str]) -> str:
     shown = ", ".join(names[:NAMES_SHOWN])
     more = len(names) - NAMES_SHOWN
-    return shown + (f" and {more} more" if more > 0 else "")
+    if more > 0:
+        return _("%(names)s and %(n)d more") % {"names": shown, "n": more}
+    return shown

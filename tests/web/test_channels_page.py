@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from herald.core.settings import reset_settings
+from herald.web.zones import ZONE_COOKIE
 from tests.conftest import SECRET_KEY
 from tests.web import ADMIN, MANAGER, PASSWORD, STAFF, add_people, csrf_of, web_client
 
@@ -224,6 +226,35 @@ def test_a_duplicate_name_is_refused(herald: Any, admin: TestClient, sim: Any) -
 def test_checking_an_unknown_channel_says_so(herald: Any, admin: TestClient) -> None:
     r = check(admin, "nope")
     assert r.status_code == 404 and "unknown channel &#39;nope&#39;" in r.text
+
+
+# -- in the viewer's language and zone ---------------------------------------------------------
+
+
+def test_the_doctors_words_are_in_the_viewers_language_and_zone(
+    herald: Any, admin: TestClient, sim: Any
+) -> None:
+    """A token's expiry is kept in SQL as a time and worded in the request: a Korean page says
+    it in Korean, in the viewer's zone; the same page in English says it in English. A check's
+    verdict is worded in the request's language too."""
+    sim.add_account("mastodon", username="page_kr", access_token=TOKEN)
+    assert mastodon(admin, sim, "m-ko").status_code == 303
+    herald.set_token_expiry("m-ko", datetime(2099, 3, 2, 0, 30))
+    admin.cookies.set(ZONE_COOKIE, "Asia/Seoul")
+    korean = text_of(admin.get("/channels", headers={"Accept-Language": "ko"}).text)
+    assert "2099. 3. 2. 오전 9:30:00 +09:00에 만료(" in korean and "일 남음)" in korean, korean
+    english = text_of(admin.get("/channels", headers={"Accept-Language": "en"}).text)
+    assert "expires 2099-03-02T09:30:00+09:00, in " in english and " days" in english
+
+    token = csrf_of(admin.get("/channels").text)
+    r = admin.post("/channels/m-ko/check", data={"csrf_token": token}, headers={"Accept-Language": "ko"})
+    said = text_of(r.text)
+    assert r.status_code == 200 and "Mastodon이(가) 자격 증명을 받아들입니다: " in said and "page_kr" in said
+    sim.add_account("mastodon", username="page_kr", access_token=TOKEN + "-new")
+    r = admin.post("/channels/m-ko/check", data={"csrf_token": token}, headers={"Accept-Language": "ko"})
+    said = text_of(r.text)
+    assert "Mastodon이(가) 자격 증명을 거부했습니다" in said and "Mastodon에서 자격 증명을 갱신하세요" in said
+    assert TOKEN not in r.text
 
 
 # -- a web process holding only HERALD_WEB_KEYS -----------------------------------------------------

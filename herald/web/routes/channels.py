@@ -8,6 +8,8 @@ never carries a credential's value: a refused form comes back with every secret 
 (typed again), and only the names of a channel's credentials are ever shown. Checking is
 ``herald doctor``'s check of that one channel (``service.doctor.check_channel``); it needs the
 key that opens credentials, so where the process holds only the web keys the page says so.
+The doctor's words are made in the request, in its language and with times in the viewer's
+zone: SQL keeps a token's expiry as a time, never as a sentence.
 
 The platform is chosen first (a plain GET form, no script), then its own credential fields
 are offered: each secret as a password field, what only names the account (a chat id, a
@@ -33,6 +35,7 @@ from herald.web.deps import FormDep, ServiceDep
 from herald.web.flash import Note
 from herald.web.security import CsrfDep
 from herald.web.templating import Pages, PagesDep, flash_redirect
+from herald.web.zones import request_zone
 
 router = APIRouter(tags=["channels"])
 
@@ -121,7 +124,7 @@ def _page(
     context = {
         "active": "channels",
         "channels": svc.list_channels(),
-        "tokens": token_checks(svc),
+        "tokens": token_checks(svc, zone=request_zone()[0]),
         "platforms": [(p, connector_class(p).title) for p in platform_names()],
         "defaults": {p: connector_class(p).default_base_url for p in platform_names()},
         "add": add,
@@ -188,7 +191,7 @@ def channels_check(name: str, actor: CanAdminister, svc: ServiceDep, pages: Page
     and show the verdict. The name is a path (a channel's name may hold a slash; the page
     quotes the rest)."""
     try:
-        verdict = check_channel(svc, name, actor=actor)
+        verdict = check_channel(svc, name, actor=actor, zone=request_zone()[0])
     except InputError as e:
         return _page(pages, svc, actor, refused=("check", e), checked_name=name)
     return _page(pages, svc, actor, checked=verdict, checked_name=name)
