@@ -54,7 +54,7 @@ TOP_FUNCTIONS = 12
 
 def _specs(plan: Plan) -> dict[str, Spec]:
     sc = f"per delivery ({plan.opcount_posts} + {plan.opcount_posts} posts, in-process)"
-    minimum = "exactly-once minimum"
+    minimum = "exactly-once minimum: a constant"
     plain = "plain POST from the same process"
     out = {}
     for key, how in (("one", "one at a time"), ("batch", f"batches of {_batch_size()}")):

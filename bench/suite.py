@@ -355,7 +355,9 @@ def _write(
         f"Mode: {mode}; databases: {databases}; "
         f"{os.cpu_count()} CPUs (1-minute load average {load[0]:.1f} before, {load[1]:.1f} after); "
         f"{elapsed:.0f} s.",
-        "Ratios are Herald ÷ reference, both measured in this run on this machine.",
+        "Ratios are Herald ÷ reference, both measured in this run on this machine, except where "
+        "the reference says it is a constant (the exactly-once minimum of SQL transactions and "
+        "Redis round trips per delivery: fixed, not measured).",
     ]
     if chart(rows, out / f"{stem}.png"):
         _say(f"chart: {out / f'{stem}.png'}")
