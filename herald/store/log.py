@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, column, func, literal, or_, select, table, text, true
+from sqlalchemy import DateTime, String, and_, bindparam, case, column, func, literal, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from herald.store.models import Campaign, Channel, Delivery, Post, PostVariant
@@ -58,7 +58,7 @@ MIN_CHUNK = 64
 POST_BATCH = 32
 #: Words in at most this many posts are looked up in the trigram index; commoner words are
 #: checked row by row (their matches are dense: a page fills quickly).
-TEXT_CANDIDATES = 1_000
+TEXT_CANDIDATES = 5_000
 #: Rows read in the log's order, checking the words, before the words are looked up in the
 #: trigram index: enough for a word in a quarter of the posts to fill a page, few enough to
 #: cost little.
@@ -399,23 +399,11 @@ def _text_candidates(s: Session, words: str) -> dict[str, datetime] | None:
         if s.scalar(text(_HAS_SEARCH)) is None:
             return None
         phrase = '"' + words.replace('"', '""') + '"'  # one FTS5 string: the words as written
-        hits = s.scalars(_SQLITE_HITS, {"phrase": phrase, "n": n}).all()
-        if len(hits) >= n:
+        if s.scalar(_SQLITE_HIT_COUNT, {"phrase": phrase, "n": n}) >= n:
             return None
-        # rowid > 0: a post's key; < 0: a variant's id.
-        keys, variants = [h for h in hits if h > 0], [-h for h in hits if h < 0]
-        found: dict[str, datetime] = {}
-        if keys:
-            by_key = select(Post.scheduled_at, Post.id).join(_SEARCH_KEYS, _SEARCH_KEYS.c.post_id == Post.id)
-            found.update(
-                (post_id, at) for at, post_id in s.execute(by_key.where(_SEARCH_KEYS.c.id.in_(keys)))
-            )
-        if variants:
-            by_variant = select(Post.scheduled_at, Post.id).join(PostVariant, PostVariant.post_id == Post.id)
-            found.update(
-                (post_id, at) for at, post_id in s.execute(by_variant.where(PostVariant.id.in_(variants)))
-            )
-        return found
+        # The hits joined in SQL (a few thousand ids never travel through Python as parameters):
+        # rowid > 0 is a post's key, < 0 a variant's id.
+        return {post_id: at for at, post_id in s.execute(_SQLITE_HIT_POSTS, {"phrase": phrase})}
     if s.scalar(text("SELECT to_regclass('ix_posts_text_trgm') IS NOT NULL")) is not True:
         return None
     pattern = _like_pattern(words)
@@ -437,10 +425,19 @@ def _text_candidates(s: Session, words: str) -> dict[str, datetime] | None:
     return found if len(found) < n else None
 
 
-#: SQLite's search hits (the rowids of ``post_search``), at most ``:n``.
-_SQLITE_HITS = text("SELECT rowid FROM post_search WHERE post_search MATCH :phrase LIMIT :n")
-#: The integer keys of posts in ``post_search``.
-_SEARCH_KEYS = table("post_search_keys", column("id"), column("post_id"))
+#: How many of SQLite's search hits (rows of ``post_search``) there are, up to ``:n``.
+_SQLITE_HIT_COUNT = text(
+    "SELECT count(*) FROM (SELECT rowid FROM post_search WHERE post_search MATCH :phrase LIMIT :n)"
+)
+#: The posts of SQLite's search hits, with their times: a hit's rowid > 0 is the integer key of
+#: a post (``post_search_keys``), < 0 the id of a variant, negated.
+_SQLITE_HIT_POSTS = text(
+    "SELECT p.scheduled_at, p.id FROM posts p JOIN post_search_keys k ON k.post_id = p.id "
+    "WHERE k.id IN (SELECT rowid FROM post_search WHERE post_search MATCH :phrase AND rowid > 0) "
+    "UNION "
+    "SELECT p.scheduled_at, p.id FROM posts p JOIN post_variants v ON v.post_id = p.id "
+    "WHERE v.id IN (SELECT -rowid FROM post_search WHERE post_search MATCH :phrase AND rowid < 0)"
+).columns(column("scheduled_at", DateTime), column("id", String))
 
 
 # -- reading -----------------------------------------------------------------------------------
