@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,13 +76,20 @@ def publish(delivery_id: int) -> str:
 
 
 @app.task(name="herald.publish_many", ignore_result=True, bind=True)
-def publish_many(self: Any, delivery_ids: Sequence[int]) -> list[str]:  # Any: the bound Celery task
+def publish_many(
+    self: Any,  # Any: the bound Celery task
+    delivery_ids: Sequence[int],
+    handed_at: float | None = None,
+) -> list[str]:
     d = deliverer()
-    waiting = chained_ids(self.request.chain)
-    if waiting:
-        # Later messages of this chain (a channel's lane) wait on this one: their hand-over
-        # leases last as long as the chain moves on, so the reaper does not hand them out again.
-        d.keep_waiting(waiting)
+    # Later messages of this chain (a channel's lane) wait on this one. Once the chain has run
+    # for a third of a lease since the hand-over, each message renews their hand-over leases,
+    # so that the reaper does not hand them out again while the chain moves on (a short chain,
+    # the usual one, never pays for it).
+    if handed_at is None or time.time() - handed_at > d.lease_seconds / 3:
+        waiting = chained_ids(self.request.chain)
+        if waiting:
+            d.keep_waiting(waiting)
     return d.deliver_many([int(i) for i in delivery_ids])
 
 
@@ -114,4 +122,5 @@ def dispatch(chains: Sequence[Chain]) -> None:
             else:
                 publish_many.apply_async(args=[list(message)])
             continue
-        celery.chain(*(publish_many.si(list(m)) for m in messages)).apply_async()
+        handed_at = time.time()
+        celery.chain(*(publish_many.si(list(m), handed_at) for m in messages)).apply_async()

@@ -32,6 +32,7 @@ How a page is read (migration 0016 made what it reads):
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -399,11 +400,16 @@ def _text_candidates(s: Session, words: str) -> dict[str, datetime] | None:
         if s.scalar(text(_HAS_SEARCH)) is None:
             return None
         phrase = '"' + words.replace('"', '""') + '"'  # one FTS5 string: the words as written
-        if s.scalar(_SQLITE_HIT_COUNT, {"phrase": phrase, "n": n}) >= n:
+        hits = s.scalars(_SQLITE_HITS, {"phrase": phrase, "n": n}).all()
+        if len(hits) >= n:
             return None
-        # The hits joined in SQL (a few thousand ids never travel through Python as parameters):
-        # rowid > 0 is a post's key, < 0 a variant's id.
-        return {post_id: at for at, post_id in s.execute(_SQLITE_HIT_POSTS, {"phrase": phrase})}
+        # rowid > 0: a post's key; < 0: a variant's id. Joined to their posts in one statement,
+        # the ids as one JSON parameter (a few thousand bound parameters cost more than the join).
+        ids = {
+            "keys": json.dumps([h for h in hits if h > 0]),
+            "variants": json.dumps([-h for h in hits if h < 0]),
+        }
+        return {post_id: at for at, post_id in s.execute(_SQLITE_HIT_POSTS, ids)}
     if s.scalar(text("SELECT to_regclass('ix_posts_text_trgm') IS NOT NULL")) is not True:
         return None
     pattern = _like_pattern(words)
@@ -425,18 +431,16 @@ def _text_candidates(s: Session, words: str) -> dict[str, datetime] | None:
     return found if len(found) < n else None
 
 
-#: How many of SQLite's search hits (rows of ``post_search``) there are, up to ``:n``.
-_SQLITE_HIT_COUNT = text(
-    "SELECT count(*) FROM (SELECT rowid FROM post_search WHERE post_search MATCH :phrase LIMIT :n)"
-)
-#: The posts of SQLite's search hits, with their times: a hit's rowid > 0 is the integer key of
-#: a post (``post_search_keys``), < 0 the id of a variant, negated.
+#: SQLite's search hits (the rowids of ``post_search``), at most ``:n``.
+_SQLITE_HITS = text("SELECT rowid FROM post_search WHERE post_search MATCH :phrase LIMIT :n")
+#: The posts of SQLite's search hits, with their times: ``:keys`` the integer keys of posts
+#: (``post_search_keys``), ``:variants`` the ids of variants, each a JSON array.
 _SQLITE_HIT_POSTS = text(
     "SELECT p.scheduled_at, p.id FROM posts p JOIN post_search_keys k ON k.post_id = p.id "
-    "WHERE k.id IN (SELECT rowid FROM post_search WHERE post_search MATCH :phrase AND rowid > 0) "
+    "WHERE k.id IN (SELECT value FROM json_each(:keys)) "
     "UNION "
     "SELECT p.scheduled_at, p.id FROM posts p JOIN post_variants v ON v.post_id = p.id "
-    "WHERE v.id IN (SELECT -rowid FROM post_search WHERE post_search MATCH :phrase AND rowid < 0)"
+    "WHERE v.id IN (SELECT value FROM json_each(:variants))"
 ).columns(column("scheduled_at", DateTime), column("id", String))
 
 
