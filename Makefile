@@ -30,15 +30,18 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/herald up
 
-# The browser tests need Debian's Chromium; install it when we can (root with apt), else
-# those tests skip and say why.
+# The browser tests need Debian's Chromium, and the screenshots a CJK font for Hangul (Debian's
+# fonts-noto-cjk); install what is missing when we can (root with apt), else the browser tests
+# skip and say why (and Hangul shows as boxes in the screenshots).
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@missing=""; [ -x $(CHROMIUM) ] || missing="chromium"; \
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || ! command -v dpkg >/dev/null || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing Debian's chromium for the browser tests"; \
-	    (apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium fonts-noto-cjk >/dev/null 2>&1)) \
-	      || echo "chromium could not be installed: browser tests will be skipped"; \
-	  else echo "no $(CHROMIUM): browser tests will be skipped"; fi; \
+	    echo "installing Debian's$$missing for the browser tests"; \
+	    (apt-get install -y -q $$missing >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null 2>&1)) \
+	      || echo "$$missing could not be installed: browser tests will be skipped (or Hangul drawn as boxes)"; \
+	  else echo "missing$$missing: browser tests will be skipped (or Hangul drawn as boxes)"; fi; \
 	fi
 
 # Three xdist workers on two cores: most tests spend their time waiting on sockets, processes and
