@@ -6,6 +6,7 @@ builds it), not a fixed pool per process that a fleet of workers multiplies past
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -69,7 +70,10 @@ def test_a_pool_never_holds_more_than_it_was_sized_for_under_load(pg_env: str) -
 
     from sqlalchemy import text
 
-    db = Database(pg_env, pool_size=4)
+    # Its connections carry a name of their own: other tests' engines in this process may still
+    # hold connections to the same database.
+    name = f"pool-test-{uuid.uuid4().hex[:12]}"
+    db = Database(f"{pg_env}?application_name={name}", pool_size=4)
     seen: list[int] = []
     start = threading.Barrier(16)
 
@@ -80,7 +84,8 @@ def test_a_pool_never_holds_more_than_it_was_sized_for_under_load(pg_env: str) -
                 seen.append(
                     int(
                         s.execute(
-                            text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                            text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                            {"name": name},
                         ).scalar_one()
                     )
                 )
@@ -93,7 +98,7 @@ def test_a_pool_never_holds_more_than_it_was_sized_for_under_load(pg_env: str) -
         t.join(30)
     db.dispose()
     assert len(seen) == 80
-    assert max(seen) <= 2 * 4 + 1  # + this database's other sessions (none in this test)
+    assert 1 <= min(seen) and max(seen) <= 2 * 4
 
 
 def test_the_web_and_unknown_processes_keep_the_default(pg_env: str) -> None:
