@@ -207,6 +207,10 @@ DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 #: the whole system end to end, the web app, and the chaos runs. The store's own tests ask for
 #: ``any_db_url`` themselves.
 BOTH_DATABASES = ("tests/e2e/", "tests/web/", "tests/chaos/")
+#: Browser tests drive pages whose routes the HTTP-level web tests run on both databases, so
+#: ``make test`` runs them on SQLite only (a Chromium per test doubled their cost for no new
+#: SQL); ``HERALD_TEST_BROWSER_BOTH=1`` runs them on PostgreSQL too.
+BROWSER_BOTH = os.environ.get("HERALD_TEST_BROWSER_BOTH", "") not in ("", "0")
 
 
 def _database(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> str:
@@ -243,7 +247,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         and "db_url" in metafunc.fixturenames
         and "any_db_url" not in metafunc.fixturenames
     ):
-        metafunc.parametrize("db_url", DATABASES, indirect=True)
+        browser = metafunc.definition.get_closest_marker("browser") is not None
+        metafunc.parametrize(
+            "db_url", ["sqlite"] if browser and not BROWSER_BOTH else DATABASES, indirect=True
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
