@@ -158,6 +158,55 @@ def test_sessions_and_tokens(team: dict[str, Any], herald: Any) -> None:
         herald.create_token("manager@example.org", role="admin")
 
 
+def _last_seen(herald: Any, sid: str) -> datetime:
+    from sqlalchemy import select
+
+    from herald.accounts.tokens import hash_token
+    from herald.store.models import WebSession
+
+    with herald.db.read() as s:
+        return s.execute(
+            select(WebSession.last_seen_at).where(WebSession.id_hash == hash_token(sid))
+        ).scalar_one()
+
+
+def _age(herald: Any, sid: str, by: timedelta) -> None:
+    """Move the session's "last seen" back by ``by`` (as if the person had been away)."""
+    from sqlalchemy import update
+
+    from herald.accounts.tokens import hash_token
+    from herald.store.models import WebSession
+
+    was = _last_seen(herald, sid)
+    with herald.db.session() as s:
+        s.execute(
+            update(WebSession).where(WebSession.id_hash == hash_token(sid)).values(last_seen_at=was - by)
+        )
+
+
+def test_a_page_view_writes_last_seen_only_when_it_is_stale_and_idle_sessions_end(
+    team: dict[str, Any], herald: Any
+) -> None:
+    from herald.service.accounts import touch_every
+
+    herald.session_idle = timedelta(minutes=30)
+    every = touch_every(herald.session_idle)
+    assert every == timedelta(seconds=60)
+    signed = herald.sign_in("staff@example.org", PASSWORD, address="10.0.0.4")
+    sid, _ = herald.start_session(signed.user_id)
+    first = _last_seen(herald, sid)
+    assert herald.session(sid) is not None
+    assert _last_seen(herald, sid) == first  # fresh: read, nothing written
+    _age(herald, sid, every)
+    assert herald.session(sid) is not None
+    assert _last_seen(herald, sid) > first - every  # stale: written again
+    # Away for longer than the idle time: signed out, whenever "seen" was last written.
+    _age(herald, sid, herald.session_idle + timedelta(seconds=1))
+    assert herald.session(sid) is None
+    # A short idle time writes more often: a tenth of it.
+    assert touch_every(timedelta(minutes=2)) == timedelta(seconds=12)
+
+
 def test_audit_log_says_who_did_what(team: dict[str, Any], herald: Any) -> None:
     pid = herald.add_post(_post(), actor=team["staff"])
     herald.approve_post(pid, actor=team["manager"])

@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -41,7 +42,7 @@ from herald.service.answers import AuditEntry, CreatedToken, TokenInfo, UserInfo
 from herald.service.base import ServiceBase
 from herald.store import audit, sessions, tokens, users
 from herald.store.campaigns import campaign_ids_by_name, campaign_names_by_id
-from herald.store.models import ApiToken, User
+from herald.store.models import ApiToken, User, utcnow
 
 #: A plausible email: something, @, a dotted domain; no spaces or angle brackets.
 EMAIL_RE = re.compile(
@@ -56,6 +57,9 @@ SIGN_IN_WINDOW_SECONDS = 15 * 60.0
 FIRST_ADMIN_EMAIL = "admin@localhost"
 MAX_TOKEN_NAME_CHARS = 100
 AUDIT_PAGE = 100
+#: A session's "last seen" is written at most this often (and at most a tenth of the idle
+#: time): most page views then only read.
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -322,18 +326,35 @@ class Accounts(ServiceBase):
         return sid, csrf
 
     def session(self, sid: str) -> WebSessionInfo | None:
-        """The session behind a cookie (and its person's roles), or None; seen now."""
+        """The session behind a cookie (and its person's roles), or None; seen now.
+
+        Read without writing: "seen" is written only once the last write is older than
+        ``touch_every`` (a page view is then a read transaction, which on SQLite neither waits
+        for the writer nor holds it up), so the idle clock runs at most that much early."""
         digest = hash_token(sid)
-        with self.db.session() as s:
-            row = sessions.live_session(s, digest, idle=self.session_idle)
+        now = utcnow()
+        with self.db.read() as s:
+            row = sessions.live_session(s, digest, idle=self.session_idle, now=now)
             if row is None:
                 return None
             user = users.user_by_id(s, row.user_id)
-            if user is None or user.disabled_at is not None:
+            gone = user is None or user.disabled_at is not None
+            stale = now - row.last_seen_at >= touch_every(self.session_idle)
+            info = (
+                None
+                if user is None or gone
+                else WebSessionInfo(
+                    self._actor(user), row.csrf_secret, row.pending_second_factor, user.locale
+                )
+            )
+        if info is None:
+            with self.db.session() as s:
                 sessions.end_session(s, digest)
-                return None
-            sessions.touch_session(s, digest)
-            return WebSessionInfo(self._actor(user), row.csrf_secret, row.pending_second_factor, user.locale)
+            return None
+        if stale:
+            with self.db.session() as s:
+                sessions.touch_session(s, digest, now=now)
+        return info
 
     def end_session(self, sid: str) -> None:
         with self.db.session() as s:
@@ -547,3 +568,8 @@ def _role(value: str) -> Role:
 
 
 __all__ = ["Accounts", "SignedIn", "WebSessionInfo"]
+
+
+def touch_every(idle: timedelta) -> timedelta:
+    """How stale a session's "last seen" may get before it is written again."""
+    return min(TOUCH_EVERY, idle / 10)

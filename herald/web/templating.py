@@ -3,6 +3,7 @@ renders a page with the CSRF token its forms need."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -89,7 +90,10 @@ def _path_for(context: jinja2.runtime.Context, name: str, /, **params: str) -> s
     return root + str(request.app.url_path_for(name, **params))
 
 
+@functools.cache
 def build_templates(pending_states: tuple[str, ...]) -> Jinja2Templates:
+    """The one Jinja environment of this process: every app built here shares it and its
+    compiled templates (nothing in it belongs to one app; the request carries the rest)."""
     # Autoescape on for every template: all of them are HTML, and post texts are user input.
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
