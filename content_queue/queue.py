@@ -92,6 +92,9 @@ class ContentQueue:
         if not items:
             return 0
 
+        # One payload: the script wakes the schedulers itself (one round trip in all).
+        wake_in_script = self.keys.wake if wake and len(items) == 1 else ""
+
         def stage(payload: Payload, client: Any) -> Any:
             return self._stage(
                 keys=[
@@ -106,6 +109,7 @@ class ContentQueue:
                     payload.delivery_id,
                     "1" if respect_inflight else "0",
                     self.keys.photo(""),
+                    wake_in_script,
                     *[p.sha256 for p in payload.photos],
                 ],
                 client=client,
@@ -119,11 +123,12 @@ class ContentQueue:
                 for payload, _ in items:
                     stage(payload, pipe)
                 results = cast(list[list[Any]], pipe.execute())
-            staged = 0
+            staged = woken = 0
             sent: set[str] = set()
             pipe = self.redis.pipeline(transaction=False)
             for (payload, photos), result in zip(items, results, strict=True):
                 staged += bool(result[0])
+                woken += result[0] == 2
                 for m in result[1:]:
                     sha = m.decode() if isinstance(m, bytes) else str(m)
                     if sha in sent:
@@ -137,7 +142,7 @@ class ContentQueue:
                     sent.add(sha)
             if sent:
                 pipe.execute()
-            if wake and staged:
+            if wake and staged > woken:
                 self.wake()
             return staged
         except redis.RedisError as e:

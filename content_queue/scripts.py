@@ -57,11 +57,13 @@ return existed
 # KEYS[1] due, KEYS[2] payload key, KEYS[3] photo-refs hash, KEYS[4] inflight
 # ARGV[1] payload JSON, ARGV[2] due (epoch s), ARGV[3] delivery id,
 # ARGV[4] "1" to leave the due set alone when the delivery is in flight,
-# ARGV[5] photo key prefix, ARGV[6..] photo sha256s
+# ARGV[5] photo key prefix, ARGV[6] the wake channel ('' for none: published only when the
+# delivery went on the due set with no photo missing, else the caller wakes after uploading),
+# ARGV[7..] photo sha256s
 STAGE = """
 local previous = redis.call('SET', KEYS[2], ARGV[1], 'GET')
 local missing = {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   if not previous then
     redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
   end
@@ -74,6 +76,10 @@ if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[4], ARGV[3]) then
   queued = 0
 else
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+end
+if queued == 1 and #missing == 0 and ARGV[6] ~= '' then
+  redis.call('PUBLISH', ARGV[6], '1')
+  queued = 2
 end
 table.insert(missing, 1, queued)
 return missing

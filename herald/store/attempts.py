@@ -6,14 +6,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Table, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from herald.store.models import Attempt, utcnow
+from herald.store.models import Attempt, table_of, utcnow
 
 # The Core table: a plain UPDATE skips the ORM's bulk-update machinery, which costs more than
 # the statement itself on SQLite (this is on every delivery's hot path).
-ATTEMPTS: Table = Attempt.__table__  # type: ignore[assignment]  # a declarative class's table is a Table
+ATTEMPTS = table_of(Attempt)
 
 
 def new_token() -> str:

@@ -6,10 +6,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, insert, or_, select
 from sqlalchemy.orm import Session
 
-from herald.store.models import AuditEvent, utcnow
+from herald.store.models import AuditEvent, table_of, utcnow
+
+#: Built once; a plain INSERT, not an object for the session to flush at commit.
+_INSERT = insert(table_of(AuditEvent))
 
 
 def record(
@@ -29,16 +32,17 @@ def record(
     target = str(target_id)
     if len(target) > TARGET_CHARS:
         detail.setdefault("target", target)
-    s.add(
-        AuditEvent(
-            at=at or utcnow(),
-            actor=fit(actor, ACTOR_CHARS),
-            action=action,
-            target_type=target_type,
-            target_id=fit(target, TARGET_CHARS),
-            campaign_id=campaign_id,
-            detail=detail,
-        )
+    s.execute(
+        _INSERT,
+        {
+            "at": at or utcnow(),
+            "actor": fit(actor, ACTOR_CHARS),
+            "action": action,
+            "target_type": target_type,
+            "target_id": fit(target, TARGET_CHARS),
+            "campaign_id": campaign_id,
+            "detail": detail,
+        },
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from herald.store.models import Campaign
@@ -19,11 +19,15 @@ def campaigns_listed(s: Session) -> list[Campaign]:
     return list(s.execute(select(Campaign).order_by(Campaign.name)).scalars())
 
 
+#: Built once (queueing reads a post's campaign).
+_NAMED = select(Campaign).where(Campaign.name.in_(bindparam("names", expanding=True)))
+
+
 def campaigns_named(s: Session, names: Collection[str]) -> dict[str, Campaign]:
     """The campaigns among ``names`` that exist, by name (unknown names are absent)."""
     if not names:
         return {}
-    return {c.name: c for c in s.execute(select(Campaign).where(Campaign.name.in_(names))).scalars()}
+    return {c.name: c for c in s.execute(_NAMED, {"names": list(names)}).scalars()}
 
 
 def campaign_names(s: Session) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from herald.store import states
@@ -27,9 +27,14 @@ def channels_listed(s: Session) -> list[Channel]:
     return list(s.execute(select(Channel).order_by(Channel.name)).scalars())
 
 
+#: Built once: queueing a post reads its channels, and building the statement each time cost
+#: more than running it.
+_NAMED = select(Channel).where(Channel.name.in_(bindparam("names", expanding=True)))
+
+
 def channels_named(s: Session, names: Collection[str]) -> dict[str, Channel]:
     """The channels among ``names`` that exist, by name (unknown names are absent)."""
-    return {c.name: c for c in s.execute(select(Channel).where(Channel.name.in_(names))).scalars()}
+    return {c.name: c for c in s.execute(_NAMED, {"names": list(names)}).scalars()}
 
 
 def channel_names(s: Session) -> list[str]:

@@ -12,18 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, insert, select, update
+from sqlalchemy import ColumnElement, DateTime, and_, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from herald.store import states
 from herald.store.attempts import ATTEMPTS, finish_attempt, new_token
-from herald.store.models import Channel, Delivery, Post, utcnow
+from herald.store.models import Channel, Delivery, Post, table_of, utcnow
 from herald.store.takedowns import start_takedown_after_publish
 
 # The Core table for the hot path: a plain UPDATE skips the ORM's bulk-update machinery, which
 # costs more than the statement itself on SQLite.
-_DT: Table = Delivery.__table__  # type: ignore[assignment]  # a declarative class's table is a Table
+_DT = table_of(Delivery)
 
 
 #: The scheduler hands a delivery over this long before it is due (seconds), so that by the
@@ -74,42 +75,16 @@ def claim_many(
         return []
     now = now or utcnow()
     token = new_token()
-    values = {
-        "state": states.PUBLISHING,
-        "attempt_token": token,
-        "lease_expires_at": now + timedelta(seconds=lease_seconds),
-        "attempts": Delivery.attempts + 1,
-        "updated_at": now,
+    params = {
+        "token": token,
+        "lease": now + timedelta(seconds=lease_seconds),
+        "now": now,
+        "due_by": now + timedelta(seconds=EARLY_CLAIM_SLACK_SECONDS),
     }
-    due_by = now + timedelta(seconds=EARLY_CLAIM_SLACK_SECONDS)
     ids = list(dict.fromkeys(delivery_ids))
     rows: list[tuple[int, int, str, bool, int, datetime, bool]] = []
-    for condition, takeover in (
-        (and_(Delivery.state == states.QUEUED, Delivery.due_at <= due_by), False),
-        # A paused one is not taken over: it stays with the pause (``store.pauses``).
-        (
-            and_(
-                Delivery.state == states.PUBLISHING,
-                Delivery.lease_expires_at < now,
-                Delivery.paused_at.is_(None),
-            ),
-            True,
-        ),
-    ):
-        got = s.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(ids), condition)
-            .values(**values)
-            .returning(
-                Delivery.id,
-                Delivery.attempts,
-                Delivery.post_id,
-                Delivery.needs_reconcile,
-                Delivery.channel_id,
-                Delivery.due_at,
-            )
-            .execution_options(synchronize_session=False)
-        ).all()
+    for statement, takeover in ((_CLAIM_QUEUED, False), (_CLAIM_TAKEOVER, True)):
+        got = s.execute(statement, {**params, "ids": ids}).all()
         rows += [(int(i), int(a), str(p), bool(n), int(ch), due, takeover) for i, a, p, n, ch, due in got]
         taken = {r[0] for r in rows}
         ids = [i for i in ids if i not in taken]
@@ -118,11 +93,10 @@ def claim_many(
     if not rows:
         return []
     versions = {
-        str(pid): int(v)
-        for pid, v in s.execute(select(Post.id, Post.version).where(Post.id.in_({r[2] for r in rows}))).all()
+        str(pid): int(v) for pid, v in s.execute(_VERSIONS, {"ids": list({r[2] for r in rows})}).all()
     }
     s.execute(
-        insert(ATTEMPTS),
+        _INSERT_ATTEMPTS,
         [
             {"delivery_id": i, "number": a, "token": token, "started_at": now, "worker": ""}
             for i, a, *_ in rows
@@ -132,6 +106,40 @@ def claim_many(
         Claim(i, token, a, takeover or needs_reconcile, versions[p], ch, _epoch(due))
         for i, a, p, needs_reconcile, ch, due, takeover in sorted(rows)
     ]
+
+
+def _claim_statement(condition: ColumnElement[bool]) -> Any:
+    """publishing, under a new token and lease, for those of ``ids`` that ``condition`` allows."""
+    d = _DT.c
+    return (
+        update(_DT)
+        .where(d.id.in_(bindparam("ids", expanding=True)), condition)
+        .values(
+            state=states.PUBLISHING,
+            attempt_token=bindparam("token"),
+            lease_expires_at=bindparam("lease"),
+            attempts=d.attempts + 1,
+            updated_at=bindparam("now", type_=DateTime()),
+        )
+        .returning(d.id, d.attempts, d.post_id, d.needs_reconcile, d.channel_id, d.due_at)
+    )
+
+
+# Built once (the worker's hot path: building and keying a statement cost more than SQLite
+# takes to run it). Due ones still queued; and publishing ones whose lease ran out, unless a
+# pause (an emergency stop) holds them: those stay with the pause (``store.pauses``).
+_CLAIM_QUEUED = _claim_statement(
+    and_(_DT.c.state == states.QUEUED, _DT.c.due_at <= bindparam("due_by", type_=DateTime()))
+)
+_CLAIM_TAKEOVER = _claim_statement(
+    and_(
+        _DT.c.state == states.PUBLISHING,
+        _DT.c.lease_expires_at < bindparam("now", type_=DateTime()),
+        _DT.c.paused_at.is_(None),
+    )
+)
+_VERSIONS = select(Post.id, Post.version).where(Post.id.in_(bindparam("ids", expanding=True)))
+_INSERT_ATTEMPTS = insert(ATTEMPTS)
 
 
 def _epoch(at: datetime) -> float:
@@ -213,28 +221,16 @@ def record_published_many(
     if not records:
         return {}
     now = now or utcnow()
-    cas = (
-        update(_DT)
-        .where(
-            _DT.c.id == bindparam("_id"),
-            _DT.c.state == states.PUBLISHING,
-            _DT.c.attempt_token == bindparam("_token"),
-        )
-        .values(
-            state=states.PUBLISHED,
-            remote_id=bindparam("_remote_id"),
-            remote_url=bindparam("_remote_url"),
-            published_at=now,
-            last_error=None,
-            needs_reconcile=False,
-            lease_expires_at=None,
-            updated_at=now,
-        )
-    )
     res = s.execute(
-        cas,
+        _RECORD_PUBLISHED,
         [
-            {"_id": r.delivery_id, "_token": r.token, "_remote_id": r.remote_id, "_remote_url": r.remote_url}
+            {
+                "_id": r.delivery_id,
+                "_token": r.token,
+                "_remote_id": r.remote_id,
+                "_remote_url": r.remote_url,
+                "_now": now,
+            }
             for r in records
         ],
     )
@@ -254,27 +250,55 @@ def record_published_many(
     mine = [r for r in records if r.delivery_id in ours]
     if mine:
         s.execute(
-            update(ATTEMPTS)
-            .where(ATTEMPTS.c.delivery_id == bindparam("_id"), ATTEMPTS.c.token == bindparam("_token"))
-            .values(outcome=bindparam("_outcome"), finished_at=now, latency_ms=bindparam("_ms")),
+            _FINISH_ATTEMPTS,
             [
-                {"_id": r.delivery_id, "_token": r.token, "_outcome": r.outcome, "_ms": r.latency_ms}
+                {
+                    "_id": r.delivery_id,
+                    "_token": r.token,
+                    "_outcome": r.outcome,
+                    "_ms": r.latency_ms,
+                    "_now": now,
+                }
                 for r in mine
             ],
         )
-    wanted = (
-        {
-            int(i)
-            for (i,) in s.execute(
-                select(_DT.c.id).where(_DT.c.id.in_(list(ours)), _DT.c.takedown_requested_at.is_not(None))
-            ).all()
-        }
-        if ours
-        else set()
-    )
+    wanted = {int(i) for (i,) in s.execute(_TAKEDOWN_WANTED, {"ids": list(ours)}).all()} if ours else set()
     for i in wanted:
         start_takedown_after_publish(s, i, now=now)
     return {i: (i in ours, i in wanted) for i in ids}
+
+
+# ``record_published_many``'s statements, built once (the worker's hot path).
+_RECORD_PUBLISHED = (
+    update(_DT)
+    .where(
+        _DT.c.id == bindparam("_id"),
+        _DT.c.state == states.PUBLISHING,
+        _DT.c.attempt_token == bindparam("_token"),
+    )
+    .values(
+        state=states.PUBLISHED,
+        remote_id=bindparam("_remote_id"),
+        remote_url=bindparam("_remote_url"),
+        published_at=bindparam("_now", type_=DateTime()),
+        last_error=None,
+        needs_reconcile=False,
+        lease_expires_at=None,
+        updated_at=bindparam("_now", type_=DateTime()),
+    )
+)
+_FINISH_ATTEMPTS = (
+    update(ATTEMPTS)
+    .where(ATTEMPTS.c.delivery_id == bindparam("_id"), ATTEMPTS.c.token == bindparam("_token"))
+    .values(
+        outcome=bindparam("_outcome"),
+        finished_at=bindparam("_now", type_=DateTime()),
+        latency_ms=bindparam("_ms"),
+    )
+)
+_TAKEDOWN_WANTED = select(_DT.c.id).where(
+    _DT.c.id.in_(bindparam("ids", expanding=True)), _DT.c.takedown_requested_at.is_not(None)
+)
 
 
 def mark_retry(

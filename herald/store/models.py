@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -48,6 +50,12 @@ def new_uuid() -> str:
 
 class Base(DeclarativeBase):
     pass
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for statements built once on a hot path (a plain INSERT or UPDATE
+    skips the ORM's bulk layer, which costs more than SQLite takes to run the statement)."""
+    return cast(Table, model.__table__)
 
 
 class Campaign(Base):

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true, update
+from sqlalchemy import ColumnElement, DateTime, and_, bindparam, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from herald.store import states
-from herald.store.models import Campaign, Channel, Delivery, Post, utcnow
+from herald.store.models import Campaign, Channel, Delivery, Post, table_of, utcnow
 
 #: The reason an installation-wide stop gives the channels it pauses (so that resuming unpauses
 #: those, and not a channel a platform paused).
@@ -146,27 +146,37 @@ def resume(s: Session, *, campaign_id: int | None, now: datetime | None = None) 
     return [i for i in released if i not in again]
 
 
+def _hold_new() -> Any:
+    """``hold_new_if_paused``'s statement, built once (on the queueing path, building it cost
+    60 times what running it does)."""
+    table = table_of(Delivery)
+    d = table.c
+    campaign_paused = exists().where(
+        Post.id == d.post_id, Post.campaign_id == Campaign.id, Campaign.paused_at.is_not(None)
+    )
+    channel_stopped = exists().where(Channel.id == d.channel_id, Channel.pause_reason == STOP_REASON)
+    now = bindparam("now", type_=DateTime())
+    return (
+        update(table)
+        .where(
+            d.id.in_(bindparam("ids", expanding=True)),
+            d.state == states.QUEUED,
+            or_(campaign_paused, channel_stopped),
+        )
+        .values(state=states.HELD, paused_at=now, last_error=f"paused: {STOP_REASON}", updated_at=now)
+        .returning(d.id)
+    )
+
+
+_HOLD_NEW = _hold_new()
+
+
 def hold_new_if_paused(s: Session, delivery_ids: Sequence[int], *, now: datetime | None = None) -> set[int]:
     """Hold, as they are written, those of ``delivery_ids`` whose campaign is paused or whose
     channel an installation-wide stop paused. Returns their ids (not to be staged)."""
     if not delivery_ids:
         return set()
-    now = now or utcnow()
-    campaign_paused = exists().where(
-        Post.id == Delivery.post_id, Post.campaign_id == Campaign.id, Campaign.paused_at.is_not(None)
-    )
-    channel_stopped = exists().where(Channel.id == Delivery.channel_id, Channel.pause_reason == STOP_REASON)
-    held = s.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_(list(delivery_ids)),
-            Delivery.state == states.QUEUED,
-            or_(campaign_paused, channel_stopped),
-        )
-        .values(state=states.HELD, paused_at=now, last_error=f"paused: {STOP_REASON}", updated_at=now)
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    ).scalars()
+    held = s.execute(_HOLD_NEW, {"ids": list(delivery_ids), "now": now or utcnow()}).scalars()
     return {int(i) for i in held}
 
 

@@ -11,8 +11,16 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from herald.store import states
-from herald.store.models import Campaign, Delivery, Post, PostVariant
+from herald.store.models import Campaign, Delivery, Post, PostVariant, table_of
 from herald.store.scope import EVERYTHING, Reach
+
+# Built once: on the queueing path, building and keying a statement cost more than SQLite
+# takes to run it (measured: ~0.5 ms against ~0.01 ms); Core tables skip the ORM's bulk layer.
+_INSERT_POSTS = insert(table_of(Post))
+_INSERT_VARIANTS = insert(table_of(PostVariant))
+_INSERT_DELIVERIES = insert(table_of(Delivery)).returning(
+    table_of(Delivery).c.id, sort_by_parameter_order=True
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def add_posts(
     if not posts:
         return []
     s.execute(
-        insert(Post),
+        _INSERT_POSTS,
         [
             {
                 "id": p.id,
@@ -94,7 +102,7 @@ def add_posts(
     )
     if variants:
         s.execute(
-            insert(PostVariant),
+            _INSERT_VARIANTS,
             [
                 {"post_id": v.post_id, "channel_id": v.channel_id, "text": v.text, "language": v.language}
                 for v in variants
@@ -104,7 +112,7 @@ def add_posts(
         return []
     pending = {p.id for p in posts if p.approval != "approved"}
     ids = s.execute(
-        insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True),
+        _INSERT_DELIVERIES,
         [
             {
                 "post_id": d.post_id,

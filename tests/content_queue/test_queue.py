@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import redis
 
 from content_queue import ContentQueue, Payload, PhotoRef
+from content_queue.keys import Keys
 
 
 def _payload(i: int, due: float, shas: tuple[str, ...] = ()) -> Payload:
@@ -99,3 +101,36 @@ def test_requeue_and_extend(redis_url: str) -> None:
     q.requeue(1, time.time() + 60)
     assert q.counts() == {"due": 1, "inflight": 0}
     assert not q.extend_lease(1, 10), "extending must never resurrect a delivery that left in-flight"
+
+
+def test_staging_wakes_the_schedulers_once_and_only_after_its_photos_are_in(redis_url: str) -> None:
+    """One payload without photos: the STAGE script publishes the wake itself (one round trip).
+    With a photo Redis lacks, the caller wakes once, after uploading it. Many payloads: one
+    wake. In flight (left alone): none."""
+    # A prefix of its own: pub/sub channels are shared by every Redis database (other tests).
+    q = ContentQueue.from_url(redis_url, Keys(prefix=f"wake-test-{uuid.uuid4().hex}"))
+    client = redis.Redis.from_url(redis_url)
+    sub = client.pubsub(ignore_subscribe_messages=True)
+    sub.subscribe(q.keys.wake)
+    sub.get_message(timeout=1)  # the subscription's own confirmation
+
+    def wakes() -> list[bytes]:
+        out = []
+        while (m := sub.get_message(timeout=0.2)) is not None:
+            out.append(m["data"])
+        return out
+
+    assert q.stage(_payload(1, time.time()))
+    assert wakes() == [b"1"]
+    assert q.stage(_payload(2, time.time(), ("bb",)), {"bb": b"photo"})
+    assert wakes() == [b"1"]
+    assert client.exists(q.keys.photo("bb")) == 1
+    assert q.stage_many([(_payload(3, time.time()), {}), (_payload(4, time.time()), {})]) == 2
+    assert wakes() == [b"1"]
+    assert q.stage(_payload(5, time.time()), wake=False)
+    assert wakes() == []
+    client.zadd(q.keys.inflight, {"6": time.time() + 60})
+    assert q.stage(_payload(6, time.time())) is False
+    assert wakes() == []
+    sub.close()
+    client.close()
