@@ -35,6 +35,19 @@ def _alive(pid: int) -> bool:
     return not stat.exists() or stat.read_text().split(")")[-1].split()[0] != "Z"
 
 
+def _state(pid: int) -> str:
+    """What a process is doing, for a failure's message: its state and what it waits in."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return "gone"
+    lines = [
+        x for x in status.splitlines() if x.startswith(("State:", "PPid:", "SigPnd:", "ShdPnd:", "SigCgt:"))
+    ]
+    return "; ".join(lines) + f"; wchan {wchan}"
+
+
 def test_a_dead_process_is_replaced_and_none_outlives_a_killed_worker(
     herald_env: dict[str, str], herald: object, tmp_path: Path
 ) -> None:
@@ -59,7 +72,10 @@ def test_a_dead_process_is_replaced_and_none_outlives_a_killed_worker(
         survivors = _children(worker.pid)
         worker.kill()  # SIGKILL: no handler runs in the parent
         worker.wait(10)
-        assert wait_for(lambda: not any(_alive(p) for p in survivors), timeout=30), survivors
+        assert wait_for(lambda: not any(_alive(p) for p in survivors), timeout=30), (
+            [(p, _state(p)) for p in survivors],
+            (tmp_path / "worker.log").read_text()[-4000:],
+        )
     finally:
         if worker.poll() is None:
             worker.kill()
