@@ -81,9 +81,7 @@ def setup(herald: Any, herald_env: dict[str, str], tmp_path: Path) -> dict[str, 
 
 def _snapshot(r: redis.Redis) -> dict[str, Any]:
     posts = json.loads(run("post", "list", "--format", "json").stdout)
-    # Everything but the workers' heartbeats (liveness, not content: a worker process of an
-    # earlier test in this process may still beat into the same database).
-    keys = sorted(k.decode() for k in r.keys("*") if k != b"herald:workers")
+    keys = sorted(k.decode() for k in r.keys("*"))
     due = r.zrange("herald:due", 0, -1, withscores=True)
     return {"posts": posts, "keys": keys, "due": due}
 

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -162,7 +163,7 @@ def _supervise_workers(shape: WorkerShape, name: str | None) -> int:
         ]
 
         def start(argv: list[str] = argv, env: dict[str, str] = env) -> subprocess.Popen[bytes]:
-            return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509 - only sets the death signal
+            return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent(os.getpid()))  # noqa: PLW1509 - only sets the death signal
 
         sup.add(f"worker-{k}", start)
     log.info(
@@ -187,15 +188,25 @@ def _supervise_workers(shape: WorkerShape, name: str | None) -> int:
     return 0
 
 
-def _die_with_parent() -> None:
-    """In a child, before it runs: SIGTERM when the parent dies (even by SIGKILL), so that no
-    worker outlives the command that started it. Linux only; elsewhere a no-op."""
-    import ctypes  # lazy: start-up cost
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """For a child, before it runs: SIGTERM when ``parent`` dies (even by SIGKILL), so that no
+    worker outlives the command that started it. Linux only; elsewhere a no-op.
 
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    The signal is armed only once the child runs: a parent killed between the fork and the
+    arming would leave the child an orphan for good, so a child that finds its parent already
+    gone ends there."""
+
+    def arm() -> None:
+        import ctypes  # lazy: start-up cost
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):
+            return
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
 
 
 #: prctl(2) option: the signal a process receives when its parent dies.

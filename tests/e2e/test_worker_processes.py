@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bench.harness import wait_for
@@ -80,3 +81,22 @@ def test_a_dead_process_is_replaced_and_none_outlives_a_killed_worker(
         if worker.poll() is None:
             worker.kill()
         log.close()
+
+
+def test_a_child_whose_parent_died_before_it_armed_the_death_signal_ends_at_once() -> None:
+    """The race the test above met under load: the parent killed between the fork and the
+    child's prctl. A child that finds another parent than the one that started it exits
+    before running anything; with its own parent it runs."""
+    from herald.cli.processes import _die_with_parent
+
+    script = [sys.executable, "-c", "import time; time.sleep(30)"]
+    t0 = time.monotonic()
+    orphan = subprocess.run(script, preexec_fn=_die_with_parent(os.getpid() + 4_000_000), timeout=20)  # noqa: PLW1509
+    assert orphan.returncode == 1 and time.monotonic() - t0 < 10
+    ok = subprocess.run(
+        [sys.executable, "-c", "print('ran')"],
+        preexec_fn=_die_with_parent(os.getpid()),
+        capture_output=True,
+        timeout=20,  # noqa: PLW1509
+    )
+    assert (ok.returncode, ok.stdout.strip()) == (0, b"ran")
