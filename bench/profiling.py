@@ -416,8 +416,9 @@ def spy_burst(plan: Plan, rig: Rig) -> str:
     at = time.time() + LEAD_SECONDS + QUEUE_MARGIN * seconds_per_post * n
     for i in range(n):
         rig.queue_post(rig.accounts[i % len(rig.accounts)].channel, f"{prefix} #{i}", at_epoch(at))
-    # One py-spy per process; a role with several processes (the workers) gets their samples
-    # merged, and its CPU is the sum of theirs.
+    # One py-spy per process, following its children (``herald worker`` runs its worker
+    # processes as children: sampling the parent alone saw only its supervisor thread); a role
+    # with several processes gets their samples merged, and its CPU is the sum of theirs.
     targets = [
         (role, pid, rig.cluster.workdir / f"spy-{role}-{pid}.txt")
         for role in ("worker", "scheduler")
@@ -425,7 +426,7 @@ def spy_burst(plan: Plan, rig: Rig) -> str:
     ]
     spies = [
         subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--rate", str(SPY_RATE), "--format", "raw"]
+            [spy, "record", "--pid", str(pid), "--subprocesses", "--rate", str(SPY_RATE), "--format", "raw"]
             + ["--output", str(out), "--nonblocking", "--full-filenames"]
             + ["--duration", str(int(DRAIN_TIMEOUT_SECONDS))],
             stdout=subprocess.DEVNULL,
