@@ -267,3 +267,32 @@ def test_after_rotation_a_channel_still_publishes_with_only_the_new_key(
     assert wait_for(lambda: {x.status for x in svc.delivery_log()} == {"published"}, timeout=10)
     assert {e.platform for e in sim.ledger()} == {"mastodon", "x"}
     assert os.environ["HERALD_SECRET_KEY"] == NEW_KEY and "HERALD_SECRET_KEY_PREVIOUS" not in os.environ
+
+
+def test_queueing_checks_credentials_again_once_they_change(herald: Any) -> None:
+    """The service remembers which sealed credentials it found good (a verdict, by a digest of
+    the ciphertext), so a burst does not open them per post; credentials changed behind it are
+    new ciphertext, checked again: sealed under a key it lacks, or missing what the platform
+    needs, the next post is refused."""
+    from herald.core.errors import InputError
+
+    herald.add_channel("k-m", "mastodon", {"access_token": "tok-good"}, base_url="http://127.0.0.1:9")
+    at = datetime.now(UTC) + timedelta(hours=1)
+    herald.add_post(PostRequest(channels=["k-m"], text="first", at=at))
+    herald.add_post(PostRequest(channels=["k-m"], text="second", at=at))  # the verdict is reused
+
+    def replace_with(sealed: bytes) -> None:
+        with herald.db.session() as s:
+            s.execute(
+                select(Channel).where(Channel.name == "k-m")
+            ).scalar_one().credentials_encrypted = sealed
+
+    replace_with(_box(OTHER_KEY).seal({"access_token": Secret("from-elsewhere")}))
+    with pytest.raises(InputError, match="k-m"):
+        herald.add_post(PostRequest(channels=["k-m"], text="third", at=at))
+    replace_with(herald.box.seal({"not_a_token": Secret("x")}))
+    with pytest.raises(InputError, match="missing credential"):
+        herald.add_post(PostRequest(channels=["k-m"], text="fourth", at=at))
+    replace_with(herald.box.seal({"access_token": Secret("tok-new")}))
+    herald.add_post(PostRequest(channels=["k-m"], text="fifth", at=at))
+    assert sorted(p.text for p in herald.list_posts(limit=10)) == ["fifth", "first", "second"]

@@ -60,6 +60,10 @@ class ServiceBase:
         #: Renditions made in this process, by (source photo, rules): a photo queued for many
         #: posts is re-encoded once.
         self._rendition_cache = RenditionCache()
+        #: Sealed credentials found good for their platform in this process, by a digest of
+        #: (platform, ciphertext): a verdict, never the credentials. New or re-sealed
+        #: credentials are new ciphertext, checked again.
+        self._credentials_good: set[bytes] = set()
 
     def _require(self, actor: Actor, capability: Capability, campaign_id: int | None, what: str) -> None:
         """Raise ``AccessDenied`` (naming the role needed) unless ``actor`` may do ``what``."""

@@ -4,6 +4,7 @@ of writing anything."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,9 @@ from scheduler.slots import ChannelSlots
 #: A time this far in the past is still "now" (a person typing, clocks a little apart).
 PAST_GRACE_SECONDS = 60
 MAX_PHOTOS_PER_POST = 4
+#: How many credential verdicts a process keeps before it starts again (one per channel and
+#: sealing: a handful in practice).
+MAX_CREDENTIAL_VERDICTS = 4096
 
 
 @dataclass
@@ -338,6 +342,15 @@ class Drafts(Photos, Schedules):
         """Raises InputError if the channel's credentials cannot be opened or lack one its
         platform needs. A process that cannot open credentials (the web app) checks that they
         were sealed to a key it knows; the worker reports anything else when it publishes."""
+        verdict = hashlib.sha256(ch.platform.encode() + b"\0" + ch.credentials_encrypted).digest()
+        if verdict in self._credentials_good:
+            return
+        self._check_credentials_now(ch)
+        if len(self._credentials_good) >= MAX_CREDENTIAL_VERDICTS:
+            self._credentials_good.clear()
+        self._credentials_good.add(verdict)
+
+    def _check_credentials_now(self, ch: Channel) -> None:
         if not self.box.opens:
             if not self.box.recognises(ch.credentials_encrypted):
                 raise InputError(
