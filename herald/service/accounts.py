@@ -338,11 +338,10 @@ class Accounts(ServiceBase):
             if row is None:
                 return None
             user = users.user_by_id(s, row.user_id)
-            gone = user is None or user.disabled_at is not None
             stale = now - row.last_seen_at >= touch_every(self.session_idle)
             info = (
                 None
-                if user is None or gone
+                if user is None or user.disabled_at is not None
                 else WebSessionInfo(
                     self._actor(user), row.csrf_secret, row.pending_second_factor, user.locale
                 )
@@ -567,9 +566,9 @@ def _role(value: str) -> Role:
         raise InputError("role", str(e)) from None
 
 
-__all__ = ["Accounts", "SignedIn", "WebSessionInfo"]
-
-
 def touch_every(idle: timedelta) -> timedelta:
     """How stale a session's "last seen" may get before it is written again."""
     return min(TOUCH_EVERY, idle / 10)
+
+
+__all__ = ["Accounts", "SignedIn", "WebSessionInfo"]

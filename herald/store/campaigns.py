@@ -19,7 +19,7 @@ def campaigns_listed(s: Session) -> list[Campaign]:
     return list(s.execute(select(Campaign).order_by(Campaign.name)).scalars())
 
 
-#: Built once (queueing reads a post's campaign).
+#: Built once (queueing reads a post's campaign; why: ``models.table_of``).
 _NAMED = select(Campaign).where(Campaign.name.in_(bindparam("names", expanding=True)))
 
 

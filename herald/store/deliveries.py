@@ -125,9 +125,9 @@ def _claim_statement(condition: ColumnElement[bool]) -> Any:
     )
 
 
-# Built once (the worker's hot path: building and keying a statement cost more than SQLite
-# takes to run it). Due ones still queued; and publishing ones whose lease ran out, unless a
-# pause (an emergency stop) holds them: those stay with the pause (``store.pauses``).
+# Built once (the worker's hot path; why: ``models.table_of``). Due ones still queued; and
+# publishing ones whose lease ran out, unless a pause (an emergency stop) holds them: those stay
+# with the pause (``store.pauses``).
 _CLAIM_QUEUED = _claim_statement(
     and_(_DT.c.state == states.QUEUED, _DT.c.due_at <= bindparam("due_by", type_=DateTime()))
 )

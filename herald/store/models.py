@@ -53,8 +53,11 @@ class Base(DeclarativeBase):
 
 
 def table_of(model: type[Base]) -> Table:
-    """A model's Core table, for statements built once on a hot path (a plain INSERT or UPDATE
-    skips the ORM's bulk layer, which costs more than SQLite takes to run the statement)."""
+    """A model's Core table, for the statements of a hot path (queueing, claiming, recording).
+    Those are built once at import, with bind parameters: building and keying a statement on
+    every call cost more than SQLite takes to run it (an UPDATE measured at 660 µs built per
+    call, 100 µs prebuilt, 7 µs in the driver alone), and a plain INSERT or UPDATE on the table
+    skips the ORM's bulk layer."""
     return cast(Table, model.__table__)
 
 

@@ -147,8 +147,8 @@ def resume(s: Session, *, campaign_id: int | None, now: datetime | None = None) 
 
 
 def _hold_new() -> Any:
-    """``hold_new_if_paused``'s statement, built once (on the queueing path, building it cost
-    60 times what running it does)."""
+    """``hold_new_if_paused``'s statement, built once (the queueing path; why:
+    ``models.table_of``)."""
     table = table_of(Delivery)
     d = table.c
     campaign_paused = exists().where(

@@ -14,8 +14,7 @@ from herald.store import states
 from herald.store.models import Campaign, Delivery, Post, PostVariant, table_of
 from herald.store.scope import EVERYTHING, Reach
 
-# Built once: on the queueing path, building and keying a statement cost more than SQLite
-# takes to run it (measured: ~0.5 ms against ~0.01 ms); Core tables skip the ORM's bulk layer.
+# Built once, on Core tables (why: ``models.table_of``).
 _INSERT_POSTS = insert(table_of(Post))
 _INSERT_VARIANTS = insert(table_of(PostVariant))
 _INSERT_DELIVERIES = insert(table_of(Delivery)).returning(
